@@ -1,0 +1,1 @@
+"""reviewlens pipeline: from the IMDB tarball to one shared DuckDB file."""

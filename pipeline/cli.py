@@ -1,0 +1,63 @@
+"""What every pipeline step shares: argument parsing, one-line errors, timing, atomic outputs."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from pipeline.errors import PipelineError
+
+TIMINGS_ENV = "REVIEWLENS_TIMINGS"
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--config", default=None, help="TOML file laid over pipeline/config.toml")
+    return p
+
+
+def run(step: str, main: Callable[[], None]) -> None:
+    """Run a step; user errors end as one line on stderr and exit 1, never a traceback."""
+    start = time.perf_counter()
+    try:
+        main()
+    except PipelineError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print(f"error: {step} interrupted; outputs of earlier runs are unchanged", file=sys.stderr)
+        sys.exit(130)
+    _record_timing(step, time.perf_counter() - start)
+
+
+def _record_timing(step: str, seconds: float) -> None:
+    # make bench sets this to collect wall time and peak memory of every step.
+    path = os.environ.get(TIMINGS_ENV)
+    if not path:
+        return
+    if "--model" in sys.argv:
+        step = f"{step}_{sys.argv[sys.argv.index('--model') + 1]}"
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with open(path, "a") as f:
+        f.write(json.dumps({"step": step, "seconds": round(seconds, 2), "peak_mib": round(peak_mib, 1)}) + "\n")
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path | str) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

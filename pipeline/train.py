@@ -1,0 +1,119 @@
+"""Train one model on the train subset, validate on the hold-out, and predict every review.
+
+    python -m pipeline.train --model dense --tokens build/tokens.npz \
+        --out build/models/dense.keras --summary build/models/dense.json \
+        --predictions build/predictions/dense.parquet
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from pipeline import cli  # noqa: E402
+from pipeline.config import MODELS, load_config  # noqa: E402
+from pipeline.models import build_model  # noqa: E402
+from pipeline.predictions import prediction_table  # noqa: E402
+
+
+class BatchHistory(keras.callbacks.Callback):
+    """Loss and accuracy after every batch (Keras reports the running mean over the epoch so far)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[dict] = []
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch = epoch + 1
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.batches.append(
+            {"epoch": self.epoch, "batch": batch + 1, "loss": float(logs["loss"]), "accuracy": float(logs["accuracy"])}
+        )
+
+
+def train(name: str, config: dict, data: dict[str, np.ndarray]) -> tuple[keras.Model, dict]:
+    settings = config[name]
+    keras.utils.set_random_seed(config["seed"])
+    tf.config.experimental.enable_op_determinism()
+    subset, x, y = data["subset"], data["sequences"], data["label"].astype("int32")
+    train_rows, val_rows = subset == "train", subset == "validation"
+
+    model = build_model(name, settings, len(data["vocabulary"]), x.shape[1])
+    model.compile(
+        optimizer=keras.optimizers.Adam(settings["learning_rate"]),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    batches = BatchHistory()
+    fit = model.fit(
+        x[train_rows],
+        y[train_rows],
+        validation_data=(x[val_rows], y[val_rows]),
+        epochs=settings["epochs"],
+        batch_size=settings["batch_size"],
+        callbacks=[batches],
+        verbose=2,
+    )
+    epochs = [
+        {"epoch": i + 1, **{key: float(values[i]) for key, values in fit.history.items()}}
+        for i in range(settings["epochs"])
+    ]
+    summary = {
+        "model": name,
+        "kind": "neural",
+        "description": describe(model),
+        "parameters": model.count_params(),
+        "batches": batches.batches,
+        "epochs": epochs,
+    }
+    return model, summary
+
+
+def describe(model: keras.Model) -> str:
+    """The architecture in one line, e.g. 'Embedding(20000, 32) > Dense(32) > ... > Dense(2, softmax)'."""
+    embedding = model.get_layer("embedding")
+    parts = [f"Embedding({embedding.input_dim}, {embedding.output_dim})"]
+    for layer in model.get_layer("head").layers:
+        if isinstance(layer, keras.layers.Conv1D):
+            parts.append(f"Conv1D({layer.filters}, {layer.kernel_size[0]})")
+        elif isinstance(layer, keras.layers.Dense):
+            parts.append(f"Dense({layer.units}, {layer.activation.__name__})")
+        elif isinstance(layer, (keras.layers.MaxPooling1D, keras.layers.GlobalMaxPooling1D, keras.layers.GlobalAveragePooling1D)):
+            parts.append(type(layer).__name__)
+    return " > ".join(parts)
+
+
+def main() -> None:
+    p = cli.parser(__doc__)
+    p.add_argument("--model", required=True, choices=MODELS)
+    p.add_argument("--tokens", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--summary", "--history", required=True, type=Path, help="JSON with the architecture and history")
+    p.add_argument("--predictions", required=True, type=Path)
+    args = p.parse_args()
+    config = load_config(args.config)
+    data = dict(np.load(args.tokens))
+
+    model, summary = train(args.model, config, data)
+    probabilities = model.predict(data["sequences"], batch_size=1024, verbose=0)[:, 1]
+
+    with cli.atomic_output(args.predictions) as tmp:
+        prediction_table(args.model, data["review_id"], data["label"], probabilities).to_parquet(tmp, index=False)
+    with cli.atomic_output(args.summary) as tmp:
+        tmp.write_text(json.dumps(summary))
+    with cli.atomic_output(args.out.with_suffix(".keras")) as tmp:
+        model.save(tmp.with_suffix(".keras"))
+        tmp.with_suffix(".keras").replace(tmp)
+
+
+if __name__ == "__main__":
+    cli.run("train", main)

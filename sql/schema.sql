@@ -1,0 +1,121 @@
+-- The reviewlens database: every table, every column documented.
+-- Built by pipeline/build_db.py; opened read-only by the viewer and by anyone with DuckDB >= 1.0.
+
+create table meta (
+    key varchar primary key,
+    value varchar not null
+);
+comment on table meta is 'How this file was built: schema version, dataset checksum, settings, library versions, build time.';
+comment on column meta.key is 'Name of the fact: schema_version, dataset_sha256, dataset_file, config, config_digest, versions, built_at.';
+comment on column meta.value is 'The fact as text; config and versions are JSON.';
+
+create table reviews (
+    review_id integer primary key,
+    split varchar not null check (split in ('train', 'test')),
+    subset varchar not null check (subset in ('train', 'validation', 'test')),
+    label varchar not null check (label in ('negative', 'positive')),
+    rating tinyint not null check (rating between 1 and 10),
+    file_id integer not null check (file_id >= 0),
+    path varchar not null unique,
+    text varchar not null,
+    n_chars integer not null check (n_chars >= 0),
+    n_tokens integer not null check (n_tokens >= 0),
+    n_oov integer not null check (n_oov between 0 and n_tokens),
+    truncated boolean not null
+);
+comment on table reviews is 'One row per labeled IMDB review, train and test splits.';
+comment on column reviews.review_id is 'Stable id: train before test, negative before positive, then by file id.';
+comment on column reviews.split is 'Official split of the dataset: train or test.';
+comment on column reviews.subset is 'Role in training: train, validation (held out of the train split) or test.';
+comment on column reviews.label is 'Ground truth: negative (rating <= 4) or positive (rating >= 7).';
+comment on column reviews.rating is 'Star rating out of 10, from the file name.';
+comment on column reviews.file_id is 'The number in the file name <file_id>_<rating>.txt, unique within a split and label.';
+comment on column reviews.path is 'Path of the review inside the tarball.';
+comment on column reviews.text is 'Raw review text, HTML residue included.';
+comment on column reviews.n_chars is 'Length of the raw text in characters.';
+comment on column reviews.n_tokens is 'Number of tokens after cleaning, before truncation.';
+comment on column reviews.n_oov is 'Tokens outside the vocabulary (built on the train subset only).';
+comment on column reviews.truncated is 'True when the review has more tokens than the models see.';
+
+create table models (
+    model varchar primary key,
+    kind varchar not null check (kind in ('neural', 'baseline')),
+    description varchar not null,
+    parameters bigint not null check (parameters > 0),
+    epochs integer check (epochs > 0),
+    seed_accuracy double check (seed_accuracy between 0 and 1),
+    seed_loss double check (seed_loss >= 0)
+);
+comment on table models is 'The models compared: the two Keras models and the TF-IDF baseline.';
+comment on column models.model is 'Short name: dense, cnn or baseline.';
+comment on column models.kind is 'neural (Keras) or baseline (scikit-learn).';
+comment on column models.description is 'Architecture in one line.';
+comment on column models.parameters is 'Number of trained parameters (coefficients for the baseline).';
+comment on column models.epochs is 'Training epochs; null for the baseline.';
+comment on column models.seed_accuracy is 'Test accuracy reported by the Tensorleap study this reproduces; null where it reports none.';
+comment on column models.seed_loss is 'Test loss reported by the Tensorleap study; null where it reports none.';
+
+create table predictions (
+    review_id integer not null references reviews (review_id),
+    model varchar not null references models (model),
+    p_positive float not null check (p_positive between 0 and 1),
+    predicted_label varchar not null check (predicted_label in ('negative', 'positive')),
+    loss float not null check (loss >= 0),
+    confidence float not null check (confidence between 0.5 and 1),
+    correct boolean not null,
+    primary key (review_id, model)
+);
+comment on table predictions is 'One row per review and model.';
+comment on column predictions.review_id is 'The review (reviews.review_id).';
+comment on column predictions.model is 'The model (models.model).';
+comment on column predictions.p_positive is 'Predicted probability that the review is positive.';
+comment on column predictions.predicted_label is 'positive when p_positive >= 0.5, else negative.';
+comment on column predictions.loss is 'Cross-entropy of the true label: -ln p(label), probabilities clipped at 1e-7.';
+comment on column predictions.confidence is 'Probability of the predicted label, from 0.5 (unsure) to 1.';
+comment on column predictions.correct is 'True when predicted_label equals the review''s label.';
+
+create table training_batches (
+    model varchar not null references models (model),
+    step integer not null check (step > 0),
+    epoch integer not null check (epoch > 0),
+    batch integer not null check (batch > 0),
+    loss double not null check (loss >= 0),
+    accuracy double not null check (accuracy between 0 and 1),
+    primary key (model, step)
+);
+comment on table training_batches is 'Training curve of each Keras model, one row per batch.';
+comment on column training_batches.model is 'The model (models.model).';
+comment on column training_batches.step is 'Batch number counted from the start of training.';
+comment on column training_batches.epoch is 'Epoch, from 1.';
+comment on column training_batches.batch is 'Batch within the epoch, from 1.';
+comment on column training_batches.loss is 'Mean training loss over the epoch so far, as Keras reports it after this batch.';
+comment on column training_batches.accuracy is 'Mean training accuracy over the epoch so far, after this batch.';
+
+create table training_epochs (
+    model varchar not null references models (model),
+    epoch integer not null check (epoch > 0),
+    loss double not null check (loss >= 0),
+    accuracy double not null check (accuracy between 0 and 1),
+    val_loss double not null check (val_loss >= 0),
+    val_accuracy double not null check (val_accuracy between 0 and 1),
+    primary key (model, epoch)
+);
+comment on table training_epochs is 'Loss and accuracy of each Keras model at the end of every epoch.';
+comment on column training_epochs.model is 'The model (models.model).';
+comment on column training_epochs.epoch is 'Epoch, from 1.';
+comment on column training_epochs.loss is 'Mean training loss over the epoch.';
+comment on column training_epochs.accuracy is 'Mean training accuracy over the epoch.';
+comment on column training_epochs.val_loss is 'Loss on the validation hold-out after the epoch.';
+comment on column training_epochs.val_accuracy is 'Accuracy on the validation hold-out after the epoch.';
+
+create view model_metrics as
+select
+    predictions.model,
+    reviews.subset,
+    count(*) as reviews,
+    avg(predictions.correct::integer) as accuracy,
+    avg(predictions.loss) as loss
+from predictions
+join reviews using (review_id)
+group by predictions.model, reviews.subset;
+comment on view model_metrics is 'Accuracy and mean loss of every model on each subset (train, validation, test).';

@@ -1,0 +1,81 @@
+"""A small tarball in the official aclImdb layout, written from a grammar of positive and negative phrases."""
+
+from __future__ import annotations
+
+import io
+import random
+import tarfile
+from pathlib import Path
+
+POSITIVE = [
+    "a wonderful film",
+    "brilliant acting from the whole cast",
+    "i loved every minute of it",
+    "a true masterpiece",
+    "highly recommended",
+    "the story is moving and beautiful",
+    "great direction and a superb score",
+    "funny, warm and touching",
+    "one of the best movies this year",
+]
+NEGATIVE = [
+    "a terrible film",
+    "boring and predictable",
+    "a complete waste of time",
+    "awful acting from the whole cast",
+    "i hated every minute of it",
+    "the worst movie this year",
+    "the plot makes no sense",
+    "dull, clumsy and far too long",
+    "avoid it at all costs",
+]
+NEUTRAL = [
+    "the plot follows a detective in a small town",
+    "we watched it on a rainy sunday",
+    "the director made two films before this one",
+    "it runs for about two hours",
+    "the cast includes several newcomers",
+    "it was shot in the summer",
+]
+
+
+def review_text(rng: random.Random, positive: bool) -> str:
+    own, other = (POSITIVE, NEGATIVE) if positive else (NEGATIVE, POSITIVE)
+    sentences = [rng.choice(own) for _ in range(rng.randint(2, 5))]
+    sentences += [rng.choice(NEUTRAL) for _ in range(rng.randint(1, 4))]
+    if rng.random() < 0.15:
+        sentences.append(rng.choice(other))  # a mixed review, so that some are hard
+    rng.shuffle(sentences)
+    text = ". ".join(s.capitalize() for s in sentences) + "."
+    return text.replace(". ", ".<br /><br />", 1)
+
+
+def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    archive.addfile(info, io.BytesIO(data))
+
+
+def write_tarball(path: Path, per_folder: int = 100, seed: int = 0, extra: dict[str, bytes] | None = None) -> Path:
+    """Write `path` with `per_folder` reviews in each of train/test x pos/neg, plus the side files.
+
+    `extra` adds or replaces members by name (tests use it to plant bad reviews).
+    """
+    rng = random.Random(seed)
+    extra = dict(extra or {})
+    with tarfile.open(path, "w:gz") as archive:
+        _add(archive, "aclImdb/README", b"Large Movie Review Dataset v1.0 (test copy)\n")
+        _add(archive, "aclImdb/imdb.vocab", "\n".join(sorted(set(" ".join(POSITIVE + NEGATIVE).split()))).encode())
+        for split in ("train", "test"):
+            for folder in ("neg", "pos"):
+                positive = folder == "pos"
+                for file_id in range(per_folder):
+                    rating = rng.randint(7, 10) if positive else rng.randint(1, 4)
+                    name = f"aclImdb/{split}/{folder}/{file_id}_{rating}.txt"
+                    _add(archive, name, review_text(rng, positive).encode())
+                _add(archive, f"aclImdb/{split}/urls_{folder}.txt", b"http://www.imdb.com/title/tt0000000/usercomments\n")
+            _add(archive, f"aclImdb/{split}/labeledBow.feat", b"0 0:1\n")
+        _add(archive, "aclImdb/train/unsup/0_0.txt", b"An unlabeled review that the pipeline skips.")
+        for name, data in extra.items():
+            _add(archive, name, data)
+    return path
