@@ -97,6 +97,11 @@ def build(out: Path, tables: dict[str, pd.DataFrame]) -> None:
             for table, frame in tables.items():
                 insert(con, table, frame)
             con.execute("checkpoint")
+        except duckdb.Error as e:
+            problem = str(e).splitlines()[0]
+            raise PipelineError(
+                f"{out}: not written, the previous file is unchanged ({problem}); run make clean all to rebuild"
+            ) from None
         finally:
             con.close()
             tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)

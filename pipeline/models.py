@@ -15,7 +15,12 @@ NUM_CLASSES = 2  # softmax over {negative, positive}
 
 def build_model(name: str, settings: dict, vocabulary_size: int, sequence_length: int) -> keras.Model:
     tokens = keras.Input(shape=(sequence_length,), dtype="int32", name="tokens")
-    embedding = layers.Embedding(vocabulary_size, settings["embedding_dim"], name="embedding")
+    embedding = layers.Embedding(
+        vocabulary_size,
+        settings["embedding_dim"],
+        embeddings_regularizer=keras.regularizers.L2(settings["embedding_l2"]) if settings["embedding_l2"] else None,
+        name="embedding",
+    )
     # Padding is token 0; the mask keeps it out of pooling, and of attributions later.
     mask = keras.ops.cast(keras.ops.not_equal(tokens, 0), "float32")
     head = HEADS[name](settings, sequence_length)
@@ -34,6 +39,7 @@ def _head_inputs(settings: dict, sequence_length: int) -> tuple[keras.KerasTenso
 def dense_head(settings: dict, sequence_length: int) -> keras.Model:
     """Embedding -> Dense -> GlobalAveragePooling1D over real tokens -> Dense(2, softmax)."""
     embedded, mask, x = _head_inputs(settings, sequence_length)
+    x = layers.SpatialDropout1D(settings["embedding_dropout"], name="embedding_dropout")(x)
     x = layers.Dense(settings["hidden_units"], activation="relu", name="dense")(x)
     x = layers.GlobalAveragePooling1D(name="latent")(x, mask=mask)
     x = layers.Dropout(settings["dropout"])(x)
@@ -44,13 +50,13 @@ def dense_head(settings: dict, sequence_length: int) -> keras.Model:
 def cnn_head(settings: dict, sequence_length: int) -> keras.Model:
     """Three convolutional blocks (conv, then pooling), global max pooling, Dense(2, softmax)."""
     embedded, mask, x = _head_inputs(settings, sequence_length)
-    x = layers.Dropout(settings["dropout"] / 2)(x)
+    x = layers.SpatialDropout1D(settings["embedding_dropout"], name="embedding_dropout")(x)
     for block in (1, 2, 3):
         x = layers.Conv1D(
             settings["filters"], settings["kernel_size"], padding="same", activation="relu", name=f"conv{block}"
         )(x)
         if block < 3:
-            x = layers.MaxPooling1D(2, name=f"pool{block}")(x)
+            x = layers.MaxPooling1D(settings["pool_size"], name=f"pool{block}")(x)
     x = layers.GlobalMaxPooling1D(name="latent")(x)
     x = layers.Dropout(settings["dropout"])(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="output")(x)

@@ -24,20 +24,30 @@ from pipeline.predictions import prediction_table  # noqa: E402
 
 
 class BatchHistory(keras.callbacks.Callback):
-    """Loss and accuracy after every batch (Keras reports the running mean over the epoch so far)."""
+    """Loss and accuracy of every batch.
 
-    def __init__(self) -> None:
+    Keras reports the mean over the epoch so far; the figure of the batch alone is recovered from
+    two consecutive means, weighted by the samples each covers.
+    """
+
+    def __init__(self, samples: int, batch_size: int) -> None:
         super().__init__()
+        self.samples, self.batch_size = samples, batch_size
         self.batches: list[dict] = []
-        self.epoch = 0
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self.epoch = epoch + 1
+        self.epoch, self.seen, self.means = epoch + 1, 0, {"loss": 0.0, "accuracy": 0.0}
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self.batches.append(
-            {"epoch": self.epoch, "batch": batch + 1, "loss": float(logs["loss"]), "accuracy": float(logs["accuracy"])}
-        )
+        seen = min(self.seen + self.batch_size, self.samples)
+        row = {"epoch": self.epoch, "batch": batch + 1}
+        for metric, previous in self.means.items():
+            mean = float(logs[metric])
+            alone = (mean * seen - previous * self.seen) / (seen - self.seen)
+            row[metric] = min(max(alone, 0.0), 1.0 if metric == "accuracy" else float("inf"))
+            self.means[metric] = mean
+        self.seen = seen
+        self.batches.append(row)
 
 
 def train(name: str, config: dict, data: dict[str, np.ndarray]) -> tuple[keras.Model, dict]:
@@ -53,7 +63,7 @@ def train(name: str, config: dict, data: dict[str, np.ndarray]) -> tuple[keras.M
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    batches = BatchHistory()
+    batches = BatchHistory(int(train_rows.sum()), settings["batch_size"])
     fit = model.fit(
         x[train_rows],
         y[train_rows],

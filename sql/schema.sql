@@ -88,8 +88,8 @@ comment on column training_batches.model is 'The model (models.model).';
 comment on column training_batches.step is 'Batch number counted from the start of training.';
 comment on column training_batches.epoch is 'Epoch, from 1.';
 comment on column training_batches.batch is 'Batch within the epoch, from 1.';
-comment on column training_batches.loss is 'Mean training loss over the epoch so far, as Keras reports it after this batch.';
-comment on column training_batches.accuracy is 'Mean training accuracy over the epoch so far, after this batch.';
+comment on column training_batches.loss is 'Training loss on this batch alone (recovered from the running means Keras reports).';
+comment on column training_batches.accuracy is 'Training accuracy on this batch alone.';
 
 create table training_epochs (
     model varchar not null references models (model),

@@ -1,0 +1,32 @@
+-- Each model's accuracy and loss on the test split and the validation hold-out, beside the seed's figures.
+with
+
+models as (
+    select * from models
+),
+
+metrics as (
+    select * from model_metrics
+),
+
+final as (
+    select
+        models.model,
+        models.kind,
+        models.description,
+        models.epochs,
+        test.accuracy as test_accuracy,
+        test.loss as test_loss,
+        models.seed_accuracy,
+        models.seed_loss,
+        validation.accuracy as validation_accuracy,
+        validation.loss as validation_loss
+    from models
+    left join metrics as test
+        on test.model = models.model and test.subset = 'test'
+    left join metrics as validation
+        on validation.model = models.model and validation.subset = 'validation'
+)
+
+select * from final
+order by kind desc, model desc

@@ -1,0 +1,180 @@
+"""The real pipeline, run by make on the generated tarball: what the database holds."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+
+import duckdb
+import numpy as np
+import pytest
+
+from pipeline.config import ROOT, SCHEMA_SQL, load_config
+from tests.conftest import PER_FOLDER, TINY_CONFIG, make
+
+REVIEWS = 4 * PER_FOLDER
+MODELS = {"dense", "cnn", "baseline"}
+
+
+def schema_tables() -> set[str]:
+    return set(re.findall(r"^create (?:table|view) (\w+)", SCHEMA_SQL.read_text(), flags=re.M))
+
+
+def test_database_has_every_schema_table(db):
+    found = {row[0] for row in db.execute("select table_name from information_schema.tables").fetchall()}
+    assert found == schema_tables()
+
+
+def test_every_table_and_column_is_documented(db):
+    undocumented = db.execute(
+        "select table_name, column_name from duckdb_columns() where comment is null and not internal"
+        " and table_name not in (select view_name from duckdb_views())"
+    ).fetchall()
+    assert undocumented == []
+    tables = db.execute("select table_name from duckdb_tables() where comment is null").fetchall()
+    assert tables == []
+
+
+def test_file_uses_the_storage_format_duckdb_1_reads(database):
+    header = database.read_bytes()[:16]
+    assert header[8:12] == b"DUCK"
+    # 64 is the storage number of DuckDB's v1.0.0 format; DuckDB 2.0's default is higher.
+    assert int.from_bytes(header[12:20], "little") == 64
+
+
+def test_every_review_once_with_its_split_label_and_rating(db):
+    counts = db.execute("select split, label, count(*) from reviews group by all order by all").fetchall()
+    assert counts == [(s, lab, PER_FOLDER) for s in ("test", "train") for lab in ("negative", "positive")]
+    wrong_rating = db.execute(
+        "select count(*) from reviews where (label = 'positive') != (rating >= 7) or rating not between 1 and 10"
+    ).fetchone()[0]
+    assert wrong_rating == 0
+    assert db.execute("select count(distinct review_id), min(review_id), max(review_id) from reviews").fetchone() == (
+        REVIEWS,
+        0,
+        REVIEWS - 1,
+    )
+
+
+def test_validation_hold_out_is_a_stratified_part_of_the_train_split(db):
+    fraction = load_config(TINY_CONFIG)["text"]["validation_fraction"]
+    rows = db.execute("select split, subset, label, count(*) from reviews group by all").fetchall()
+    counts = {(split, subset, label): n for split, subset, label, n in rows}
+    for label in ("negative", "positive"):
+        assert counts[("train", "validation", label)] == round(PER_FOLDER * fraction)
+        assert counts[("test", "test", label)] == PER_FOLDER
+    assert not any(split == "test" and subset != "test" for split, subset, _ in counts)
+
+
+def test_token_metadata_is_consistent(db):
+    sequence_length = load_config(TINY_CONFIG)["text"]["sequence_length"]
+    bad = db.execute(
+        "select count(*) from reviews where truncated != (n_tokens > $n) or n_oov > n_tokens or n_chars != length(text)",
+        {"n": sequence_length},
+    ).fetchone()[0]
+    assert bad == 0
+    # The generated reviews' words are all in the training vocabulary except rare ones: OOV stays small.
+    assert db.execute("select avg(n_oov::double / n_tokens) from reviews").fetchone()[0] < 0.2
+
+
+def test_every_review_has_one_prediction_per_model(db):
+    rows = db.execute("select model, count(*), count(distinct review_id) from predictions group by model").fetchall()
+    assert {model: (n, distinct) for model, n, distinct in rows} == {m: (REVIEWS, REVIEWS) for m in MODELS}
+
+
+def test_prediction_columns_agree_with_each_other(db):
+    frame = db.execute("select * from predictions join reviews using (review_id)").df()
+    p_true = np.where(frame["label"] == "positive", frame["p_positive"], 1 - frame["p_positive"])
+    np.testing.assert_allclose(frame["loss"], -np.log(np.clip(p_true, 1e-7, 1)), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(frame["confidence"], np.maximum(frame["p_positive"], 1 - frame["p_positive"]), atol=1e-6)
+    assert ((frame["p_positive"] >= 0.5) == (frame["predicted_label"] == "positive")).all()
+    assert (frame["correct"] == (frame["predicted_label"] == frame["label"])).all()
+
+
+def test_models_learn_better_than_chance(db):
+    accuracy = dict(db.execute("select model, accuracy from model_metrics where subset = 'test'").fetchall())
+    assert set(accuracy) == MODELS
+    for model, value in accuracy.items():
+        assert value > 0.75, f"{model} test accuracy {value:.3f}"
+
+
+def test_models_table_holds_seed_figures_for_the_neural_models_only(db):
+    rows = db.execute("select model, kind, epochs, seed_accuracy, seed_loss from models order by model").fetchall()
+    settings = load_config(TINY_CONFIG)
+    assert rows == [
+        ("baseline", "baseline", None, None, None),
+        ("cnn", "neural", settings["cnn"]["epochs"], 0.89, 0.28),
+        ("dense", "neural", settings["dense"]["epochs"], 0.89, 0.26),
+    ]
+
+
+def test_training_history_covers_every_batch_and_epoch(db):
+    settings = load_config(TINY_CONFIG)
+    fitted = db.execute("select count(*) from reviews where subset = 'train'").fetchone()[0]
+    for model in ("dense", "cnn"):
+        batches_per_epoch = -(-fitted // settings[model]["batch_size"])
+        steps, last = db.execute(
+            "select count(*), max(step) from training_batches where model = $m", {"m": model}
+        ).fetchone()
+        assert steps == last == batches_per_epoch * settings[model]["epochs"]
+        epochs = db.execute("select count(*) from training_epochs where model = $m", {"m": model}).fetchone()[0]
+        assert epochs == settings[model]["epochs"]
+    # The batch figures average back to the epoch figure Keras reported.
+    batch_mean, epoch_loss = db.execute(
+        "select avg(b.loss), any_value(e.loss) from training_batches b join training_epochs e using (model, epoch)"
+        " where model = 'dense' and epoch = 1 and b.batch < (select max(batch) from training_batches)"
+    ).fetchone()
+    assert batch_mean == pytest.approx(epoch_loss, rel=0.1)
+
+
+def test_meta_records_schema_checksum_settings_and_versions(db, tarball):
+    meta = dict(db.execute("select key, value from meta").fetchall())
+    assert meta["schema_version"] == "1"
+    assert meta["dataset_sha256"] == hashlib.sha256(tarball.read_bytes()).hexdigest()
+    assert json.loads(meta["config"]) == load_config(TINY_CONFIG)
+    assert {"duckdb", "keras", "tensorflow-cpu", "scikit-learn"} <= set(json.loads(meta["versions"]))
+    assert re.match(r"\d{4}-\d\d-\d\dT", meta["built_at"])
+
+
+def test_second_make_all_does_nothing(build_dir, tarball):
+    database = build_dir / "reviewlens.duckdb"
+    before = database.stat().st_mtime_ns
+    result = make(build_dir, "all", data=tarball)
+    assert result.returncode == 0, result.stderr
+    assert "pipeline." not in result.stdout, result.stdout
+    assert database.stat().st_mtime_ns == before
+
+
+def test_a_changed_setting_reruns_only_the_steps_that_use_it(build_dir, tarball, tmp_path):
+    build = tmp_path / "build"
+    # copytree keeps file times, so make sees the copy as up to date.
+    shutil.copytree(build_dir, build)
+    config = tmp_path / "cnn_changed.toml"
+    config.write_text(TINY_CONFIG.read_text().replace("filters = 8", "filters = 6"))
+    result = make(build, "all", data=tarball, config=config)
+    assert result.returncode == 0, result.stderr[-2000:]
+    ran = result.stdout
+    assert "--model cnn" in ran and "pipeline.build_db" in ran
+    assert "--model dense" not in ran and "pipeline.ingest" not in ran and "pipeline.baseline" not in ran
+
+
+def test_same_inputs_and_seeds_give_the_same_database(database, tarball, tmp_path):
+    result = make(tmp_path / "again", "all", data=tarball)
+    assert result.returncode == 0, result.stderr[-2000:]
+    with duckdb.connect(str(database), read_only=True) as first, duckdb.connect(
+        str(tmp_path / "again" / "reviewlens.duckdb"), read_only=True
+    ) as second:
+        for table in sorted(schema_tables()):
+            query = f"select * from {table} order by all"
+            if table == "meta":
+                query = "select * from meta where key != 'built_at' order by all"
+            assert first.execute(query).fetchall() == second.execute(query).fetchall(), table
+
+
+def test_make_help_lists_every_documented_target():
+    result = subprocess.run(["make", "-C", str(ROOT), "help"], capture_output=True, text=True, check=True)
+    for target in ("all", "view", "test", "bench"):
+        assert f"make {target}" in result.stdout

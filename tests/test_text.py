@@ -1,0 +1,31 @@
+"""Cleaning, tokenization and encoding on hand-made reviews."""
+
+import numpy as np
+
+from pipeline.text import OOV, PAD, build_vocabulary, clean, encode, tokenize
+
+
+def test_clean_strips_html_punctuation_and_case():
+    assert tokenize("Great film!<br /><br />The END... (really)") == ["great", "film", "the", "end", "really"]
+
+
+def test_apostrophes_join_words_and_other_punctuation_splits_them():
+    assert tokenize("Don't miss it: well-made, 10/10") == ["dont", "miss", "it", "well", "made", "10", "10"]
+
+
+def test_clean_keeps_no_markup():
+    assert "<" not in clean("<i>italic</i> and <a href='x'>a link</a>")
+
+
+def test_vocabulary_orders_by_frequency_then_alphabet_after_reserved_ids():
+    vocabulary = build_vocabulary([["b", "a", "c"], ["b", "a"], ["b"]], max_features=4)
+    assert vocabulary == ["[PAD]", "[OOV]", "b", "a"]
+
+
+def test_encode_pads_truncates_and_counts_oov():
+    vocabulary = ["[PAD]", "[OOV]", "good", "film"]
+    sequences, oov = encode([["good", "film", "zzz"], ["good", "qqq", "film", "good", "www"]], vocabulary, 4)
+    assert sequences.tolist() == [[2, 3, OOV, PAD], [2, OOV, 3, 2]]
+    # OOV counts the whole review, also the part cut off by truncation.
+    assert oov.tolist() == [1, 2]
+    assert sequences.dtype == np.int32

@@ -1,0 +1,95 @@
+"""Samples: every review with each model's verdict; open one to read it and compare the models."""
+
+import streamlit as st
+
+from viewer import charts
+from viewer.db import run_query
+
+ANY = "any"
+LIMIT = 500
+
+st.title("Samples")
+st.caption("Which reviews does a model get wrong, and how badly? Sorted by loss, highest first.")
+
+figures = run_query("model_figures")
+loss_range = run_query("loss_range").iloc[0]
+
+with st.sidebar:
+    model = st.selectbox("Model", figures["model"], key="model")
+    subset = st.selectbox("Split", [ANY, "test", "validation", "train"], key="subset",
+                          help="train is the part of the train split the models were fitted on.")
+    outcome = st.selectbox("Prediction", [ANY, "incorrect", "correct"], key="outcome")
+    label = st.selectbox("True label", [ANY, "negative", "positive"], key="label")
+    loss_min, loss_max = st.slider(
+        "Loss", 0.0, float(loss_range.loss_max) + 0.01, (0.0, float(loss_range.loss_max) + 0.01), key="loss"
+    )
+
+samples = run_query(
+    "samples",
+    model=model,
+    subset=None if subset == ANY else subset,
+    label=None if label == ANY else label,
+    correct=None if outcome == ANY else outcome == "correct",
+    loss_min=loss_min,
+    loss_max=loss_max,
+    limit=LIMIT,
+)
+matching = int(samples["matching"].iloc[0]) if len(samples) else 0
+st.write(f"{matching:,} reviews match" + (f"; the {LIMIT} with the highest loss are listed." if matching > LIMIT else "."))
+
+table = st.dataframe(
+    samples.drop(columns=["matching"]),
+    hide_index=True,
+    on_select="rerun",
+    selection_mode="single-row",
+    key="table",
+    column_config={
+        "review_id": st.column_config.NumberColumn("Id", format="%d"),
+        "subset": "Split",
+        "label": "Label",
+        "rating": st.column_config.NumberColumn("Rating", format="%d ★"),
+        "predicted_label": "Predicted",
+        "p_positive": st.column_config.ProgressColumn("P(positive)", min_value=0.0, max_value=1.0, format="%.2f"),
+        "loss": st.column_config.NumberColumn("Loss", format="%.3f"),
+        "correct": "Correct",
+        "snippet": st.column_config.TextColumn("Review", width="large"),
+    },
+)
+
+selected = table.selection.rows
+if selected:
+    st.query_params["id"] = str(samples["review_id"].iloc[selected[0]])
+
+review_id = st.query_params.get("id")
+if review_id is None:
+    st.info("Select a row to read the review and compare the models.")
+    st.stop()
+
+review = run_query("review", review_id=int(review_id)) if review_id.isdigit() else None
+if review is None or review.empty:
+    st.error(f"No review with id {review_id}. Pick one from the table.")
+    st.stop()
+review = review.iloc[0]
+predictions = run_query("review_predictions", review_id=int(review_id))
+
+st.divider()
+st.subheader(f"Review {review.review_id}")
+st.caption(
+    f"{review.split} split ({review.subset}) · label **{review.label}** · rating {review.rating}/10 · "
+    f"{review.n_tokens} tokens, {review.n_oov} out of vocabulary" + (" · truncated" if review.truncated else "")
+)
+left, right = st.columns([3, 2])
+left.text(review.text)
+right.altair_chart(charts.probability_bars(predictions), width="stretch")
+right.dataframe(
+    predictions.drop(columns=["kind"]),
+    hide_index=True,
+    column_config={
+        "model": "Model",
+        "predicted_label": "Predicted",
+        "p_positive": st.column_config.NumberColumn("P(positive)", format="%.3f"),
+        "confidence": st.column_config.NumberColumn("Confidence", format="%.3f"),
+        "loss": st.column_config.NumberColumn("Loss", format="%.3f"),
+        "correct": "Correct",
+    },
+)
