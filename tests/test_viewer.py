@@ -1,0 +1,134 @@
+"""Every page of the viewer, run by Streamlit's AppTest on a database the pipeline built."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from viewer.db import DB_ENV, QUERIES, ROOT
+
+APP = str(ROOT / "viewer" / "streamlit_app.py")
+VIEWS = sorted((ROOT / "viewer" / "views").glob("[!_]*.py"))
+
+
+def run_app(page: str | None = None, **query_params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in query_params.items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(f"views/{page}.py").run()
+    assert not at.exception, at.exception[0].message if at.exception else ""
+    return at
+
+
+@pytest.fixture(autouse=True)
+def use_database(monkeypatch, database):
+    monkeypatch.setenv(DB_ENV, str(database))
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "info", "error", "subheader", "title") for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.mark.parametrize("view", VIEWS, ids=lambda p: p.stem)
+def test_every_page_runs_without_exception(view):
+    at = run_app(view.stem)
+    assert not at.error, [e.value for e in at.error]
+    assert at.title, "each page starts with a title"
+
+
+def test_every_page_is_in_the_navigation():
+    app = (ROOT / "viewer" / "streamlit_app.py").read_text()
+    for view in VIEWS:
+        assert f'"{view.name}"' in app
+
+
+def test_every_named_query_is_used_by_the_viewer():
+    code = "\n".join(path.read_text() for path in (ROOT / "viewer").rglob("*.py"))
+    used = set(re.findall(r'run_query\(\s*"(\w+)"', code))
+    assert used == {path.stem for path in QUERIES.glob("*.sql")}
+
+
+def test_overview_shows_every_model_beside_the_seed(db):
+    at = run_app("overview")
+    models = [row[0] for row in db.execute("select model from models").fetchall()]
+    assert sorted(m.label for m in at.metric) == sorted(f"{model} test accuracy" for model in models)
+    accuracy = db.execute("select accuracy from model_metrics where model = 'dense' and subset = 'test'").fetchone()[0]
+    dense = next(m for m in at.metric if m.label.startswith("dense"))
+    assert dense.value == f"{accuracy:.3f}"
+    assert "vs seed" in dense.delta
+
+
+def test_samples_filters_count_what_the_database_holds(db):
+    at = run_app("samples")
+    at.sidebar.selectbox(key="model").select("cnn")
+    at.sidebar.selectbox(key="outcome").select("incorrect")
+    at.sidebar.selectbox(key="subset").select("test")
+    at.run()
+    expected = db.execute(
+        "select count(*) from predictions join reviews using (review_id)"
+        " where model = 'cnn' and not correct and subset = 'test'"
+    ).fetchone()[0]
+    assert f"{expected:,} reviews match" in texts(at)
+    shown = at.dataframe[0].value
+    assert len(shown) == expected
+    assert list(shown["loss"]) == sorted(shown["loss"], reverse=True)
+
+
+def test_samples_deep_link_opens_the_review(db):
+    review_id, text = db.execute("select review_id, text from reviews where label = 'negative' limit 1").fetchone()
+    at = run_app("samples", id=str(review_id))
+    assert f"Review {review_id}" in texts(at)
+    assert at.text[0].value == text
+    predictions = at.dataframe[1].value
+    assert set(predictions["model"]) == {"dense", "cnn", "baseline"}
+
+
+def test_samples_deep_link_to_a_missing_review():
+    at = run_app("samples", id="999999")
+    assert "No review with id 999999" in at.error[0].value
+
+
+def test_no_database_shows_how_to_build_one(monkeypatch, tmp_path):
+    monkeypatch.setenv(DB_ENV, str(tmp_path / "missing.duckdb"))
+    at = run_app()
+    assert "No database" in at.error[0].value
+    assert "make all" in texts(at)
+
+
+def test_a_file_that_is_not_a_database(monkeypatch, tmp_path):
+    path = tmp_path / "notes.duckdb"
+    path.write_text("these are my notes")
+    monkeypatch.setenv(DB_ENV, str(path))
+    assert "is not a reviewlens database" in run_app().error[0].value
+
+
+def test_a_database_of_another_schema_version(monkeypatch, tmp_path):
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create table meta (key varchar, value varchar); insert into meta values ('schema_version', '0')")
+    monkeypatch.setenv(DB_ENV, str(path))
+    assert "schema version 0" in run_app().error[0].value
+
+
+def test_viewer_never_imports_tensorflow(database):
+    script = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"at = AppTest.from_file({APP!r}, default_timeout=60).run()\n"
+        + "".join(f"at.switch_page('views/{view.name}').run()\n" for view in VIEWS)
+        + "assert not at.exception\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'sklearn')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env={DB_ENV: str(database), "PATH": ""}
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
