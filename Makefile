@@ -7,11 +7,13 @@ PY := $(VENV)/bin/python
 BUILD ?= build
 DATA ?= $(BUILD)/aclImdb_v1.tar.gz
 CONFIG ?= pipeline/config.toml
+CHROMIUM := /usr/bin/chromium
 DB := $(BUILD)/reviewlens.duckdb
 STEP := $(PY) -m pipeline
-SETTING_NAMES := seed data text dense cnn baseline
+SETTING_NAMES := seed data text dense cnn maps clusters baseline
 SETTINGS := $(SETTING_NAMES:%=$(BUILD)/settings/%.json)
-MODELS := dense cnn baseline
+NEURAL := dense cnn
+MODELS := $(NEURAL) baseline
 
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
@@ -25,8 +27,8 @@ all: $(DB)
 view: $(VENV)/.pipeline
 	$(VENV)/bin/streamlit run viewer -- --db $(DB)
 
-## Run the test suite (builds its own small data; browser tests need /usr/bin/chromium)
-test: $(VENV)/.test
+## Run the test suite (builds its own small data; installs Chromium for the browser tests if missing)
+test: $(VENV)/.test $(CHROMIUM)
 	$(PY) -m pytest
 
 ## Run the full pipeline on the real data from scratch and write $(BUILD)/bench.json
@@ -62,6 +64,12 @@ $(VENV)/.test: pyproject.toml $(VENV)/.pipeline
 	$(PY) -m pip install --quiet -e '.[pipeline,test]'
 	touch $@
 
+# Debian's Chromium, which Playwright drives in the browser tests (never a downloaded browser).
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the browser tests"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null \
+		|| { echo "error: could not install Chromium; run: sudo apt-get install chromium" >&2; exit 1; }
+
 # --- pipeline --------------------------------------------------------------------------------
 
 # One file per settings table, rewritten only when its content changes, so a new CNN setting
@@ -81,10 +89,20 @@ $(BUILD)/reviews.parquet $(BUILD)/dataset.json &: pipeline/ingest.py $(BUILD)/se
 $(BUILD)/tokens.npz: pipeline/preprocess.py pipeline/text.py $(BUILD)/reviews.parquet $(BUILD)/settings/text.json $(BUILD)/settings/seed.json
 	$(STEP).preprocess --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --out $@
 
-# A Keras model, its training history and its predictions for every review.
-$(BUILD)/models/%.keras $(BUILD)/models/%.json $(BUILD)/predictions/%.parquet: pipeline/train.py pipeline/models.py $(BUILD)/tokens.npz $(BUILD)/settings/%.json $(BUILD)/settings/seed.json
+# A Keras model, its training history, its predictions and latent vectors for every review.
+$(BUILD)/models/%.keras $(BUILD)/models/%.json $(BUILD)/predictions/%.parquet $(BUILD)/latent/%.npy: pipeline/train.py pipeline/models.py $(BUILD)/tokens.npz $(BUILD)/settings/%.json $(BUILD)/settings/seed.json
 	$(STEP).train --config $(CONFIG) --model $* --tokens $(BUILD)/tokens.npz \
-		--out $(BUILD)/models/$*.keras --summary $(BUILD)/models/$*.json --predictions $(BUILD)/predictions/$*.parquet
+		--out $(BUILD)/models/$*.keras --summary $(BUILD)/models/$*.json --predictions $(BUILD)/predictions/$*.parquet \
+		--latent $(BUILD)/latent/$*.npy
+
+# The t-SNE map of a model's latent space.
+$(BUILD)/maps/%.npy: pipeline/maps.py $(BUILD)/latent/%.npy $(BUILD)/settings/maps.json $(BUILD)/settings/seed.json
+	$(STEP).maps --config $(CONFIG) --latent $(BUILD)/latent/$*.npy --out $@
+
+# k-means clusters of a model's latent space and the words over-represented in each.
+$(BUILD)/clusters/%.parquet $(BUILD)/clusters/%_words.parquet: pipeline/clusters.py $(BUILD)/latent/%.npy $(BUILD)/tokens.npz $(BUILD)/settings/clusters.json $(BUILD)/settings/seed.json
+	$(STEP).clusters --config $(CONFIG) --latent $(BUILD)/latent/$*.npy --tokens $(BUILD)/tokens.npz \
+		--out $(BUILD)/clusters/$*.parquet --words $(BUILD)/clusters/$*_words.parquet
 
 # The TF-IDF + logistic regression reference.
 $(BUILD)/models/baseline.json $(BUILD)/predictions/baseline.parquet &: pipeline/baseline.py pipeline/text.py $(BUILD)/reviews.parquet $(BUILD)/tokens.npz $(BUILD)/settings/baseline.json
@@ -92,9 +110,12 @@ $(BUILD)/models/baseline.json $(BUILD)/predictions/baseline.parquet &: pipeline/
 		--summary $(BUILD)/models/baseline.json --predictions $(BUILD)/predictions/baseline.parquet
 
 # The shared database, written aside and renamed into place when complete.
-$(DB): pipeline/build_db.py sql/schema.sql $(BUILD)/dataset.json $(BUILD)/tokens.npz $(MODELS:%=$(BUILD)/models/%.json) $(MODELS:%=$(BUILD)/predictions/%.parquet)
+$(DB): pipeline/build_db.py sql/schema.sql $(wildcard sql/derive/*.sql) $(BUILD)/dataset.json $(BUILD)/tokens.npz \
+		$(MODELS:%=$(BUILD)/models/%.json) $(MODELS:%=$(BUILD)/predictions/%.parquet) \
+		$(NEURAL:%=$(BUILD)/maps/%.npy) $(NEURAL:%=$(BUILD)/clusters/%.parquet)
 	$(STEP).build_db --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --tokens $(BUILD)/tokens.npz \
 		--dataset $(BUILD)/dataset.json --models $(MODELS:%=$(BUILD)/models/%.json) \
-		--predictions $(MODELS:%=$(BUILD)/predictions/%.parquet) --out $@
+		--predictions $(MODELS:%=$(BUILD)/predictions/%.parquet) \
+		--latent-dir $(BUILD)/latent --map-dir $(BUILD)/maps --cluster-dir $(BUILD)/clusters --out $@
 
 FORCE:

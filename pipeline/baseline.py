@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
@@ -42,10 +43,15 @@ def main() -> None:
         sublinear_tf=True,
         dtype=np.float32,
     )
-    features = vectorizer.fit(texts[train_rows]).transform(texts)
+    # Fit on the training reviews, then transform only the others: each text is tokenized once.
+    features = sparse.vstack(
+        [vectorizer.fit_transform(texts[train_rows]), vectorizer.transform(texts[~train_rows])], format="csr"
+    )
     classifier = LogisticRegression(C=settings["C"], max_iter=1000, solver="liblinear", random_state=config["seed"])
-    classifier.fit(features[train_rows], tokens["label"][train_rows])
-    probabilities = classifier.predict_proba(features)[:, 1]
+    classifier.fit(features[: train_rows.sum()], tokens["label"][train_rows])
+    order = np.concatenate([np.flatnonzero(train_rows), np.flatnonzero(~train_rows)])
+    probabilities = np.empty(len(texts))
+    probabilities[order] = classifier.predict_proba(features)[:, 1]
 
     summary = {
         "model": "baseline",

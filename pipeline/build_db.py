@@ -16,13 +16,16 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from pipeline import cli
-from pipeline.config import SCHEMA_SQL, SCHEMA_VERSION, SEED_FIGURES, config_digest, load_config
+from pipeline.config import ROOT, SCHEMA_SQL, SCHEMA_VERSION, SEED_FIGURES, config_digest, load_config
 from pipeline.errors import PipelineError
 
 # DuckDB 2.0 writes a storage format that 1.x cannot read; the v1.0.0 format opens in both.
 STORAGE_VERSION = "v1.0.0"
+# Tables computed in SQL from the loaded ones, in this order.
+DERIVED = ("clusters",)
 LIBRARIES = ("duckdb", "keras", "tensorflow-cpu", "scikit-learn", "numpy", "pandas")
 
 
@@ -71,6 +74,7 @@ def model_tables(summaries: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.
                 "description": summary["description"],
                 "parameters": summary["parameters"],
                 "epochs": len(summary.get("epochs", [])) or None,
+                "latent_dim": summary.get("latent_dim"),
                 "seed_accuracy": seed_accuracy,
                 "seed_loss": seed_loss,
             }
@@ -81,21 +85,46 @@ def model_tables(summaries: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.
     return pd.DataFrame(models), pd.DataFrame(batches), pd.DataFrame(epochs)
 
 
-def insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+def latent_space_table(model: str, review_id: np.ndarray, latent_dir: Path, map_dir: Path, cluster_dir: Path,
+                       latent_dim: int) -> pa.Table:
+    latent = np.load(latent_dir / f"{model}.npy")
+    coordinates = np.load(map_dir / f"{model}.npy")
+    clusters = pd.read_parquet(cluster_dir / f"{model}.parquet")
+    if not (len(latent) == len(coordinates) == len(review_id)) or not np.array_equal(clusters["review_id"], review_id):
+        raise PipelineError(f"{latent_dir / model}: latent vectors, map and clusters disagree; run make again")
+    # Zero padding to the larger model's size leaves every distance unchanged.
+    padded = np.zeros((len(latent), latent_dim), dtype=np.float32)
+    padded[:, : latent.shape[1]] = latent
+    return pa.table(
+        {
+            "review_id": pa.array(review_id, pa.int32()),
+            "model": pa.array([model] * len(review_id)),
+            "latent": pa.FixedSizeListArray.from_arrays(pa.array(padded.ravel()), latent_dim),
+            "x": pa.array(coordinates[:, 0]),
+            "y": pa.array(coordinates[:, 1]),
+            "cluster": pa.array(clusters["cluster"].to_numpy(np.int16)),
+        }
+    )
+
+
+def insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | pa.Table) -> None:
     # Columns by name, so the frame's column order does not matter.
-    columns = ", ".join(frame.columns)
+    columns = ", ".join(frame.column_names if isinstance(frame, pa.Table) else frame.columns)
     con.register("frame", frame)
     con.execute(f"insert into {table} ({columns}) select {columns} from frame")
     con.unregister("frame")
 
 
-def build(out: Path, tables: dict[str, pd.DataFrame]) -> None:
+def build(out: Path, tables: dict[str, list], latent_dim: int) -> None:
     with cli.atomic_output(out) as tmp:
         con = connect_for_writing(tmp)
         try:
-            con.execute(SCHEMA_SQL.read_text())
-            for table, frame in tables.items():
-                insert(con, table, frame)
+            con.execute(SCHEMA_SQL.read_text().replace("{{latent_dim}}", str(latent_dim)))
+            for table, frames in tables.items():
+                for frame in frames:
+                    insert(con, table, frame)
+            for table in DERIVED:
+                con.execute((ROOT / "sql" / "derive" / f"{table}.sql").read_text())
             con.execute("checkpoint")
         except duckdb.Error as e:
             problem = str(e).splitlines()[0]
@@ -121,20 +150,35 @@ def main() -> None:
     p.add_argument("--dataset", required=True, type=Path)
     p.add_argument("--models", required=True, type=Path, nargs="+", help="one summary JSON per model")
     p.add_argument("--predictions", required=True, type=Path, nargs="+", help="one parquet file per model")
+    p.add_argument("--latent-dir", required=True, type=Path, help="folder of <model>.npy latent vectors")
+    p.add_argument("--map-dir", required=True, type=Path, help="folder of <model>.npy t-SNE maps")
+    p.add_argument("--cluster-dir", required=True, type=Path, help="folder of <model>.parquet and <model>_words.parquet")
     p.add_argument("--out", required=True, type=Path)
     args = p.parse_args()
     config = load_config(args.config)
 
-    models, batches, epochs = model_tables([read_json(path) for path in args.models])
+    summaries = [read_json(path) for path in args.models]
+    models, batches, epochs = model_tables(summaries)
+    neural = [summary["model"] for summary in summaries if summary["kind"] == "neural"]
+    latent_dim = max(summary["latent_dim"] for summary in summaries if summary["kind"] == "neural")
+    reviews = reviews_table(args.reviews, args.tokens)
+    review_id = reviews["review_id"].to_numpy()
     tables = {
-        "meta": meta_table(config, read_json(args.dataset)),
-        "reviews": reviews_table(args.reviews, args.tokens),
-        "models": models,
-        "predictions": pd.concat([pd.read_parquet(path) for path in args.predictions], ignore_index=True),
-        "training_batches": batches,
-        "training_epochs": epochs,
+        "meta": [meta_table(config, read_json(args.dataset))],
+        "reviews": [reviews],
+        "models": [models],
+        "predictions": [pd.read_parquet(path) for path in args.predictions],
+        "training_batches": [batches],
+        "training_epochs": [epochs],
+        "latent_space": [
+            latent_space_table(model, review_id, args.latent_dir, args.map_dir, args.cluster_dir, latent_dim)
+            for model in neural
+        ],
+        "cluster_words": [
+            pd.read_parquet(args.cluster_dir / f"{model}_words.parquet").assign(model=model) for model in neural
+        ],
     }
-    build(args.out, tables)
+    build(args.out, tables, latent_dim)
     print(f"{args.out}: {out_size(args.out)}")
 
 

@@ -39,6 +39,7 @@ def _head_inputs(settings: dict, sequence_length: int) -> tuple[keras.KerasTenso
 def dense_head(settings: dict, sequence_length: int) -> keras.Model:
     """Embedding -> Dense -> GlobalAveragePooling1D over real tokens -> Dense(2, softmax)."""
     embedded, mask, x = _head_inputs(settings, sequence_length)
+    # Drops whole embedding channels, a regularizer that leaves the padding mask intact.
     x = layers.SpatialDropout1D(settings["embedding_dropout"], name="embedding_dropout")(x)
     x = layers.Dense(settings["hidden_units"], activation="relu", name="dense")(x)
     x = layers.GlobalAveragePooling1D(name="latent")(x, mask=mask)
@@ -48,16 +49,23 @@ def dense_head(settings: dict, sequence_length: int) -> keras.Model:
 
 
 def cnn_head(settings: dict, sequence_length: int) -> keras.Model:
-    """Three convolutional blocks (conv, then pooling), global max pooling, Dense(2, softmax)."""
+    """Three convolutional blocks (conv, then pooling), global max or average pooling, Dense(2, softmax)."""
     embedded, mask, x = _head_inputs(settings, sequence_length)
     x = layers.SpatialDropout1D(settings["embedding_dropout"], name="embedding_dropout")(x)
+    real = layers.Reshape((sequence_length, 1))(mask)
     for block in (1, 2, 3):
         x = layers.Conv1D(
             settings["filters"], settings["kernel_size"], padding="same", activation="relu", name=f"conv{block}"
         )(x)
         if block < 3:
             x = layers.MaxPooling1D(settings["pool_size"], name=f"pool{block}")(x)
-    x = layers.GlobalMaxPooling1D(name="latent")(x)
+            # A pooled position is real if any token under it is.
+            real = layers.MaxPooling1D(settings["pool_size"], name=f"mask_pool{block}")(real)
+    if settings["global_pooling"] == "average":
+        # Averaging over real positions only, so short reviews are not diluted by padding.
+        x = layers.GlobalAveragePooling1D(name="latent")(x, mask=layers.Reshape((-1,))(real))
+    else:
+        x = layers.GlobalMaxPooling1D(name="latent")(x)
     x = layers.Dropout(settings["dropout"])(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="output")(x)
     return keras.Model([embedded, mask], outputs, name="head")

@@ -43,7 +43,7 @@ def main() -> None:
     vocabulary = build_vocabulary(
         (tokens for tokens, s in zip(token_lists, subset) if s == "train"), settings["max_features"]
     )
-    sequences, n_oov = encode(token_lists, vocabulary, settings["sequence_length"])
+    sequences, n_oov = encode(token_lists, vocabulary, settings["sequence_length"], settings["keep"])
     n_tokens = np.array([len(tokens) for tokens in token_lists], dtype=np.int32)
 
     with cli.atomic_output(args.out) as tmp, tmp.open("wb") as f:

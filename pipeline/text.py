@@ -34,14 +34,19 @@ def build_vocabulary(token_lists: Iterable[list[str]], max_features: int) -> lis
     return ["[PAD]", "[OOV]"] + [word for word, _ in ranked[: max_features - 2]]
 
 
-def encode(token_lists: list[list[str]], vocabulary: list[str], sequence_length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Token ids padded or cut to `sequence_length` (keeping the start), and each review's OOV count."""
+def encode(
+    token_lists: list[list[str]], vocabulary: list[str], sequence_length: int, keep: str = "start"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids padded or cut to `sequence_length`, and each review's OOV count.
+
+    A long review keeps its first tokens (`keep="start"`) or its last (`keep="end"`); padding always follows.
+    """
     index = {word: i for i, word in enumerate(vocabulary)}
     sequences = np.zeros((len(token_lists), sequence_length), dtype=np.int32)
     oov = np.zeros(len(token_lists), dtype=np.int32)
     for row, tokens in enumerate(token_lists):
         ids = [index.get(word, OOV) for word in tokens]
         oov[row] = ids.count(OOV)
-        kept = ids[:sequence_length]
+        kept = ids[:sequence_length] if keep == "start" else ids[-sequence_length:]
         sequences[row, : len(kept)] = kept
     return sequences, oov

@@ -2,7 +2,7 @@
 
     python -m pipeline.train --model dense --tokens build/tokens.npz \
         --out build/models/dense.keras --summary build/models/dense.json \
-        --predictions build/predictions/dense.parquet
+        --predictions build/predictions/dense.parquet --latent build/latent/dense.npy
 """
 
 from __future__ import annotations
@@ -58,8 +58,13 @@ def train(name: str, config: dict, data: dict[str, np.ndarray]) -> tuple[keras.M
     train_rows, val_rows = subset == "train", subset == "validation"
 
     model = build_model(name, settings, len(data["vocabulary"]), x.shape[1])
+    steps_per_epoch = -(-int(train_rows.sum()) // settings["batch_size"])
+    # The learning rate shrinks by lr_decay after every epoch: late epochs refine instead of overfitting.
+    learning_rate = keras.optimizers.schedules.ExponentialDecay(
+        settings["learning_rate"], decay_steps=steps_per_epoch, decay_rate=settings["lr_decay"], staircase=True
+    )
     model.compile(
-        optimizer=keras.optimizers.Adam(settings["learning_rate"]),
+        optimizer=keras.optimizers.Adam(learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -88,6 +93,15 @@ def train(name: str, config: dict, data: dict[str, np.ndarray]) -> tuple[keras.M
     return model, summary
 
 
+def scorer(model: keras.Model) -> keras.Model:
+    """The trained model with a second output: the pooled representation the classifier reads (layer "latent")."""
+    head = model.get_layer("head")
+    head_with_latent = keras.Model(head.inputs, [head.output, head.get_layer("latent").output])
+    tokens = keras.Input(shape=model.input_shape[1:], dtype="int32")
+    mask = keras.ops.cast(keras.ops.not_equal(tokens, 0), "float32")
+    return keras.Model(tokens, head_with_latent([model.get_layer("embedding")(tokens), mask]))
+
+
 def describe(model: keras.Model) -> str:
     """The architecture in one line, e.g. 'Embedding(20000, 32) > Dense(32) > ... > Dense(2, softmax)'."""
     embedding = model.get_layer("embedding")
@@ -109,15 +123,20 @@ def main() -> None:
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--summary", "--history", required=True, type=Path, help="JSON with the architecture and history")
     p.add_argument("--predictions", required=True, type=Path)
+    p.add_argument("--latent", required=False, type=Path, help="the pooled representation of every review (.npy)")
     args = p.parse_args()
     config = load_config(args.config)
     data = dict(np.load(args.tokens))
 
     model, summary = train(args.model, config, data)
-    probabilities = model.predict(data["sequences"], batch_size=1024, verbose=0)[:, 1]
+    probabilities, latent = scorer(model).predict(data["sequences"], batch_size=1024, verbose=0)
+    summary["latent_dim"] = latent.shape[1]
 
     with cli.atomic_output(args.predictions) as tmp:
-        prediction_table(args.model, data["review_id"], data["label"], probabilities).to_parquet(tmp, index=False)
+        prediction_table(args.model, data["review_id"], data["label"], probabilities[:, 1]).to_parquet(tmp, index=False)
+    if args.latent:  # TEMP
+        with cli.atomic_output(args.latent) as tmp, tmp.open("wb") as f:
+            np.save(f, latent.astype(np.float32))
     with cli.atomic_output(args.summary) as tmp:
         tmp.write_text(json.dumps(summary))
     with cli.atomic_output(args.out.with_suffix(".keras")) as tmp:

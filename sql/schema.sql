@@ -1,5 +1,6 @@
 -- The reviewlens database: every table, every column documented.
 -- Built by pipeline/build_db.py; opened read-only by the viewer and by anyone with DuckDB >= 1.0.
+-- {{latent_dim}} is replaced at build time by the larger of the two models' latent sizes.
 
 create table meta (
     key varchar primary key,
@@ -43,6 +44,7 @@ create table models (
     description varchar not null,
     parameters bigint not null check (parameters > 0),
     epochs integer check (epochs > 0),
+    latent_dim integer check (latent_dim > 0),
     seed_accuracy double check (seed_accuracy between 0 and 1),
     seed_loss double check (seed_loss >= 0)
 );
@@ -52,6 +54,7 @@ comment on column models.kind is 'neural (Keras) or baseline (scikit-learn).';
 comment on column models.description is 'Architecture in one line.';
 comment on column models.parameters is 'Number of trained parameters (coefficients for the baseline).';
 comment on column models.epochs is 'Training epochs; null for the baseline.';
+comment on column models.latent_dim is 'Size of the pooled representation before the classifier; null for the baseline.';
 comment on column models.seed_accuracy is 'Test accuracy reported by the Tensorleap study this reproduces; null where it reports none.';
 comment on column models.seed_loss is 'Test loss reported by the Tensorleap study; null where it reports none.';
 
@@ -107,6 +110,69 @@ comment on column training_epochs.loss is 'Mean training loss over the epoch.';
 comment on column training_epochs.accuracy is 'Mean training accuracy over the epoch.';
 comment on column training_epochs.val_loss is 'Loss on the validation hold-out after the epoch.';
 comment on column training_epochs.val_accuracy is 'Accuracy on the validation hold-out after the epoch.';
+
+create table latent_space (
+    review_id integer not null references reviews (review_id),
+    model varchar not null references models (model),
+    latent float[{{latent_dim}}] not null,
+    x float not null,
+    y float not null,
+    cluster smallint not null check (cluster >= 0),
+    primary key (review_id, model)
+);
+comment on table latent_space is 'Where each neural model places each review: its latent vector, its point on the t-SNE map, its k-means cluster.';
+comment on column latent_space.review_id is 'The review (reviews.review_id).';
+comment on column latent_space.model is 'The model (models.model): dense or cnn.';
+comment on column latent_space.latent is 'Pooled representation before the classifier, zero-padded to the larger model''s size (padding changes no distance).';
+comment on column latent_space.x is 't-SNE map, first coordinate.';
+comment on column latent_space.y is 't-SNE map, second coordinate.';
+comment on column latent_space.cluster is 'k-means cluster of the latent vector, from 0.';
+
+create table clusters (
+    model varchar not null references models (model),
+    cluster smallint not null check (cluster >= 0),
+    reviews integer not null check (reviews > 0),
+    share_positive double not null check (share_positive between 0 and 1),
+    accuracy double not null check (accuracy between 0 and 1),
+    mean_loss double not null check (mean_loss >= 0),
+    mean_confidence double not null check (mean_confidence between 0.5 and 1),
+    mean_tokens double not null,
+    mean_oov double not null,
+    mean_oov_rate double not null check (mean_oov_rate between 0 and 1),
+    share_truncated double not null check (share_truncated between 0 and 1),
+    primary key (model, cluster)
+);
+comment on table clusters is 'Each k-means cluster of each model, with its size, accuracy, loss and mean metadata over all reviews in it.';
+comment on column clusters.model is 'The model (models.model).';
+comment on column clusters.cluster is 'Cluster number (latent_space.cluster).';
+comment on column clusters.reviews is 'Reviews in the cluster, both splits.';
+comment on column clusters.share_positive is 'Share of its reviews labelled positive.';
+comment on column clusters.accuracy is 'Share of its reviews the model gets right.';
+comment on column clusters.mean_loss is 'Mean loss of the model on its reviews.';
+comment on column clusters.mean_confidence is 'Mean confidence of the model on its reviews.';
+comment on column clusters.mean_tokens is 'Mean review length in tokens.';
+comment on column clusters.mean_oov is 'Mean count of out-of-vocabulary tokens.';
+comment on column clusters.mean_oov_rate is 'Mean share of out-of-vocabulary tokens.';
+comment on column clusters.share_truncated is 'Share of its reviews cut to the models'' sequence length.';
+
+create table cluster_words (
+    model varchar not null references models (model),
+    cluster smallint not null,
+    rank smallint not null check (rank > 0),
+    word varchar not null,
+    share_in_cluster float not null check (share_in_cluster between 0 and 1),
+    share_elsewhere float not null check (share_elsewhere between 0 and 1),
+    z_score float not null,
+    primary key (model, cluster, rank)
+);
+comment on table cluster_words is 'Words over-represented in each cluster against all other reviews, best first.';
+comment on column cluster_words.model is 'The model (models.model).';
+comment on column cluster_words.cluster is 'Cluster number (clusters.cluster).';
+comment on column cluster_words.rank is 'Rank within the cluster, from 1.';
+comment on column cluster_words.word is 'The word, as the models see it (cleaned, in the vocabulary).';
+comment on column cluster_words.share_in_cluster is 'Share of the cluster''s reviews that contain the word.';
+comment on column cluster_words.share_elsewhere is 'Share of the other reviews that contain the word.';
+comment on column cluster_words.z_score is 'z-score of the log-odds ratio with an informative Dirichlet prior (Monroe et al., 2008); above 2 is notable.';
 
 create view model_metrics as
 select

@@ -2,66 +2,24 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
+import re
 
 import pytest
 
-from viewer.db import ROOT
+from viewer.serve import chromium, viewer
 
-CHROMIUM = Path("/usr/bin/chromium")
-PAGES = {"overview": "Overview", "samples": "Samples"}
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install chromium")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+PAGES = {"overview": "Overview", "samples": "Samples", "population": "Population", "clusters": "Clusters"}
 
 @pytest.fixture(scope="module")
 def viewer_url(database):
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "viewer", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-         "--server.port", str(port), "--", "--db", str(database)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        server.kill()
-        pytest.fail(f"the viewer did not start: {server.stdout.read()[-2000:]}")
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
+    with viewer(database) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture()
@@ -100,7 +58,8 @@ def test_deep_link_opens_a_review(page, viewer_url, db):
     review_id, text = db.execute("select review_id, text from reviews where subset = 'test' limit 1").fetchone()
     open_page(page, f"{viewer_url}/samples?id={review_id}", "Samples")
     page.get_by_role("heading", name=f"Review {review_id}").wait_for()
-    assert text[:40] in page.locator('[data-testid="stText"]').inner_text()
+    shown = page.locator('[data-testid="stText"]').inner_text()
+    assert text.split("<br />")[0] in shown and "<br />" not in shown
 
 
 def test_selecting_a_row_opens_that_review(page, viewer_url, db):
@@ -118,3 +77,14 @@ def test_selecting_a_row_opens_that_review(page, viewer_url, db):
         "select review_id from predictions where model = 'dense' order by loss desc, review_id limit 1"
     ).fetchone()[0]
     assert review_id == highest
+
+
+def test_clicking_a_point_on_the_map_opens_that_review(page, viewer_url):
+    open_page(page, f"{viewer_url}/population", "Population")
+    # Small maps are drawn as SVG, one element per review, labelled with its tooltip.
+    point = page.locator('[data-testid="stVegaLiteChart"] path[aria-roledescription="circle"]').nth(25)
+    point.wait_for()
+    review_id = re.search(r"\bid: (\d+)", point.get_attribute("aria-label")).group(1)
+    point.click(force=True)
+    page.wait_for_url(f"**/samples?id={review_id}", timeout=15_000)
+    page.get_by_role("heading", name=f"Review {review_id}").wait_for()

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 
 import duckdb
 import numpy as np
@@ -178,3 +179,19 @@ def test_make_help_lists_every_documented_target():
     result = subprocess.run(["make", "-C", str(ROOT), "help"], capture_output=True, text=True, check=True)
     for target in ("all", "view", "test", "bench"):
         assert f"make {target}" in result.stdout
+
+
+def test_duckdb_1_opens_the_file(database, tmp_path_factory):
+    target = tmp_path_factory.mktemp("duckdb1")
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target), "duckdb==1.1.3"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert install.returncode == 0, install.stderr[-2000:]
+    script = (
+        "import duckdb; con = duckdb.connect(%r, read_only=True)\n"
+        "print(duckdb.__version__, con.execute('select count(*) from predictions').fetchone()[0])" % str(database)
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env={"PYTHONPATH": str(target)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["1.1.3", str(3 * REVIEWS)]

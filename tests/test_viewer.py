@@ -86,7 +86,7 @@ def test_samples_deep_link_opens_the_review(db):
     review_id, text = db.execute("select review_id, text from reviews where label = 'negative' limit 1").fetchone()
     at = run_app("samples", id=str(review_id))
     assert f"Review {review_id}" in texts(at)
-    assert at.text[0].value == text
+    assert at.text[0].value == text.replace("<br />", "\n")
     predictions = at.dataframe[1].value
     assert set(predictions["model"]) == {"dense", "cnn", "baseline"}
 
@@ -132,3 +132,34 @@ def test_viewer_never_imports_tensorflow(database):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_population_map_shows_the_filtered_reviews(db):
+    at = run_app("population")
+    at.sidebar.selectbox(key="model").select("cnn")
+    at.sidebar.selectbox(key="split").select("test")
+    at.sidebar.multiselect(key="clusters").select(1)
+    at.run()
+    expected = db.execute(
+        "select count(*) from latent_space join reviews using (review_id) where model = 'cnn' and split = 'test'"
+        " and cluster = 1"
+    ).fetchone()[0]
+    assert f"{expected:,} reviews on the map." in texts(at)
+
+
+def test_clusters_page_focuses_on_a_cluster(db):
+    at = run_app("clusters")
+    at.selectbox(key="focus").select(2).run()
+    assert "Highest-loss reviews in cluster 2" in texts(at)
+    reviews = at.dataframe[1].value
+    in_cluster = {row[0] for row in db.execute(
+        "select review_id from latent_space where model = 'dense' and cluster = 2").fetchall()}  # fmt: skip
+    assert len(reviews) > 0 and set(reviews["review_id"]) <= in_cluster
+    assert list(reviews["loss"]) == sorted(reviews["loss"], reverse=True)
+
+
+def test_samples_lists_similar_reviews_without_the_review_itself(db):
+    at = run_app("samples", id="3")
+    similar = at.dataframe[2].value
+    assert len(similar) == 10 and 3 not in set(similar["review_id"])
+    assert list(similar["distance"]) == sorted(similar["distance"])

@@ -57,4 +57,64 @@ def probability_bars(predictions: pd.DataFrame) -> alt.Chart:
         )
     )
     threshold = alt.Chart(pd.DataFrame({"x": [0.5]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
-    return (bars + threshold).properties(height=40 * len(predictions))
+    return (bars + threshold).properties(height=alt.Step(28))
+
+
+# How the population map can colour and size its points: option -> (column, type, scale).
+MAP_COLORS = {
+    "ground truth": ("label", "N", LABEL_COLORS),
+    "prediction": ("predicted_label", "N", LABEL_COLORS),
+    "correct or not": ("correct", "N", alt.Scale(domain=[True, False], range=["#bab0ac", "#d62728"])),
+    "cluster": ("cluster", "N", alt.Scale(scheme="tableau20")),
+}
+MAP_SIZES = {"loss": "loss", "out-of-vocabulary count": "n_oov", "confidence": "confidence"}
+
+
+def population_map(points: pd.DataFrame, color: str, size: str, highlight: int | None = None) -> alt.Chart:
+    """Every review a dot on the t-SNE map; a click picks one review, a drag draws a box.
+
+    With `highlight`, that cluster keeps its colour and the rest turns grey.
+    """
+    column, kind, scale = MAP_COLORS[color]
+    color_encoding = alt.Color(f"{column}:{kind}", scale=scale, title=color)
+    if highlight is not None:
+        color_encoding = alt.condition(alt.datum.cluster == highlight, color_encoding, alt.value("#dddddd"))
+    return (
+        alt.Chart(points)
+        .mark_circle(opacity=0.6, stroke=None)
+        .encode(
+            x=alt.X("x:Q", axis=None),
+            y=alt.Y("y:Q", axis=None),
+            color=color_encoding,
+            size=alt.Size(f"{MAP_SIZES[size]}:Q", scale=alt.Scale(range=[4, 160]), title=size),
+            tooltip=[
+                alt.Tooltip("review_id:Q", title="id"),
+                alt.Tooltip("label:N", title="label"),
+                alt.Tooltip("predicted_label:N", title="prediction"),
+                alt.Tooltip("loss:Q", format=".3f"),
+                alt.Tooltip("cluster:N"),
+                alt.Tooltip("snippet:N", title="review"),
+            ],
+        )
+        .add_params(
+            alt.selection_point(name="picked", fields=["review_id"]),
+            alt.selection_interval(name="box", encodings=["x", "y"]),
+        )
+        .properties(height=650)
+    )
+
+
+def cluster_words(words: pd.DataFrame) -> alt.Chart:
+    """Each word's share of reviews inside the cluster (bar) and elsewhere (tick)."""
+    base = alt.Chart(words).encode(y=alt.Y("word:N", sort=None, title=None, axis=alt.Axis(labelOverlap=False)))
+    inside = base.mark_bar(color="#4c78a8").encode(
+        x=alt.X("share_in_cluster:Q", title="share of reviews", axis=alt.Axis(format="%")),
+        tooltip=[
+            "word",
+            alt.Tooltip("share_in_cluster:Q", format=".1%", title="in cluster"),
+            alt.Tooltip("share_elsewhere:Q", format=".1%", title="elsewhere"),
+            alt.Tooltip("z_score:Q", format=".1f"),
+        ],
+    )
+    elsewhere = base.mark_tick(color="black", thickness=2).encode(x="share_elsewhere:Q")
+    return (inside + elsewhere).properties(height=22 * len(words))

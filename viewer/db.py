@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from pathlib import Path
 
 import duckdb
@@ -35,9 +36,23 @@ def _stamp(path: Path) -> int:
     return path.stat().st_mtime_ns
 
 
-@st.cache_resource(show_spinner=False)
+_lock = threading.Lock()
+_open: dict[str, tuple[int, duckdb.DuckDBPyConnection]] = {}
+
+
 def _connect(path: str, stamp: int) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(path, read_only=True)
+    """One read-only connection per file, replaced when the file is rebuilt.
+
+    DuckDB hands out one database instance per path and process, so the old connection must be
+    closed before the new file can be seen under the same path.
+    """
+    with _lock:
+        current = _open.get(path)
+        if current is None or current[0] != stamp:
+            if current is not None:
+                current[1].close()
+            _open[path] = (stamp, duckdb.connect(path, read_only=True))
+        return _open[path][1]
 
 
 def connection() -> duckdb.DuckDBPyConnection:

@@ -10,6 +10,8 @@ final as (
         rating,
         path,
         text,
+        -- Line breaks for reading; the raw text keeps its HTML residue.
+        replace(text, '<br />', chr(10)) as display_text,
         n_tokens,
         n_oov,
         truncated

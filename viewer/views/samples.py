@@ -4,9 +4,11 @@ import streamlit as st
 
 from viewer import charts
 from viewer.db import run_query
+from viewer.filters import REVIEW_LINKS
 
 ANY = "any"
 LIMIT = 500
+NEIGHBOURS = 10
 
 st.title("Samples")
 st.caption("Which reviews does a model get wrong, and how badly? Sorted by loss, highest first.")
@@ -79,7 +81,7 @@ st.caption(
     f"{review.n_tokens} tokens, {review.n_oov} out of vocabulary" + (" · truncated" if review.truncated else "")
 )
 left, right = st.columns([3, 2])
-left.text(review.text)
+left.text(review.display_text)
 right.altair_chart(charts.probability_bars(predictions), width="stretch")
 right.dataframe(
     predictions.drop(columns=["kind"]),
@@ -93,3 +95,13 @@ right.dataframe(
         "correct": "Correct",
     },
 )
+
+st.subheader("Similar reviews")
+neural = figures.loc[figures["kind"] == "neural", "model"]
+space = st.radio("In the latent space of", neural, horizontal=True, key="space")
+st.dataframe(
+    run_query("similar_reviews", model=space, review_id=int(review_id), k=NEIGHBOURS + 1).iloc[1:],
+    hide_index=True,
+    column_config=REVIEW_LINKS,
+)
+st.caption("The nearest reviews by Euclidean distance between latent vectors: the ones the model sees as most alike.")

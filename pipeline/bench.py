@@ -1,0 +1,113 @@
+"""Run the whole pipeline from scratch on the real data and write what it cost and what it reached.
+
+    python -m pipeline.bench --data aclImdb_v1.tar.gz --out build/bench.json
+
+Builds into build/bench/ (deleted first), then times a second `make all` that should do nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from pipeline import cli
+from pipeline.config import ROOT
+from pipeline.errors import PipelineError
+
+
+def make_all(build: Path, data: Path, config: str | None, timings: Path | None = None) -> float:
+    args = ["make", "-C", str(ROOT), "all", f"BUILD={build}", f"DATA={data.resolve()}"]
+    if config:
+        args.append(f"CONFIG={Path(config).resolve()}")
+    env = {**os.environ, cli.TIMINGS_ENV: str(timings)} if timings else dict(os.environ)
+    start = time.perf_counter()
+    if subprocess.run(args, env=env).returncode != 0:
+        raise PipelineError(f"make all on {data} failed; see the lines above")
+    return round(time.perf_counter() - start, 2)
+
+
+def model_figures(database: Path) -> dict:
+    with duckdb.connect(str(database), read_only=True) as con:
+        rows = con.execute(
+            "select model, subset, accuracy, loss from model_metrics where subset in ('test', 'validation')"
+        ).fetchall()
+    figures: dict = {}
+    for model, subset, accuracy, loss in rows:
+        figures.setdefault(model, {})[subset] = {"accuracy": round(accuracy, 4), "loss": round(loss, 4)}
+    return figures
+
+
+def trustworthiness(build: Path, sample: int = 5000, seed: int = 0) -> dict:
+    """sklearn's trustworthiness of each t-SNE map against its latent space, on a random sample of reviews."""
+    from sklearn.manifold import trustworthiness as score
+
+    result = {}
+    for latent in sorted((build / "latent").glob("*.npy")):
+        vectors, points = np.load(latent), np.load(build / "maps" / latent.name)
+        rows = np.random.default_rng(seed).choice(len(vectors), size=min(sample, len(vectors)), replace=False)
+        result[latent.stem] = round(float(score(vectors[rows], points[rows], n_neighbors=5)), 4)
+    return result
+
+
+def page_timings(database: Path) -> dict:
+    """Seconds from opening each page in Chromium until its main content is drawn: the first visit after the
+    viewer starts (cold: queries run) and a second visit (warm: the viewer's query cache answers)."""
+    from viewer.serve import chromium, viewer
+
+    # page -> what must be on screen
+    checks = {"population": '[data-testid="stVegaLiteChart"] canvas'}
+    timings = {}
+    with viewer(database) as url, chromium() as browser:
+        for path, selector in checks.items():
+            for visit in ("cold", "warm"):
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                start = time.perf_counter()
+                page.goto(f"{url}/{path}")
+                page.locator(selector).first.wait_for(timeout=120_000)
+                timings[f"{path}_{visit}"] = round(time.perf_counter() - start, 2)
+                page.close()
+    return timings
+
+
+def main() -> None:
+    p = cli.parser(__doc__)
+    p.add_argument("--data", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+    args = p.parse_args()
+    if not args.data.is_file():
+        raise PipelineError(f"{args.data}: data file not found; run make bench DATA=path/to/aclImdb_v1.tar.gz")
+
+    build = args.out.parent / "bench"
+    shutil.rmtree(build, ignore_errors=True)
+    build.mkdir(parents=True)
+    timings = build / "timings.jsonl"
+    cold = make_all(build, args.data, args.config, timings)
+    noop = make_all(build, args.data, args.config)
+    database = build / "reviewlens.duckdb"
+
+    report = {
+        "data": str(args.data),
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "cold_make_all_seconds": cold,
+        "noop_make_all_seconds": noop,
+        "steps": [json.loads(line) for line in timings.read_text().splitlines()],
+        "database_mib": round(database.stat().st_size / 2**20, 1),
+        "models": model_figures(database),
+        "map_trustworthiness_5000": trustworthiness(build),
+        "page_seconds": page_timings(database),
+    }
+    with cli.atomic_output(args.out) as tmp:
+        tmp.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    cli.run("bench", main)

@@ -1,0 +1,20 @@
+-- Every cluster of one model, with its size, accuracy, loss and mean metadata, highest loss first.
+with
+
+final as (
+    select
+        cluster,
+        reviews,
+        accuracy,
+        mean_loss,
+        mean_oov,
+        mean_oov_rate,
+        mean_tokens,
+        share_positive,
+        share_truncated
+    from clusters
+    where model = $model
+)
+
+select * from final
+order by mean_loss desc

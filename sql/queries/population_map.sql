@@ -1,0 +1,44 @@
+-- Every review as a point on one model's t-SNE map, with what the map can colour, size and show on hover.
+-- Each filter parameter is null for "any"; $clusters is a list of cluster numbers.
+with
+
+latent_space as (
+    select * from latent_space
+    where model = $model
+),
+
+predictions as (
+    select * from predictions
+    where model = $model
+),
+
+reviews as (
+    select * from reviews
+),
+
+final as (
+    select
+        latent_space.review_id,
+        latent_space.x,
+        latent_space.y,
+        latent_space.cluster,
+        reviews.split,
+        reviews.label,
+        predictions.predicted_label,
+        predictions.correct,
+        predictions.loss,
+        predictions.confidence,
+        reviews.n_oov,
+        left(reviews.text, 70) as snippet
+    from latent_space
+    join predictions using (review_id)
+    join reviews using (review_id)
+    where ($split is null or reviews.split = $split)
+        and ($label is null or reviews.label = $label)
+        and ($correct is null or predictions.correct = $correct)
+        and ($clusters is null or list_contains($clusters, latent_space.cluster))
+        and predictions.loss between $loss_min and $loss_max
+)
+
+select * from final
+order by review_id

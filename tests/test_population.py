@@ -1,0 +1,112 @@
+"""Latent vectors, t-SNE maps, clusters and similar reviews, as the pipeline wrote them for the generated data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.config import load_config
+from tests.conftest import PER_FOLDER, TINY_CONFIG
+from viewer.db import QUERIES
+
+REVIEWS = 4 * PER_FOLDER
+NEURAL = ("dense", "cnn")
+
+
+def query(db, name: str, **params):
+    return db.execute((QUERIES / f"{name}.sql").read_text(), params).df()
+
+
+@pytest.mark.parametrize("model", NEURAL)
+def test_every_review_has_one_point_and_latent_vector_per_model(db, model):
+    count, distinct, finite = db.execute(
+        "select count(*), count(distinct review_id), count(*) filter (where isfinite(x) and isfinite(y))"
+        " from latent_space where model = $m",
+        {"m": model},
+    ).fetchone()
+    assert count == distinct == finite == REVIEWS
+
+
+def test_latent_vectors_have_each_models_size_zero_padded(db):
+    settings = load_config(TINY_CONFIG)
+    sizes = dict(db.execute("select model, latent_dim from models where kind = 'neural'").fetchall())
+    assert sizes == {"dense": settings["dense"]["hidden_units"], "cnn": settings["cnn"]["filters"]}
+    width = max(sizes.values())
+    for model, size in sizes.items():
+        vectors = np.array(db.execute("select latent from latent_space where model = $m", {"m": model}).fetchnumpy()["latent"].tolist())
+        assert vectors.shape == (REVIEWS, width)
+        assert np.all(vectors[:, size:] == 0)
+        assert np.any(vectors[:, :size] != 0)
+
+
+def test_the_map_separates_the_labels(db):
+    # The generated reviews are easy: on the dense model's map, a review's nearest dots share its label.
+    points = query(db, "population_map", model="dense", split=None, label=None, correct=None, clusters=None,
+                   loss_min=0.0, loss_max=1e9)  # fmt: skip
+    xy = points[["x", "y"]].to_numpy()
+    distances = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
+    np.fill_diagonal(distances, np.inf)
+    nearest = distances.argmin(axis=1)
+    assert (points["label"].to_numpy()[nearest] == points["label"].to_numpy()).mean() > 0.9
+
+
+@pytest.mark.parametrize("model", NEURAL)
+def test_clusters_partition_the_reviews_and_summaries_add_up(db, model):
+    k = load_config(TINY_CONFIG)["clusters"]["k"]
+    summary = query(db, "cluster_summary", model=model)
+    assert sorted(summary["cluster"]) == list(range(k))
+    assert summary["reviews"].sum() == REVIEWS
+    recomputed = db.execute(
+        "select l.cluster, count(*), avg(p.loss), avg(p.correct::int), avg(r.n_oov) from latent_space l"
+        " join predictions p using (review_id, model) join reviews r using (review_id)"
+        " where l.model = $m group by l.cluster order by l.cluster",
+        {"m": model},
+    ).fetchall()
+    table = summary.sort_values("cluster")
+    assert [row[1] for row in recomputed] == list(table["reviews"])
+    np.testing.assert_allclose([row[2] for row in recomputed], table["mean_loss"], rtol=1e-6)
+    np.testing.assert_allclose([row[3] for row in recomputed], table["accuracy"], rtol=1e-6)
+    np.testing.assert_allclose([row[4] for row in recomputed], table["mean_oov"], rtol=1e-6)
+
+
+def test_cluster_words_come_from_the_cluster(db):
+    words = query(db, "cluster_words", model="dense", cluster=0)
+    assert list(words["rank"]) == list(range(1, len(words) + 1))
+    assert (words["share_in_cluster"] > words["share_elsewhere"]).iloc[:3].all()
+    word = words["word"].iloc[0]
+    share = db.execute(
+        "select avg((list_contains(string_split(regexp_replace(lower(text), '[^a-z0-9 ]', ' ', 'g'), ' '), $w))::int)"
+        " from reviews join latent_space using (review_id) where model = 'dense' and cluster = 0",
+        {"w": word},
+    ).fetchone()[0]
+    assert share == pytest.approx(words["share_in_cluster"].iloc[0], abs=0.05)
+
+
+@pytest.mark.parametrize("model", NEURAL)
+def test_a_reviews_nearest_neighbour_is_itself_then_by_distance(db, model):
+    for review_id in (0, 123, REVIEWS - 1):
+        similar = query(db, "similar_reviews", model=model, review_id=review_id, k=6)
+        assert similar["review_id"].iloc[0] == review_id
+        assert similar["distance"].iloc[0] == 0
+        assert list(similar["distance"]) == sorted(similar["distance"])
+    # The distances are the Euclidean distances between the stored vectors.
+    vectors = np.array(
+        db.execute("select latent from latent_space where model = $m order by review_id", {"m": model})
+        .fetchnumpy()["latent"].tolist()
+    )
+    similar = query(db, "similar_reviews", model=model, review_id=7, k=4)
+    expected = np.linalg.norm(vectors[similar["review_id"]] - vectors[7], axis=1)
+    np.testing.assert_allclose(similar["distance"], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_map_filters_and_box(db):
+    everything = query(db, "population_map", model="cnn", split="test", label=None, correct=None, clusters=[0, 1],
+                       loss_min=0.0, loss_max=1e9)  # fmt: skip
+    assert set(everything["split"]) == {"test"} and set(everything["cluster"]) <= {0, 1}
+    x_min, x_max = (float(q) for q in everything["x"].quantile([0.25, 0.75]))
+    y_min, y_max = float(everything["y"].min()), float(everything["y"].max())
+    box = query(db, "map_box", model="cnn", split="test", label=None, correct=None, clusters=[0, 1], loss_min=0.0,
+                loss_max=1e9, x_min=x_min, x_max=x_max, y_min=y_min, y_max=y_max, limit=1000)  # fmt: skip
+    inside = everything[everything["x"].between(x_min, x_max)]
+    assert sorted(box["review_id"]) == sorted(inside["review_id"])
+    assert list(box["loss"]) == sorted(box["loss"], reverse=True)
