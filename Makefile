@@ -10,7 +10,7 @@ CONFIG ?= pipeline/config.toml
 CHROMIUM := /usr/bin/chromium
 DB := $(BUILD)/reviewlens.duckdb
 STEP := $(PY) -m pipeline
-SETTING_NAMES := seed data text dense cnn maps clusters baseline
+SETTING_NAMES := seed data text dense cnn maps clusters attributions baseline
 SETTINGS := $(SETTING_NAMES:%=$(BUILD)/settings/%.json)
 NEURAL := dense cnn
 MODELS := $(NEURAL) baseline
@@ -86,7 +86,7 @@ $(BUILD)/reviews.parquet $(BUILD)/dataset.json &: pipeline/ingest.py $(BUILD)/se
 	$(STEP).ingest --config $(CONFIG) --data $(DATA) --out $(BUILD)/reviews.parquet --dataset-info $(BUILD)/dataset.json
 
 # Cleaned, tokenized, encoded reviews; the vocabulary comes from the train subset.
-$(BUILD)/tokens.npz: pipeline/preprocess.py pipeline/text.py $(BUILD)/reviews.parquet $(BUILD)/settings/text.json $(BUILD)/settings/seed.json
+$(BUILD)/tokens.npz: pipeline/preprocess.py pipeline/text.py sql/macros.sql $(BUILD)/reviews.parquet $(BUILD)/settings/text.json $(BUILD)/settings/seed.json
 	$(STEP).preprocess --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --out $@
 
 # A Keras model, its training history, its predictions and latent vectors for every review.
@@ -94,6 +94,10 @@ $(BUILD)/models/%.keras $(BUILD)/models/%.json $(BUILD)/predictions/%.parquet $(
 	$(STEP).train --config $(CONFIG) --model $* --tokens $(BUILD)/tokens.npz \
 		--out $(BUILD)/models/$*.keras --summary $(BUILD)/models/$*.json --predictions $(BUILD)/predictions/$*.parquet \
 		--latent $(BUILD)/latent/$*.npy
+
+# Integrated gradients of a model for every token of every review.
+$(BUILD)/attributions/%.npz: pipeline/attributions.py $(BUILD)/models/%.keras $(BUILD)/tokens.npz $(BUILD)/settings/attributions.json
+	$(STEP).attributions --config $(CONFIG) --model $* --weights $(BUILD)/models/$*.keras --tokens $(BUILD)/tokens.npz --out $@
 
 # The t-SNE map of a model's latent space.
 $(BUILD)/maps/%.npy: pipeline/maps.py $(BUILD)/latent/%.npy $(BUILD)/settings/maps.json $(BUILD)/settings/seed.json
@@ -105,17 +109,18 @@ $(BUILD)/clusters/%.parquet $(BUILD)/clusters/%_words.parquet: pipeline/clusters
 		--out $(BUILD)/clusters/$*.parquet --words $(BUILD)/clusters/$*_words.parquet
 
 # The TF-IDF + logistic regression reference.
-$(BUILD)/models/baseline.json $(BUILD)/predictions/baseline.parquet &: pipeline/baseline.py pipeline/text.py $(BUILD)/reviews.parquet $(BUILD)/tokens.npz $(BUILD)/settings/baseline.json
+$(BUILD)/models/baseline.json $(BUILD)/predictions/baseline.parquet &: pipeline/baseline.py pipeline/text.py sql/macros.sql $(BUILD)/reviews.parquet $(BUILD)/tokens.npz $(BUILD)/settings/baseline.json
 	$(STEP).baseline --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --tokens $(BUILD)/tokens.npz \
 		--summary $(BUILD)/models/baseline.json --predictions $(BUILD)/predictions/baseline.parquet
 
 # The shared database, written aside and renamed into place when complete.
-$(DB): pipeline/build_db.py sql/schema.sql $(wildcard sql/derive/*.sql) $(BUILD)/dataset.json $(BUILD)/tokens.npz \
+$(DB): pipeline/build_db.py sql/schema.sql sql/macros.sql $(wildcard sql/derive/*.sql) $(BUILD)/dataset.json $(BUILD)/tokens.npz \
 		$(MODELS:%=$(BUILD)/models/%.json) $(MODELS:%=$(BUILD)/predictions/%.parquet) \
-		$(NEURAL:%=$(BUILD)/maps/%.npy) $(NEURAL:%=$(BUILD)/clusters/%.parquet)
+		$(NEURAL:%=$(BUILD)/maps/%.npy) $(NEURAL:%=$(BUILD)/clusters/%.parquet) $(NEURAL:%=$(BUILD)/attributions/%.npz)
 	$(STEP).build_db --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --tokens $(BUILD)/tokens.npz \
 		--dataset $(BUILD)/dataset.json --models $(MODELS:%=$(BUILD)/models/%.json) \
 		--predictions $(MODELS:%=$(BUILD)/predictions/%.parquet) \
-		--latent-dir $(BUILD)/latent --map-dir $(BUILD)/maps --cluster-dir $(BUILD)/clusters --out $@
+		--latent-dir $(BUILD)/latent --map-dir $(BUILD)/maps --cluster-dir $(BUILD)/clusters \
+		--attribution-dir $(BUILD)/attributions --out $@
 
 FORCE:

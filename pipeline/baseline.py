@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from pipeline import cli
 from pipeline.config import load_config
 from pipeline.predictions import prediction_table
-from pipeline.text import clean
+from pipeline.text import clean_all
 
 
 def main() -> None:
@@ -31,12 +31,11 @@ def main() -> None:
     config = load_config(args.config)
     settings = config["baseline"]
 
-    texts = pd.read_parquet(args.reviews, columns=["text"])["text"]
+    texts = pd.Series(clean_all(pd.read_parquet(args.reviews, columns=["text"])["text"]))
     tokens = np.load(args.tokens)
     train_rows = tokens["subset"] == "train"
     vectorizer = TfidfVectorizer(
-        preprocessor=clean,
-        token_pattern=r"\S+",
+        token_pattern=r"\S+",  # the texts are cleaned already: tokens are what lies between spaces
         ngram_range=(1, settings["ngram_max"]),
         max_features=settings["max_features"],
         min_df=2,

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from pipeline import cli
+from pipeline import cli, faithfulness
 from pipeline.config import ROOT
 from pipeline.errors import PipelineError
 
@@ -57,22 +57,34 @@ def trustworthiness(build: Path, sample: int = 5000, seed: int = 0) -> dict:
     return result
 
 
+def heat_map_review(database: Path) -> int:
+    """A long test review the CNN gets wrong: a heavy heat map to draw."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute(
+            "select review_id from predictions join reviews using (review_id)"
+            " where model = 'cnn' and not correct and subset = 'test' order by n_tokens desc limit 1"
+        ).fetchone()[0]
+
+
 def page_timings(database: Path) -> dict:
     """Seconds from opening each page in Chromium until its main content is drawn: the first visit after the
     viewer starts (cold: queries run) and a second visit (warm: the viewer's query cache answers)."""
     from viewer.serve import chromium, viewer
 
     # page -> what must be on screen
-    checks = {"population": '[data-testid="stVegaLiteChart"] canvas'}
+    checks = {
+        "population_map": ("population", '[data-testid="stVegaLiteChart"] canvas'),
+        "sample_heat_maps": (f"samples?id={heat_map_review(database)}", '[data-testid="stVegaLiteChart"] svg text'),
+    }
     timings = {}
     with viewer(database) as url, chromium() as browser:
-        for path, selector in checks.items():
+        for name, (path, selector) in checks.items():
             for visit in ("cold", "warm"):
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 start = time.perf_counter()
                 page.goto(f"{url}/{path}")
                 page.locator(selector).first.wait_for(timeout=120_000)
-                timings[f"{path}_{visit}"] = round(time.perf_counter() - start, 2)
+                timings[f"{name}_{visit}"] = round(time.perf_counter() - start, 2)
                 page.close()
     return timings
 
@@ -102,6 +114,7 @@ def main() -> None:
         "database_mib": round(database.stat().st_size / 2**20, 1),
         "models": model_figures(database),
         "map_trustworthiness_5000": trustworthiness(build),
+        "attribution_faithfulness": faithfulness.measure(build),
         "page_seconds": page_timings(database),
     }
     with cli.atomic_output(args.out) as tmp:

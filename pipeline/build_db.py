@@ -21,9 +21,11 @@ import pyarrow as pa
 from pipeline import cli
 from pipeline.config import ROOT, SCHEMA_SQL, SCHEMA_VERSION, SEED_FIGURES, config_digest, load_config
 from pipeline.errors import PipelineError
+from pipeline.text import MACROS
 
-# DuckDB 2.0 writes a storage format that 1.x cannot read; the v1.0.0 format opens in both.
-STORAGE_VERSION = "v1.0.0"
+# DuckDB 2.0 writes a storage format that 1.x cannot read. v1.2.0 opens in DuckDB 1.2 and later, 2.x
+# included, and is the oldest that can compress text with zstd (v1.0.0 stored the reviews uncompressed: 118 MB).
+STORAGE_VERSION = "v1.2.0"
 # Tables computed in SQL from the loaded ones, in this order.
 DERIVED = ("clusters",)
 LIBRARIES = ("duckdb", "keras", "tensorflow-cpu", "scikit-learn", "numpy", "pandas")
@@ -107,6 +109,23 @@ def latent_space_table(model: str, review_id: np.ndarray, latent_dir: Path, map_
     )
 
 
+def attributions_table(model: str, review_id: np.ndarray, attribution_dir: Path) -> pa.Table:
+    found = np.load(attribution_dir / f"{model}.npz")
+    if len(found["scale"]) != len(review_id):
+        raise PipelineError(f"{attribution_dir / model}.npz: does not match the reviews; run make again")
+    return pa.table(
+        {
+            "review_id": pa.array(review_id, pa.int32()),
+            "model": pa.array([model] * len(review_id)),
+            "scores": pa.ListArray.from_arrays(pa.array(found["offsets"], pa.int32()), pa.array(found["values"])),
+            "scale": pa.array(found["scale"]),
+            "margin_review": pa.array(found["at_review"]),
+            "margin_baseline": pa.array(found["at_baseline"]),
+            "score_sum": pa.array(found["score_sum"]),
+        }
+    )
+
+
 def insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | pa.Table) -> None:
     # Columns by name, so the frame's column order does not matter.
     columns = ", ".join(frame.column_names if isinstance(frame, pa.Table) else frame.columns)
@@ -119,6 +138,7 @@ def build(out: Path, tables: dict[str, list], latent_dim: int) -> None:
     with cli.atomic_output(out) as tmp:
         con = connect_for_writing(tmp)
         try:
+            con.execute(MACROS.read_text())
             con.execute(SCHEMA_SQL.read_text().replace("{{latent_dim}}", str(latent_dim)))
             for table, frames in tables.items():
                 for frame in frames:
@@ -153,6 +173,7 @@ def main() -> None:
     p.add_argument("--latent-dir", required=True, type=Path, help="folder of <model>.npy latent vectors")
     p.add_argument("--map-dir", required=True, type=Path, help="folder of <model>.npy t-SNE maps")
     p.add_argument("--cluster-dir", required=True, type=Path, help="folder of <model>.parquet and <model>_words.parquet")
+    p.add_argument("--attribution-dir", required=True, type=Path, help="folder of <model>.npz attributions")
     p.add_argument("--out", required=True, type=Path)
     args = p.parse_args()
     config = load_config(args.config)
@@ -174,6 +195,7 @@ def main() -> None:
             latent_space_table(model, review_id, args.latent_dir, args.map_dir, args.cluster_dir, latent_dim)
             for model in neural
         ],
+        "attributions": [attributions_table(model, review_id, args.attribution_dir) for model in neural],
         "cluster_words": [
             pd.read_parquet(args.cluster_dir / f"{model}_words.parquet").assign(model=model) for model in neural
         ],

@@ -20,10 +20,10 @@ def tsne_map(latent: np.ndarray, settings: dict, seed: int) -> np.ndarray:
         perplexity=settings["perplexity"],
         early_exaggeration_iter=settings["early_exaggeration_iter"],
         n_iter=settings["iterations"],
+        exaggeration=settings["exaggeration"],
         initialization="pca",
         random_state=seed,
         n_jobs=settings["jobs"],
-        verbose=True,
     )
     return np.asarray(tsne.fit(latent), dtype=np.float32)
 

@@ -3,6 +3,10 @@
 Keras 3 cannot cut a sub-model out of the middle of a model, and attributions need gradients with
 respect to the embedding output: so the head is its own model, fed with the embedded tokens and the
 padding mask, and the full model only chains the two.
+
+Both accept any sequence length and give padding no influence at all: padded positions are zeroed
+after every layer that could make them non-zero. So a review scores the same whatever the padding,
+and attributions can run on batches cut to their longest review.
 """
 
 from __future__ import annotations
@@ -13,32 +17,32 @@ from keras import layers
 NUM_CLASSES = 2  # softmax over {negative, positive}
 
 
-def build_model(name: str, settings: dict, vocabulary_size: int, sequence_length: int) -> keras.Model:
-    tokens = keras.Input(shape=(sequence_length,), dtype="int32", name="tokens")
+def build_model(name: str, settings: dict, vocabulary_size: int) -> keras.Model:
+    tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
     embedding = layers.Embedding(
         vocabulary_size,
         settings["embedding_dim"],
         embeddings_regularizer=keras.regularizers.L2(settings["embedding_l2"]) if settings["embedding_l2"] else None,
         name="embedding",
     )
-    # Padding is token 0; the mask keeps it out of pooling, and of attributions later.
+    # Padding is token 0.
     mask = keras.ops.cast(keras.ops.not_equal(tokens, 0), "float32")
-    head = HEADS[name](settings, sequence_length)
+    head = HEADS[name](settings)
     probabilities = head([embedding(tokens), mask])
     return keras.Model(tokens, probabilities, name=name)
 
 
-def _head_inputs(settings: dict, sequence_length: int) -> tuple[keras.KerasTensor, keras.KerasTensor, keras.KerasTensor]:
-    embedded = keras.Input(shape=(sequence_length, settings["embedding_dim"]), name="embedded")
-    mask = keras.Input(shape=(sequence_length,), name="mask")
+def _head_inputs(settings: dict) -> tuple[keras.KerasTensor, keras.KerasTensor, keras.KerasTensor]:
+    embedded = keras.Input(shape=(None, settings["embedding_dim"]), name="embedded")
+    mask = keras.Input(shape=(None,), name="mask")
     # Zeroing padded positions makes the all-zero embedding a clean attribution baseline.
-    x = layers.Multiply(name="drop_padding")([embedded, layers.Reshape((sequence_length, 1))(mask)])
+    x = layers.Multiply(name="drop_padding")([embedded, layers.Reshape((-1, 1))(mask)])
     return embedded, mask, x
 
 
-def dense_head(settings: dict, sequence_length: int) -> keras.Model:
+def dense_head(settings: dict) -> keras.Model:
     """Embedding -> Dense -> GlobalAveragePooling1D over real tokens -> Dense(2, softmax)."""
-    embedded, mask, x = _head_inputs(settings, sequence_length)
+    embedded, mask, x = _head_inputs(settings)
     # Drops whole embedding channels, a regularizer that leaves the padding mask intact.
     x = layers.SpatialDropout1D(settings["embedding_dropout"], name="embedding_dropout")(x)
     x = layers.Dense(settings["hidden_units"], activation="relu", name="dense")(x)
@@ -48,24 +52,23 @@ def dense_head(settings: dict, sequence_length: int) -> keras.Model:
     return keras.Model([embedded, mask], outputs, name="head")
 
 
-def cnn_head(settings: dict, sequence_length: int) -> keras.Model:
-    """Three convolutional blocks (conv, then pooling), global max or average pooling, Dense(2, softmax)."""
-    embedded, mask, x = _head_inputs(settings, sequence_length)
+def cnn_head(settings: dict) -> keras.Model:
+    """Three convolutional blocks (conv, then pooling), average pooling over real positions, Dense(2, softmax)."""
+    embedded, mask, x = _head_inputs(settings)
     x = layers.SpatialDropout1D(settings["embedding_dropout"], name="embedding_dropout")(x)
-    real = layers.Reshape((sequence_length, 1))(mask)
+    real = layers.Reshape((-1, 1))(mask)
     for block in (1, 2, 3):
         x = layers.Conv1D(
             settings["filters"], settings["kernel_size"], padding="same", activation="relu", name=f"conv{block}"
         )(x)
+        # A convolution turns padding into relu(bias): zero it again, so padding never reaches a real position.
+        x = layers.Multiply(name=f"drop_padding{block}")([x, real])
         if block < 3:
-            x = layers.MaxPooling1D(settings["pool_size"], name=f"pool{block}")(x)
+            x = layers.MaxPooling1D(settings["pool_size"], padding="same", name=f"pool{block}")(x)
             # A pooled position is real if any token under it is.
-            real = layers.MaxPooling1D(settings["pool_size"], name=f"mask_pool{block}")(real)
-    if settings["global_pooling"] == "average":
-        # Averaging over real positions only, so short reviews are not diluted by padding.
-        x = layers.GlobalAveragePooling1D(name="latent")(x, mask=layers.Reshape((-1,))(real))
-    else:
-        x = layers.GlobalMaxPooling1D(name="latent")(x)
+            real = layers.MaxPooling1D(settings["pool_size"], padding="same", name=f"mask_pool{block}")(real)
+    # Averaging over real positions only, so short reviews are not diluted by padding.
+    x = layers.GlobalAveragePooling1D(name="latent")(x, mask=layers.Reshape((-1,))(real))
     x = layers.Dropout(settings["dropout"])(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="output")(x)
     return keras.Model([embedded, mask], outputs, name="head")

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from pipeline import cli
 from pipeline.config import load_config
-from pipeline.text import build_vocabulary, encode, tokenize
+from pipeline.text import build_vocabulary, encode, tokenize_all
 
 SUBSETS = ("train", "validation", "test")
 
@@ -38,12 +37,12 @@ def main() -> None:
     settings = config["text"]
 
     reviews = pd.read_parquet(args.reviews)
-    token_lists = [tokenize(text) for text in tqdm(reviews["text"], desc="tokenizing", unit=" reviews", leave=False)]
+    token_lists = tokenize_all(reviews["text"])
     subset = assign_subsets(reviews, settings["validation_fraction"], config["seed"])
     vocabulary = build_vocabulary(
         (tokens for tokens, s in zip(token_lists, subset) if s == "train"), settings["max_features"]
     )
-    sequences, n_oov = encode(token_lists, vocabulary, settings["sequence_length"], settings["keep"])
+    sequences, n_oov = encode(token_lists, vocabulary, settings["sequence_length"])
     n_tokens = np.array([len(tokens) for tokens in token_lists], dtype=np.int32)
 
     with cli.atomic_output(args.out) as tmp, tmp.open("wb") as f:

@@ -1,30 +1,37 @@
-"""Text cleaning and tokenization, shared by the preprocessing step and the baseline."""
+"""Text cleaning and tokenization (defined once, in sql/macros.sql), the vocabulary, and the encoding."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 
+import duckdb
 import numpy as np
+import pandas as pd
+
+from pipeline.config import ROOT
 
 PAD, OOV = 0, 1
-HTML_TAG = re.compile(r"<[^>]*>")
-APOSTROPHE = re.compile(r"['’`]")
-NOT_WORD = re.compile(r"[^\w\s]|_")
+MACROS = ROOT / "sql" / "macros.sql"
 
 
-def clean(text: str) -> str:
-    """Lowercase, with HTML residue (`<br />`) and punctuation turned into spaces.
+def _apply(macro: str, texts: pd.Series) -> list:
+    # DuckDB keeps the rows in order for a plain projection.
+    frame = pd.DataFrame({"text": texts})
+    with duckdb.connect() as con:
+        con.execute(MACROS.read_text())
+        return [row[0] for row in con.execute(f"select {macro}(text) from frame").fetchall()]
 
-    Apostrophes are dropped rather than spaced, so "don't" stays one word ("dont").
-    """
-    text = HTML_TAG.sub(" ", text.lower())
-    return NOT_WORD.sub(" ", APOSTROPHE.sub("", text))
+
+def tokenize_all(texts: pd.Series) -> list[list[str]]:
+    """Every text's tokens, by the tokens() macro of sql/macros.sql: the one definition of cleaning,
+    which the database keeps too."""
+    return _apply("tokens", texts)
 
 
-def tokenize(text: str) -> list[str]:
-    return clean(text).split()
+def clean_all(texts: pd.Series) -> list[str]:
+    """Every text cleaned (lowercase, no markup or punctuation), its tokens joined by single spaces."""
+    return _apply("clean_text", texts)
 
 
 def build_vocabulary(token_lists: Iterable[list[str]], max_features: int) -> list[str]:
@@ -34,12 +41,10 @@ def build_vocabulary(token_lists: Iterable[list[str]], max_features: int) -> lis
     return ["[PAD]", "[OOV]"] + [word for word, _ in ranked[: max_features - 2]]
 
 
-def encode(
-    token_lists: list[list[str]], vocabulary: list[str], sequence_length: int, keep: str = "start"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Token ids padded or cut to `sequence_length`, and each review's OOV count.
+def encode(token_lists: list[list[str]], vocabulary: list[str], sequence_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids padded or cut to `sequence_length` (a long review keeps its start), and each review's OOV count.
 
-    A long review keeps its first tokens (`keep="start"`) or its last (`keep="end"`); padding always follows.
+    Keeping the end instead made no difference to accuracy (measured on the full data).
     """
     index = {word: i for i, word in enumerate(vocabulary)}
     sequences = np.zeros((len(token_lists), sequence_length), dtype=np.int32)
@@ -47,6 +52,6 @@ def encode(
     for row, tokens in enumerate(token_lists):
         ids = [index.get(word, OOV) for word in tokens]
         oov[row] = ids.count(OOV)
-        kept = ids[:sequence_length] if keep == "start" else ids[-sequence_length:]
+        kept = ids[:sequence_length]
         sequences[row, : len(kept)] = kept
     return sequences, oov

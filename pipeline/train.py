@@ -57,7 +57,7 @@ def train(name: str, config: dict, data: dict[str, np.ndarray]) -> tuple[keras.M
     subset, x, y = data["subset"], data["sequences"], data["label"].astype("int32")
     train_rows, val_rows = subset == "train", subset == "validation"
 
-    model = build_model(name, settings, len(data["vocabulary"]), x.shape[1])
+    model = build_model(name, settings, len(data["vocabulary"]))
     steps_per_epoch = -(-int(train_rows.sum()) // settings["batch_size"])
     # The learning rate shrinks by lr_decay after every epoch: late epochs refine instead of overfitting.
     learning_rate = keras.optimizers.schedules.ExponentialDecay(
@@ -97,7 +97,7 @@ def scorer(model: keras.Model) -> keras.Model:
     """The trained model with a second output: the pooled representation the classifier reads (layer "latent")."""
     head = model.get_layer("head")
     head_with_latent = keras.Model(head.inputs, [head.output, head.get_layer("latent").output])
-    tokens = keras.Input(shape=model.input_shape[1:], dtype="int32")
+    tokens = keras.Input(shape=(None,), dtype="int32")
     mask = keras.ops.cast(keras.ops.not_equal(tokens, 0), "float32")
     return keras.Model(tokens, head_with_latent([model.get_layer("embedding")(tokens), mask]))
 
@@ -121,9 +121,9 @@ def main() -> None:
     p.add_argument("--model", required=True, choices=MODELS)
     p.add_argument("--tokens", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--summary", "--history", required=True, type=Path, help="JSON with the architecture and history")
+    p.add_argument("--summary", required=True, type=Path, help="JSON with the architecture and history")
     p.add_argument("--predictions", required=True, type=Path)
-    p.add_argument("--latent", required=False, type=Path, help="the pooled representation of every review (.npy)")
+    p.add_argument("--latent", required=True, type=Path, help="the pooled representation of every review (.npy)")
     args = p.parse_args()
     config = load_config(args.config)
     data = dict(np.load(args.tokens))
@@ -134,9 +134,8 @@ def main() -> None:
 
     with cli.atomic_output(args.predictions) as tmp:
         prediction_table(args.model, data["review_id"], data["label"], probabilities[:, 1]).to_parquet(tmp, index=False)
-    if args.latent:  # TEMP
-        with cli.atomic_output(args.latent) as tmp, tmp.open("wb") as f:
-            np.save(f, latent.astype(np.float32))
+    with cli.atomic_output(args.latent) as tmp, tmp.open("wb") as f:
+        np.save(f, latent.astype(np.float32))
     with cli.atomic_output(args.summary) as tmp:
         tmp.write_text(json.dumps(summary))
     with cli.atomic_output(args.out.with_suffix(".keras")) as tmp:

@@ -18,7 +18,8 @@ create table reviews (
     rating tinyint not null check (rating between 1 and 10),
     file_id integer not null check (file_id >= 0),
     path varchar not null unique,
-    text varchar not null,
+    -- zstd: review texts take a quarter of the space they take uncompressed.
+    text varchar not null using compression zstd,
     n_chars integer not null check (n_chars >= 0),
     n_tokens integer not null check (n_tokens >= 0),
     n_oov integer not null check (n_oov between 0 and n_tokens),
@@ -34,7 +35,7 @@ comment on column reviews.file_id is 'The number in the file name <file_id>_<rat
 comment on column reviews.path is 'Path of the review inside the tarball.';
 comment on column reviews.text is 'Raw review text, HTML residue included.';
 comment on column reviews.n_chars is 'Length of the raw text in characters.';
-comment on column reviews.n_tokens is 'Number of tokens after cleaning, before truncation.';
+comment on column reviews.n_tokens is 'Number of tokens after cleaning (the tokens() macro), before truncation.';
 comment on column reviews.n_oov is 'Tokens outside the vocabulary (built on the train subset only).';
 comment on column reviews.truncated is 'True when the review has more tokens than the models see.';
 
@@ -173,6 +174,61 @@ comment on column cluster_words.word is 'The word, as the models see it (cleaned
 comment on column cluster_words.share_in_cluster is 'Share of the cluster''s reviews that contain the word.';
 comment on column cluster_words.share_elsewhere is 'Share of the other reviews that contain the word.';
 comment on column cluster_words.z_score is 'z-score of the log-odds ratio with an informative Dirichlet prior (Monroe et al., 2008); above 2 is notable.';
+
+create table attributions (
+    review_id integer not null references reviews (review_id),
+    model varchar not null references models (model),
+    scores tinyint[] not null,
+    scale float not null check (scale > 0),
+    margin_review float not null,
+    margin_baseline float not null,
+    score_sum float not null,
+    primary key (review_id, model)
+);
+comment on table attributions is 'Integrated gradients of each neural model for each review: how much each token the model saw pushes toward positive. Read it through the token_attributions view.';
+comment on column attributions.review_id is 'The review (reviews.review_id).';
+comment on column attributions.model is 'The model (models.model): dense or cnn.';
+comment on column attributions.scores is 'One score per token the model saw, in units of scale (int8: score = value * scale); padding has none.';
+comment on column attributions.scale is 'Size of one unit of scores: the review''s largest absolute score / 127.';
+comment on column attributions.margin_review is 'Logit margin, positive minus negative, for the review.';
+comment on column attributions.margin_baseline is 'Logit margin for the baseline: every token''s embedding set to zero.';
+comment on column attributions.score_sum is 'Sum of the unrounded scores; completeness says it equals margin_review - margin_baseline.';
+
+create view token_attributions as
+select
+    attributions.review_id,
+    attributions.model,
+    position,
+    review_tokens.tokens[position] as token,
+    attributions.scores[position] * attributions.scale as toward_positive,
+    -attributions.scores[position] * attributions.scale as toward_negative
+from attributions
+join (select review_id, tokens(text) as tokens from reviews) as review_tokens using (review_id),
+    range(1, len(attributions.scores) + 1) as positions (position);
+comment on view token_attributions is 'One row per review, model and token the model saw: its integrated-gradients score toward the positive and toward the negative output (one is minus the other).';
+
+create view model_agreement as
+with outcomes as (
+    select
+        review_id,
+        bool_or(correct) filter (where model = 'dense') as dense_correct,
+        bool_or(correct) filter (where model = 'cnn') as cnn_correct,
+        max(loss) filter (where model = 'dense') as dense_loss,
+        max(loss) filter (where model = 'cnn') as cnn_loss
+    from predictions
+    where model in ('dense', 'cnn')
+    group by review_id
+)
+select
+    *,
+    case
+        when dense_correct and cnn_correct then 'both right'
+        when dense_correct then 'dense only'
+        when cnn_correct then 'CNN only'
+        else 'neither'
+    end as cohort
+from outcomes;
+comment on view model_agreement is 'Each review with both neural models'' verdicts and losses, and its cohort: both right, dense only, CNN only or neither.';
 
 create view model_metrics as
 select

@@ -56,26 +56,46 @@ def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
     archive.addfile(info, io.BytesIO(data))
 
 
+# Planted in every generated tarball: a review that tries to run code wherever its text is shown.
+HOSTILE_NAME = "aclImdb/test/neg/0_1.txt"
+HOSTILE_TEXT = (
+    'Awful acting. <script>window.__pwned = "script"</script> A waste of time. '
+    '<img src=x onerror="window.__pwned = \'img\'"> <b>Avoid</b> it.'
+)
+
+
+# Planted too: a review longer than the test settings' sequence length, so part of it goes unseen.
+LONG_NAME = "aclImdb/test/pos/1_8.txt"
+LONG_TEXT = " ".join(["A wonderful film, a true masterpiece."] * 6 + ["The ending drags, sadly."] * 6)
+
+
+def review_name(split: str, folder: str, file_id: int) -> str:
+    """The member name of a generated review; ratings follow the file id (1-4 negative, 7-10 positive)."""
+    rating = (7 if folder == "pos" else 1) + file_id % 4
+    return f"aclImdb/{split}/{folder}/{file_id}_{rating}.txt"
+
+
 def write_tarball(path: Path, per_folder: int = 100, seed: int = 0, extra: dict[str, bytes] | None = None) -> Path:
     """Write `path` with `per_folder` reviews in each of train/test x pos/neg, plus the side files.
 
-    `extra` adds or replaces members by name (tests use it to plant bad reviews).
+    `extra` adds members, or replaces those of the same name (tests use it to plant bad reviews).
     """
     rng = random.Random(seed)
-    extra = dict(extra or {})
+    members = {
+        "aclImdb/README": b"Large Movie Review Dataset v1.0 (test copy)\n",
+        "aclImdb/imdb.vocab": "\n".join(sorted(set(" ".join(POSITIVE + NEGATIVE).split()))).encode(),
+    }
+    for split in ("train", "test"):
+        for folder in ("neg", "pos"):
+            for file_id in range(per_folder):
+                members[review_name(split, folder, file_id)] = review_text(rng, folder == "pos").encode()
+            members[f"aclImdb/{split}/urls_{folder}.txt"] = b"http://www.imdb.com/title/tt0000000/usercomments\n"
+        members[f"aclImdb/{split}/labeledBow.feat"] = b"0 0:1\n"
+    members["aclImdb/train/unsup/0_0.txt"] = b"An unlabeled review that the pipeline skips."
+    members[HOSTILE_NAME] = HOSTILE_TEXT.encode()
+    members[LONG_NAME] = LONG_TEXT.encode()
+    members.update(extra or {})
     with tarfile.open(path, "w:gz") as archive:
-        _add(archive, "aclImdb/README", b"Large Movie Review Dataset v1.0 (test copy)\n")
-        _add(archive, "aclImdb/imdb.vocab", "\n".join(sorted(set(" ".join(POSITIVE + NEGATIVE).split()))).encode())
-        for split in ("train", "test"):
-            for folder in ("neg", "pos"):
-                positive = folder == "pos"
-                for file_id in range(per_folder):
-                    rating = rng.randint(7, 10) if positive else rng.randint(1, 4)
-                    name = f"aclImdb/{split}/{folder}/{file_id}_{rating}.txt"
-                    _add(archive, name, review_text(rng, positive).encode())
-                _add(archive, f"aclImdb/{split}/urls_{folder}.txt", b"http://www.imdb.com/title/tt0000000/usercomments\n")
-            _add(archive, f"aclImdb/{split}/labeledBow.feat", b"0 0:1\n")
-        _add(archive, "aclImdb/train/unsup/0_0.txt", b"An unlabeled review that the pipeline skips.")
-        for name, data in extra.items():
+        for name, data in members.items():
             _add(archive, name, data)
     return path

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import last_error_line, make
-from tests.imdb_fixture import write_tarball
+from tests.imdb_fixture import review_name, write_tarball
 
 
 def assert_fails_cleanly(result, build: Path, before: bytes, *names: str) -> str:
@@ -77,13 +77,13 @@ def test_tarball_with_a_folder_short_of_reviews(build_with_database, tmp_path):
 
 
 def test_review_that_is_not_utf8(build_with_database, tmp_path):
-    bad = "aclImdb/test/pos/7_9.txt"
+    bad = review_name("test", "pos", 7)
     data = write_tarball(tmp_path / "latin1.tar.gz", extra={bad: "Très bien".encode("latin-1")})
     assert "not valid UTF-8" in run_bad(build_with_database, data, bad)
 
 
 def test_review_that_cannot_be_read(build_with_database, tmp_path):
-    bad = "aclImdb/train/neg/3_2.txt"
+    bad = review_name("train", "neg", 3)
     data = tmp_path / "link.tar.gz"
     write_tarball(data)
     # Rewrite with the review replaced by a symbolic link: a member with no content to read.

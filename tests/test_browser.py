@@ -5,10 +5,18 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
+from tests.imdb_fixture import HOSTILE_NAME, LONG_NAME
 from viewer.serve import chromium, viewer
 
-PAGES = {"overview": "Overview", "samples": "Samples", "population": "Population", "clusters": "Clusters"}
+PAGES = {
+    "overview": "Overview",
+    "samples": "Samples",
+    "failures": "Failures",
+    "population": "Population",
+    "clusters": "Clusters",
+}
 
 @pytest.fixture(scope="module")
 def viewer_url(database):
@@ -47,19 +55,18 @@ def test_every_page_opens_without_an_exception(page, viewer_url, path):
 
 def test_overview_draws_its_charts(page, viewer_url):
     open_page(page, viewer_url, "Overview")
-    charts = page.locator('[data-testid="stVegaLiteChart"]')
-    charts.first.wait_for()
     # Two training curves and one confusion matrix per model.
-    assert charts.count() == 5
+    expect(page.locator('[data-testid="stVegaLiteChart"]')).to_have_count(5)
     page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').first.wait_for()
 
 
 def test_deep_link_opens_a_review(page, viewer_url, db):
-    review_id, text = db.execute("select review_id, text from reviews where subset = 'test' limit 1").fetchone()
+    review_id, text = db.execute("select review_id, text from reviews where subset = 'test' order by review_id desc limit 1").fetchone()
     open_page(page, f"{viewer_url}/samples?id={review_id}", "Samples")
     page.get_by_role("heading", name=f"Review {review_id}").wait_for()
-    shown = page.locator('[data-testid="stText"]').inner_text()
-    assert text.split("<br />")[0] in shown and "<br />" not in shown
+    page.get_by_text("Raw text").click()
+    shown = page.locator('[data-testid="stExpander"] [data-testid="stText"]').inner_text()
+    assert text.replace("<br />", "\n").strip() == shown.strip()
 
 
 def test_selecting_a_row_opens_that_review(page, viewer_url, db):
@@ -88,3 +95,30 @@ def test_clicking_a_point_on_the_map_opens_that_review(page, viewer_url):
     point.click(force=True)
     page.wait_for_url(f"**/samples?id={review_id}", timeout=15_000)
     page.get_by_role("heading", name=f"Review {review_id}").wait_for()
+
+
+def test_heat_maps_show_every_word_of_a_review(page, viewer_url, db):
+    review_id, n_tokens = db.execute("select review_id, n_tokens from reviews where path = $p", {"p": LONG_NAME}).fetchone()
+    open_page(page, f"{viewer_url}/samples?id={review_id}", "Samples")
+    page.get_by_text("dense · toward positive").wait_for()
+    # Four heat maps (two models, two directions), each drawing every token as text.
+    heat_maps = page.locator('[data-testid="stVegaLiteChart"]').filter(has=page.locator("g.mark-text.role-mark"))
+    expect(heat_maps).to_have_count(4)
+    for i in range(4):
+        expect(heat_maps.nth(i).locator("g.mark-text.role-mark text")).to_have_count(n_tokens)
+
+
+def test_review_text_is_shown_as_text_and_runs_nothing(page, viewer_url, db):
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    review_id = db.execute("select review_id from reviews where path = $p", {"p": HOSTILE_NAME}).fetchone()[0]
+    for path in (f"samples?id={review_id}", "failures", "population"):
+        open_page(page, f"{viewer_url}/{path}", path.split("?")[0].capitalize())
+        page.wait_for_timeout(500)
+        assert page.evaluate("window.__pwned") is None, path
+    open_page(page, f"{viewer_url}/samples?id={review_id}", "Samples")
+    page.get_by_text("Raw text").click()
+    shown = page.locator('[data-testid="stExpander"] [data-testid="stText"]').inner_text()
+    assert "<script>" in shown and "onerror" in shown
+    assert page.evaluate("window.__pwned") is None
+    assert dialogs == []

@@ -40,10 +40,10 @@ def test_every_table_and_column_is_documented(db):
 
 
 def test_file_uses_the_storage_format_duckdb_1_reads(database):
-    header = database.read_bytes()[:16]
+    header = database.read_bytes()[:20]
     assert header[8:12] == b"DUCK"
-    # 64 is the storage number of DuckDB's v1.0.0 format; DuckDB 2.0's default is higher.
-    assert int.from_bytes(header[12:20], "little") == 64
+    # 65 is the storage number of DuckDB's v1.2.0 format; DuckDB 2.0's default is higher.
+    assert int.from_bytes(header[12:20], "little") == 65
 
 
 def test_every_review_once_with_its_split_label_and_rating(db):
@@ -184,14 +184,15 @@ def test_make_help_lists_every_documented_target():
 def test_duckdb_1_opens_the_file(database, tmp_path_factory):
     target = tmp_path_factory.mktemp("duckdb1")
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target), "duckdb==1.1.3"],
+        [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target), "duckdb==1.2.2"],
         capture_output=True, text=True,
     )  # fmt: skip
     assert install.returncode == 0, install.stderr[-2000:]
     script = (
         "import duckdb; con = duckdb.connect(%r, read_only=True)\n"
+        "con.execute('select * from token_attributions where review_id = 1').fetchall()\n"
         "print(duckdb.__version__, con.execute('select count(*) from predictions').fetchone()[0])" % str(database)
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env={"PYTHONPATH": str(target)})
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ["1.1.3", str(3 * REVIEWS)]
+    assert result.stdout.split() == ["1.2.2", str(3 * REVIEWS)]

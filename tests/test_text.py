@@ -1,8 +1,13 @@
 """Cleaning, tokenization and encoding on hand-made reviews."""
 
 import numpy as np
+import pandas as pd
 
-from pipeline.text import OOV, PAD, build_vocabulary, clean, encode, tokenize
+from pipeline.text import OOV, PAD, build_vocabulary, clean_all, encode, tokenize_all
+
+
+def tokenize(text: str) -> list[str]:
+    return tokenize_all(pd.Series([text]))[0]
 
 
 def test_clean_strips_html_punctuation_and_case():
@@ -10,11 +15,21 @@ def test_clean_strips_html_punctuation_and_case():
 
 
 def test_apostrophes_join_words_and_other_punctuation_splits_them():
-    assert tokenize("Don't miss it: well-made, 10/10") == ["dont", "miss", "it", "well", "made", "10", "10"]
+    assert tokenize("Don't miss it: well-made, 10/10 ½ snake_case") == [
+        "dont", "miss", "it", "well", "made", "10", "10", "½", "snake", "case",
+    ]  # fmt: skip
 
 
-def test_clean_keeps_no_markup():
-    assert "<" not in clean("<i>italic</i> and <a href='x'>a link</a>")
+def test_letters_of_any_alphabet_are_kept():
+    assert tokenize("Amélie, Léon & Ørsted — Кино!") == ["amélie", "léon", "ørsted", "кино"]
+
+
+def test_empty_and_markup_only_reviews_have_no_tokens():
+    assert tokenize_all(pd.Series(["", "<br /><br />", "..."])) == [[], [], []]
+
+
+def test_clean_keeps_no_markup_and_single_spaces():
+    assert clean_all(pd.Series(["<i>Italic</i>  and <a href='x'>a   link</a>"])) == ["italic and a link"]
 
 
 def test_vocabulary_orders_by_frequency_then_alphabet_after_reserved_ids():

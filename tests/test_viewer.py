@@ -87,8 +87,10 @@ def test_samples_deep_link_opens_the_review(db):
     at = run_app("samples", id=str(review_id))
     assert f"Review {review_id}" in texts(at)
     assert at.text[0].value == text.replace("<br />", "\n")
-    predictions = at.dataframe[1].value
-    assert set(predictions["model"]) == {"dense", "cnn", "baseline"}
+    assert [m.label for m in at.metric][:3] == ["dense: P(positive)", "cnn: P(positive)", "baseline: P(positive)"]
+    p_dense = db.execute("select p_positive from predictions where review_id = $r and model = 'dense'",
+                         {"r": review_id}).fetchone()[0]  # fmt: skip
+    assert at.metric[0].value == f"{p_dense:.3f}"
 
 
 def test_samples_deep_link_to_a_missing_review():
@@ -160,6 +162,36 @@ def test_clusters_page_focuses_on_a_cluster(db):
 
 def test_samples_lists_similar_reviews_without_the_review_itself(db):
     at = run_app("samples", id="3")
-    similar = at.dataframe[2].value
+    similar = at.dataframe[1].value
     assert len(similar) == 10 and 3 not in set(similar["review_id"])
     assert list(similar["distance"]) == sorted(similar["distance"])
+
+
+def test_samples_shows_the_loss_change_from_dense_to_cnn(db):
+    review_id, dense, cnn = db.execute(
+        "select review_id, d.loss, c.loss from predictions d join predictions c using (review_id)"
+        " where d.model = 'dense' and c.model = 'cnn' and d.loss > 0.05 order by review_id limit 1"
+    ).fetchone()
+    at = run_app("samples", id=str(review_id))
+    change = next(m for m in at.metric if m.label == "Loss, dense to CNN")
+    assert change.value == f"{(cnn - dense) / dense:+.0%}"
+
+
+def test_failures_lists_false_positives_and_cohorts(db):
+    at = run_app("failures")
+    false_positives = at.dataframe[0].value
+    wrong = {row[0] for row in db.execute(
+        "select review_id from predictions join reviews using (review_id) where model = 'dense' and subset = 'test'"
+        " and not correct and predicted_label = 'positive'").fetchall()}  # fmt: skip
+    assert set(false_positives["review_id"]) <= wrong and len(false_positives) == min(15, len(wrong))
+    cohorts = dict(db.execute(
+        "select cohort, count(*) from model_agreement join reviews using (review_id) where subset = 'test'"
+        " group by cohort").fetchall())  # fmt: skip
+    assert sum(cohorts.values()) == 200
+    rarest = min(cohorts, key=cohorts.get)
+    at.segmented_control(key="cohort").set_value(rarest).run()
+    examples = at.dataframe[2].value
+    assert len(examples) == min(15, cohorts[rarest])
+    in_cohort = {row[0] for row in db.execute("select review_id from model_agreement where cohort = $c",
+                                              {"c": rarest}).fetchall()}  # fmt: skip
+    assert set(examples["review_id"]) <= in_cohort

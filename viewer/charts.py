@@ -6,6 +6,7 @@ import altair as alt
 import pandas as pd
 
 MODEL_COLORS = alt.Scale(domain=["dense", "cnn", "baseline"], range=["#4c78a8", "#f58518", "#9d9d9d"])
+NEURAL_COLORS = alt.Scale(domain=["dense", "cnn"], range=["#4c78a8", "#f58518"])
 LABEL_COLORS = alt.Scale(domain=["negative", "positive"], range=["#e45756", "#54a24b"])
 
 
@@ -13,7 +14,7 @@ def training_curve(batches: pd.DataFrame, metric: str, window: int = 25) -> alt.
     """`metric` (loss or accuracy) of every batch, faint, under its moving average; one colour per model."""
     base = alt.Chart(batches, title=f"Training {metric} per batch").encode(
         x=alt.X("step:Q", title="batch"),
-        color=alt.Color("model:N", scale=MODEL_COLORS),
+        color=alt.Color("model:N", scale=NEURAL_COLORS),
     )
     raw = base.mark_line(opacity=0.25, strokeWidth=1).encode(y=alt.Y(f"{metric}:Q", title=metric))
     smooth = (
@@ -118,3 +119,106 @@ def cluster_words(words: pd.DataFrame) -> alt.Chart:
     )
     elsewhere = base.mark_tick(color="black", thickness=2).encode(x="share_elsewhere:Q")
     return (inside + elsewhere).properties(height=22 * len(words))
+
+
+CHAR_PX = 7.3  # width of one character of the heat maps' monospace font, in pixels
+DIRECTIONS = {"positive": ("max(datum.relative, 0)", "greens"), "negative": ("max(-datum.relative, 0)", "reds")}
+
+
+def heat_map(tokens: pd.DataFrame, direction: str, width: int) -> alt.LayerChart:
+    """One model's push of every token toward `direction`, as the review reads: darker is stronger.
+
+    Tokens the model never saw (cut off by truncation) are grey and unscored. Text is drawn by Vega as
+    text, never parsed as HTML.
+    """
+    strength, scheme = DIRECTIONS[direction]
+    base = (
+        alt.Chart(tokens)
+        .transform_calculate(strength=f"datum.seen ? {strength} : null")
+        .encode(
+            y=alt.Y("line:O", axis=None),
+            tooltip=[
+                alt.Tooltip("token:N"),
+                alt.Tooltip("position:Q"),
+                alt.Tooltip("toward_positive:Q", format=".4f", title="toward positive"),
+                alt.Tooltip("toward_negative:Q", format=".4f", title="toward negative"),
+            ],
+        )
+    )
+    x_scale = alt.Scale(domain=[0, width + 14], nice=False, zero=True)
+    cells = base.mark_rect(cornerRadius=2).encode(
+        x=alt.X("column_start:Q", scale=x_scale, axis=None),
+        x2="column_end:Q",
+        color=alt.Color(
+            "strength:Q", scale=alt.Scale(scheme=scheme, domain=[0, 1]), legend=None
+        ),
+    ).transform_filter("datum.seen")
+    words = base.mark_text(align="left", baseline="middle", font="monospace", fontSize=12, dx=1).encode(
+        x=alt.X("column_start:Q", scale=x_scale, axis=None),
+        text="token:N",
+        color=alt.condition("datum.seen", alt.value("#111111"), alt.value("#aaaaaa")),
+    )
+    return (cells + words).properties(width=(width + 14) * CHAR_PX, height=alt.Step(18))
+
+
+def ngram_bars(ngrams: pd.DataFrame) -> alt.Chart:
+    """The n-grams with the largest summed push, toward positive (right) and negative (left), by size."""
+    return (
+        alt.Chart(ngrams)
+        .mark_bar()
+        .encode(
+            x=alt.X("toward_positive:Q", title="summed score toward positive"),
+            y=alt.Y("ngram:N", sort="-x", title=None),
+            color=alt.Color("direction:N", scale=alt.Scale(domain=["negative", "positive"], range=["#e45756", "#54a24b"]),
+                            legend=None),
+            row=alt.Row("n:O", title=None, header=alt.Header(labelExpr="datum.value + '-gram'")),
+            tooltip=["ngram", alt.Tooltip("toward_positive:Q", format=".4f"), "position"],
+        )
+        .resolve_scale(y="independent")
+        .properties(width=220)
+    )
+
+
+def model_change(comparison: pd.DataFrame) -> alt.LayerChart:
+    """Each token's push under the dense model and under the CNN, joined by a line; red where the sign flips."""
+    data = comparison.assign(label=comparison["token"] + " @" + comparison["position"].astype(str))
+    base = alt.Chart(data).encode(y=alt.Y("label:N", sort=None, title=None, axis=alt.Axis(labelOverlap=False)))
+    rule = base.mark_rule().encode(
+        x=alt.X("dense:Q", title="push toward positive, relative to each model's strongest token",
+                scale=alt.Scale(domain=[-1, 1])),
+        x2="cnn:Q",
+        color=alt.condition("datum.flipped", alt.value("#d62728"), alt.value("#bbbbbb")),
+    )
+    points = (
+        base.transform_fold(["dense", "cnn"], as_=["model", "relative"])
+        .mark_circle(size=60, opacity=1)
+        .encode(
+            x="relative:Q",
+            color=alt.Color("model:N", scale=NEURAL_COLORS),
+            tooltip=["token", "position", alt.Tooltip("dense:Q", format=".2f"), alt.Tooltip("cnn:Q", format=".2f")],
+        )
+    )
+    zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
+    return (rule + points + zero).properties(height=alt.Step(20))
+
+
+def cohort_bars(cohorts: pd.DataFrame) -> alt.Chart:
+    """Reviews per cohort of agreement between the two models."""
+    return (
+        alt.Chart(cohorts)
+        .mark_bar()
+        .encode(
+            x=alt.X("reviews:Q", title="reviews"),
+            y=alt.Y("cohort:N", sort=None, title=None),
+            color=alt.Color(
+                "cohort:N",
+                scale=alt.Scale(
+                    domain=["both right", "dense only", "CNN only", "neither"],
+                    range=["#bab0ac", "#4c78a8", "#f58518", "#d62728"],
+                ),
+                legend=None,
+            ),
+            tooltip=["cohort", alt.Tooltip("reviews:Q", format=","), alt.Tooltip("mean_dense_loss:Q", format=".3f"),
+                     alt.Tooltip("mean_cnn_loss:Q", format=".3f")],
+        )
+    )

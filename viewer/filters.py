@@ -44,6 +44,10 @@ REVIEW_LINKS = {
     "loss": st.column_config.NumberColumn("Loss", format="%.3f"),
     "distance": st.column_config.NumberColumn("Distance", format="%.3f"),
     "cluster": "Cluster",
+    "rating": st.column_config.NumberColumn("Rating", format="%d ★"),
+    "p_positive": st.column_config.NumberColumn("P(positive)", format="%.3f"),
+    "dense_loss": st.column_config.NumberColumn("Dense loss", format="%.3f"),
+    "cnn_loss": st.column_config.NumberColumn("CNN loss", format="%.3f"),
     "n_oov": "OOV",
     "snippet": st.column_config.TextColumn("Start of the review", width="large"),
 }

@@ -13,6 +13,7 @@ page = st.navigation(
     [
         st.Page(VIEWS / "overview.py", title="Overview", default=True),
         st.Page(VIEWS / "samples.py", title="Samples"),
+        st.Page(VIEWS / "failures.py", title="Failures"),
         st.Page(VIEWS / "population.py", title="Population"),
         st.Page(VIEWS / "clusters.py", title="Clusters"),
     ]

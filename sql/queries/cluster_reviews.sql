@@ -24,7 +24,7 @@ final as (
         predictions.predicted_label,
         predictions.loss,
         reviews.n_oov,
-        left(reviews.text, 160) as snippet
+        snippet(reviews.text, 160) as snippet
     from latent_space
     join predictions using (review_id)
     join reviews using (review_id)

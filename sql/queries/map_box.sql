@@ -25,7 +25,7 @@ final as (
         predictions.predicted_label,
         predictions.loss,
         latent_space.cluster,
-        left(reviews.text, 160) as snippet
+        snippet(reviews.text, 160) as snippet
     from latent_space
     join predictions using (review_id)
     join reviews using (review_id)

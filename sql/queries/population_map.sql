@@ -29,7 +29,7 @@ final as (
         predictions.loss,
         predictions.confidence,
         reviews.n_oov,
-        left(reviews.text, 70) as snippet
+        snippet(reviews.text, 70) as snippet
     from latent_space
     join predictions using (review_id)
     join reviews using (review_id)

@@ -21,7 +21,7 @@ filtered as (
         predictions.p_positive,
         predictions.loss,
         predictions.correct,
-        left(reviews.text, 160) as snippet
+        snippet(reviews.text, 160) as snippet
     from predictions
     join reviews using (review_id)
     where ($subset is null or reviews.subset = $subset)

@@ -30,7 +30,7 @@ final as (
         reviews.label,
         predictions.predicted_label,
         predictions.loss,
-        left(reviews.text, 160) as snippet
+        snippet(reviews.text, 160) as snippet
     from latent_space
     cross join target
     join predictions using (review_id)

@@ -9,6 +9,10 @@ from viewer.filters import REVIEW_LINKS
 ANY = "any"
 LIMIT = 500
 NEIGHBOURS = 10
+HEAT_MAP_WIDTH = 56  # characters per line
+NGRAMS = 3  # strongest n-grams of each size and direction
+NOTABLE = 0.2  # a sign flip counts when either model gives the word at least this relative push
+COMPARED = 25
 
 st.title("Samples")
 st.caption("Which reviews does a model get wrong, and how badly? Sorted by loss, highest first.")
@@ -72,7 +76,9 @@ if review is None or review.empty:
     st.error(f"No review with id {review_id}. Pick one from the table.")
     st.stop()
 review = review.iloc[0]
+
 predictions = run_query("review_predictions", review_id=int(review_id))
+by_model = predictions.set_index("model")
 
 st.divider()
 st.subheader(f"Review {review.review_id}")
@@ -80,21 +86,49 @@ st.caption(
     f"{review.split} split ({review.subset}) · label **{review.label}** · rating {review.rating}/10 · "
     f"{review.n_tokens} tokens, {review.n_oov} out of vocabulary" + (" · truncated" if review.truncated else "")
 )
-left, right = st.columns([3, 2])
-left.text(review.display_text)
-right.altair_chart(charts.probability_bars(predictions), width="stretch")
-right.dataframe(
-    predictions.drop(columns=["kind"]),
-    hide_index=True,
-    column_config={
-        "model": "Model",
-        "predicted_label": "Predicted",
-        "p_positive": st.column_config.NumberColumn("P(positive)", format="%.3f"),
-        "confidence": st.column_config.NumberColumn("Confidence", format="%.3f"),
-        "loss": st.column_config.NumberColumn("Loss", format="%.3f"),
-        "correct": "Correct",
-    },
+columns = st.columns(len(predictions) + 1)
+for column, row in zip(columns, predictions.itertuples(), strict=False):
+    column.metric(f"{row.model}: P(positive)", f"{row.p_positive:.3f}", help=f"predicted {row.predicted_label}")
+    column.caption(f"loss {row.loss:.3f}" + ("" if row.correct else " · wrong"))
+dense_loss, cnn_loss = by_model.loc["dense", "loss"], by_model.loc["cnn", "loss"]
+# A percentage of a near-zero loss means nothing: below 0.01 only the difference is shown.
+columns[-1].metric(
+    "Loss, dense to CNN",
+    f"{(cnn_loss - dense_loss) / dense_loss:+.0%}" if dense_loss >= 0.01 else f"{cnn_loss - dense_loss:+.3f}",
+    delta=f"{cnn_loss - dense_loss:+.3f}",
+    delta_color="inverse",
 )
+
+st.markdown("#### What each model read into it")
+st.caption(
+    "Integrated gradients: how much each word pushed the model toward each label; darker is stronger, "
+    "relative to the model's strongest word in this review. Grey words were cut off: the models never saw them."
+)
+heat = run_query("review_heatmap", review_id=int(review_id), width=HEAT_MAP_WIDTH)
+for column, model in zip(st.columns(2), ("dense", "cnn"), strict=True):
+    tokens = heat[heat["model"] == model]
+    column.markdown(f"**{model}** · toward positive")
+    column.altair_chart(charts.heat_map(tokens, "positive", HEAT_MAP_WIDTH), width="content")
+    column.markdown(f"**{model}** · toward negative")
+    column.altair_chart(charts.heat_map(tokens, "negative", HEAT_MAP_WIDTH), width="content")
+
+st.markdown("#### Strongest words and phrases")
+ngrams = run_query("review_ngrams", review_id=int(review_id), top=NGRAMS)
+for column, model in zip(st.columns(2), ("dense", "cnn"), strict=True):
+    column.markdown(f"**{model}**")
+    column.altair_chart(charts.ngram_bars(ngrams[ngrams["model"] == model]), width="content")
+
+st.markdown("#### Where the models disagree")
+comparison = run_query("model_comparison", review_id=int(review_id), notable=NOTABLE)
+flipped = comparison[comparison["flipped"]]
+st.caption(
+    f"{len(flipped)} words push the other way under the CNN than under the dense model "
+    f"(red lines); the {min(COMPARED, len(comparison))} largest changes are shown."
+)
+st.altair_chart(charts.model_change(comparison.head(COMPARED)), width="stretch")
+
+with st.expander("Raw text"):
+    st.text(review.display_text)
 
 st.subheader("Similar reviews")
 neural = figures.loc[figures["kind"] == "neural", "model"]
