@@ -10,7 +10,7 @@ CONFIG ?= pipeline/config.toml
 CHROMIUM := /usr/bin/chromium
 DB := $(BUILD)/reviewlens.duckdb
 STEP := $(PY) -m pipeline
-SETTING_NAMES := seed data text dense cnn maps clusters attributions baseline
+SETTING_NAMES := seed data text dense cnn maps clusters attributions insights baseline
 SETTINGS := $(SETTING_NAMES:%=$(BUILD)/settings/%.json)
 NEURAL := dense cnn
 MODELS := $(NEURAL) baseline
@@ -89,6 +89,19 @@ $(BUILD)/reviews.parquet $(BUILD)/dataset.json &: pipeline/ingest.py $(BUILD)/se
 $(BUILD)/tokens.npz: pipeline/preprocess.py pipeline/text.py sql/macros.sql $(BUILD)/reviews.parquet $(BUILD)/settings/text.json $(BUILD)/settings/seed.json
 	$(STEP).preprocess --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --out $@
 
+# TextBlob sentiment and negation and contrast counts of every review, on both cores.
+$(BUILD)/metadata.parquet: pipeline/metadata.py pipeline/text.py sql/macros.sql $(BUILD)/reviews.parquet
+	$(STEP).metadata --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --out $@
+
+# Ranked findings about the failures, and each feature's rank correlation with the loss.
+$(BUILD)/insights.parquet $(BUILD)/insight_reviews.parquet $(BUILD)/correlations.parquet &: pipeline/insights.py \
+		$(BUILD)/metadata.parquet $(BUILD)/tokens.npz $(NEURAL:%=$(BUILD)/predictions/%.parquet) \
+		$(NEURAL:%=$(BUILD)/clusters/%.parquet) $(BUILD)/settings/insights.json $(BUILD)/settings/seed.json
+	$(STEP).insights --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --tokens $(BUILD)/tokens.npz \
+		--metadata $(BUILD)/metadata.parquet --predictions $(NEURAL:%=$(BUILD)/predictions/%.parquet) \
+		--clusters $(NEURAL:%=$(BUILD)/clusters/%.parquet) --out $(BUILD)/insights.parquet \
+		--members $(BUILD)/insight_reviews.parquet --correlations $(BUILD)/correlations.parquet
+
 # A Keras model, its training history, its predictions and latent vectors for every review.
 $(BUILD)/models/%.keras $(BUILD)/models/%.json $(BUILD)/predictions/%.parquet $(BUILD)/latent/%.npy: pipeline/train.py pipeline/models.py $(BUILD)/tokens.npz $(BUILD)/settings/%.json $(BUILD)/settings/seed.json
 	$(STEP).train --config $(CONFIG) --model $* --tokens $(BUILD)/tokens.npz \
@@ -116,11 +129,14 @@ $(BUILD)/models/baseline.json $(BUILD)/predictions/baseline.parquet &: pipeline/
 # The shared database, written aside and renamed into place when complete.
 $(DB): pipeline/build_db.py sql/schema.sql sql/macros.sql $(wildcard sql/derive/*.sql) $(BUILD)/dataset.json $(BUILD)/tokens.npz \
 		$(MODELS:%=$(BUILD)/models/%.json) $(MODELS:%=$(BUILD)/predictions/%.parquet) \
-		$(NEURAL:%=$(BUILD)/maps/%.npy) $(NEURAL:%=$(BUILD)/clusters/%.parquet) $(NEURAL:%=$(BUILD)/attributions/%.npz)
+		$(NEURAL:%=$(BUILD)/maps/%.npy) $(NEURAL:%=$(BUILD)/clusters/%.parquet) $(NEURAL:%=$(BUILD)/attributions/%.npz) \
+		$(BUILD)/metadata.parquet $(BUILD)/insights.parquet
 	$(STEP).build_db --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --tokens $(BUILD)/tokens.npz \
 		--dataset $(BUILD)/dataset.json --models $(MODELS:%=$(BUILD)/models/%.json) \
 		--predictions $(MODELS:%=$(BUILD)/predictions/%.parquet) \
 		--latent-dir $(BUILD)/latent --map-dir $(BUILD)/maps --cluster-dir $(BUILD)/clusters \
-		--attribution-dir $(BUILD)/attributions --out $@
+		--attribution-dir $(BUILD)/attributions --metadata $(BUILD)/metadata.parquet \
+		--insights $(BUILD)/insights.parquet --insight-reviews $(BUILD)/insight_reviews.parquet \
+		--correlations $(BUILD)/correlations.parquet --out $@
 
 FORCE:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
@@ -35,8 +35,8 @@ def connect_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), config={"storage_compatibility_version": STORAGE_VERSION})
 
 
-def reviews_table(reviews_path: Path, tokens_path: Path) -> pd.DataFrame:
-    reviews = pd.read_parquet(reviews_path)
+def reviews_table(reviews_path: Path, tokens_path: Path, metadata_path: Path) -> pd.DataFrame:
+    reviews = pd.read_parquet(reviews_path).merge(pd.read_parquet(metadata_path), on="review_id", how="left")
     tokens = np.load(tokens_path)
     if not np.array_equal(tokens["review_id"], reviews["review_id"].to_numpy()):
         raise PipelineError(f"{tokens_path}: does not match {reviews_path}; run make again to rebuild both")
@@ -59,7 +59,7 @@ def meta_table(config: dict, dataset: dict) -> pd.DataFrame:
         "config": json.dumps(config, sort_keys=True),
         "config_digest": config_digest(config),
         "versions": json.dumps(versions, sort_keys=True),
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     return pd.DataFrame({"key": list(facts), "value": list(facts.values())})
 
@@ -87,8 +87,9 @@ def model_tables(summaries: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.
     return pd.DataFrame(models), pd.DataFrame(batches), pd.DataFrame(epochs)
 
 
-def latent_space_table(model: str, review_id: np.ndarray, latent_dir: Path, map_dir: Path, cluster_dir: Path,
-                       latent_dim: int) -> pa.Table:
+def latent_space_table(
+    model: str, review_id: np.ndarray, latent_dir: Path, map_dir: Path, cluster_dir: Path, latent_dim: int
+) -> pa.Table:
     latent = np.load(latent_dir / f"{model}.npy")
     coordinates = np.load(map_dir / f"{model}.npy")
     clusters = pd.read_parquet(cluster_dir / f"{model}.parquet")
@@ -172,8 +173,14 @@ def main() -> None:
     p.add_argument("--predictions", required=True, type=Path, nargs="+", help="one parquet file per model")
     p.add_argument("--latent-dir", required=True, type=Path, help="folder of <model>.npy latent vectors")
     p.add_argument("--map-dir", required=True, type=Path, help="folder of <model>.npy t-SNE maps")
-    p.add_argument("--cluster-dir", required=True, type=Path, help="folder of <model>.parquet and <model>_words.parquet")
+    p.add_argument(
+        "--cluster-dir", required=True, type=Path, help="folder of <model>.parquet and <model>_words.parquet"
+    )
     p.add_argument("--attribution-dir", required=True, type=Path, help="folder of <model>.npz attributions")
+    p.add_argument("--metadata", required=True, type=Path)
+    p.add_argument("--insights", required=True, type=Path)
+    p.add_argument("--insight-reviews", required=True, type=Path)
+    p.add_argument("--correlations", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
     args = p.parse_args()
     config = load_config(args.config)
@@ -182,7 +189,7 @@ def main() -> None:
     models, batches, epochs = model_tables(summaries)
     neural = [summary["model"] for summary in summaries if summary["kind"] == "neural"]
     latent_dim = max(summary["latent_dim"] for summary in summaries if summary["kind"] == "neural")
-    reviews = reviews_table(args.reviews, args.tokens)
+    reviews = reviews_table(args.reviews, args.tokens, args.metadata)
     review_id = reviews["review_id"].to_numpy()
     tables = {
         "meta": [meta_table(config, read_json(args.dataset))],
@@ -196,6 +203,9 @@ def main() -> None:
             for model in neural
         ],
         "attributions": [attributions_table(model, review_id, args.attribution_dir) for model in neural],
+        "insights": [pd.read_parquet(args.insights)],
+        "insight_reviews": [pd.read_parquet(args.insight_reviews)],
+        "feature_correlations": [pd.read_parquet(args.correlations)],
         "cluster_words": [
             pd.read_parquet(args.cluster_dir / f"{model}_words.parquet").assign(model=model) for model in neural
         ],

@@ -1,6 +1,6 @@
 """Download the official IMDB tarball with a progress bar, and check what arrived.
 
-    python -m pipeline.download --out build/aclImdb_v1.tar.gz
+python -m pipeline.download --out build/aclImdb_v1.tar.gz
 """
 
 from __future__ import annotations

@@ -35,8 +35,9 @@ def without(sequence: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return np.concatenate([kept, np.zeros(len(sequence) - len(kept), dtype=sequence.dtype)])
 
 
-def deletion_test(model: keras.Model, sequences: np.ndarray, scores: list[np.ndarray], rows: np.ndarray,
-                  seed: int) -> dict:
+def deletion_test(
+    model: keras.Model, sequences: np.ndarray, scores: list[np.ndarray], rows: np.ndarray, seed: int
+) -> dict:
     rng = np.random.default_rng(seed)
     top, random = [], []
     for row in rows:

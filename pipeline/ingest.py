@@ -1,6 +1,6 @@
 """Read the IMDB tarball as a stream into one table of reviews, checking its layout on the way.
 
-    python -m pipeline.ingest --data aclImdb_v1.tar.gz --out build/reviews.parquet
+python -m pipeline.ingest --data aclImdb_v1.tar.gz --out build/reviews.parquet
 """
 
 from __future__ import annotations
@@ -35,7 +35,10 @@ def read_reviews(path: Path, reviews_per_folder: int) -> pd.DataFrame:
     rows = []
     try:
         # "r|gz" reads the archive as a stream: nothing is extracted to disk.
-        with tarfile.open(path, mode="r|gz") as archive, tqdm(desc="reading reviews", unit=" files", leave=False) as bar:
+        with (
+            tarfile.open(path, mode="r|gz") as archive,
+            tqdm(desc="reading reviews", unit=" files", leave=False) as bar,
+        ):
             for member in archive:
                 match = REVIEW_PATH.match(member.name)
                 if not match:
@@ -70,20 +73,28 @@ def _review_row(path: Path, archive: tarfile.TarFile, member: tarfile.TarInfo, m
     label = FOLDERS[folder]
     if not (1 <= rating <= 10) or (label == "positive") != (rating >= 7):
         raise PipelineError(f"{where} has rating {rating}, which does not fit its {folder}/ folder; {FIX_DATA}")
-    return {"split": split, "label": label, "rating": rating, "file_id": int(file_id), "path": member.name, "text": text}
+    return {
+        "split": split,
+        "label": label,
+        "rating": rating,
+        "file_id": int(file_id),
+        "path": member.name,
+        "text": text,
+    }
 
 
 def _check_layout(path: Path, rows: list[dict], reviews_per_folder: int) -> None:
     if not rows:
-        raise PipelineError(f"{path}: no aclImdb/{{train,test}}/{{pos,neg}}/*.txt reviews inside; is it the IMDB tarball? {FIX_DATA}")
+        raise PipelineError(
+            f"{path}: no aclImdb/{{train,test}}/{{pos,neg}}/*.txt reviews inside; is it the IMDB tarball? {FIX_DATA}"
+        )
     counts = Counter((row["split"], row["label"]) for row in rows)
     for split in SPLITS:
         for folder, label in FOLDERS.items():
             found = counts[(split, label)]
             if found != reviews_per_folder:
-                raise PipelineError(
-                    f"{path}: aclImdb/{split}/{folder}/ holds {found} reviews, expected {reviews_per_folder}; {FIX_DATA}"
-                )
+                where = f"{path}: aclImdb/{split}/{folder}/"
+                raise PipelineError(f"{where} holds {found} reviews, expected {reviews_per_folder}; {FIX_DATA}")
 
 
 def _split_order(column: pd.Series) -> pd.Series:

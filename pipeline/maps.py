@@ -1,6 +1,6 @@
 """A 2-D t-SNE map of one model's latent space, every review a point.
 
-    python -m pipeline.maps --latent build/latent/dense.npy --out build/maps/dense.npy
+python -m pipeline.maps --latent build/latent/dense.npy --out build/maps/dense.npy
 """
 
 from __future__ import annotations

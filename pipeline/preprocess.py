@@ -1,6 +1,6 @@
 """Clean and tokenize every review, build the vocabulary on training reviews, encode fixed-length sequences.
 
-    python -m pipeline.preprocess --reviews build/reviews.parquet --out build/tokens.npz
+python -m pipeline.preprocess --reviews build/reviews.parquet --out build/tokens.npz
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def main() -> None:
     token_lists = tokenize_all(reviews["text"])
     subset = assign_subsets(reviews, settings["validation_fraction"], config["seed"])
     vocabulary = build_vocabulary(
-        (tokens for tokens, s in zip(token_lists, subset) if s == "train"), settings["max_features"]
+        (tokens for tokens, s in zip(token_lists, subset, strict=True) if s == "train"), settings["max_features"]
     )
     sequences, n_oov = encode(token_lists, vocabulary, settings["sequence_length"])
     n_tokens = np.array([len(tokens) for tokens in token_lists], dtype=np.int32)

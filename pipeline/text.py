@@ -17,9 +17,9 @@ MACROS = ROOT / "sql" / "macros.sql"
 
 def _apply(macro: str, texts: pd.Series) -> list:
     # DuckDB keeps the rows in order for a plain projection.
-    frame = pd.DataFrame({"text": texts})
     with duckdb.connect() as con:
         con.execute(MACROS.read_text())
+        con.register("frame", pd.DataFrame({"text": texts}))
         return [row[0] for row in con.execute(f"select {macro}(text) from frame").fetchall()]
 
 

@@ -111,7 +111,9 @@ def describe(model: keras.Model) -> str:
             parts.append(f"Conv1D({layer.filters}, {layer.kernel_size[0]})")
         elif isinstance(layer, keras.layers.Dense):
             parts.append(f"Dense({layer.units}, {layer.activation.__name__})")
-        elif isinstance(layer, (keras.layers.MaxPooling1D, keras.layers.GlobalMaxPooling1D, keras.layers.GlobalAveragePooling1D)):
+        elif isinstance(
+            layer, (keras.layers.MaxPooling1D, keras.layers.GlobalMaxPooling1D, keras.layers.GlobalAveragePooling1D)
+        ):
             parts.append(type(layer).__name__)
     return " > ".join(parts)
 

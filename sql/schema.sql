@@ -23,7 +23,11 @@ create table reviews (
     n_chars integer not null check (n_chars >= 0),
     n_tokens integer not null check (n_tokens >= 0),
     n_oov integer not null check (n_oov between 0 and n_tokens),
-    truncated boolean not null
+    truncated boolean not null,
+    polarity float not null check (polarity between -1 and 1),
+    subjectivity float not null check (subjectivity between 0 and 1),
+    n_negations integer not null check (n_negations >= 0),
+    n_contrasts integer not null check (n_contrasts >= 0)
 );
 comment on table reviews is 'One row per labeled IMDB review, train and test splits.';
 comment on column reviews.review_id is 'Stable id: train before test, negative before positive, then by file id.';
@@ -38,6 +42,10 @@ comment on column reviews.n_chars is 'Length of the raw text in characters.';
 comment on column reviews.n_tokens is 'Number of tokens after cleaning (the tokens() macro), before truncation.';
 comment on column reviews.n_oov is 'Tokens outside the vocabulary (built on the train subset only).';
 comment on column reviews.truncated is 'True when the review has more tokens than the models see.';
+comment on column reviews.polarity is 'TextBlob polarity of the text, from -1 (negative) to 1 (positive).';
+comment on column reviews.subjectivity is 'TextBlob subjectivity of the text, from 0 (objective) to 1 (subjective).';
+comment on column reviews.n_negations is 'Negation tokens: not, no, never, dont, cant, without...';
+comment on column reviews.n_contrasts is 'Contrast tokens: but, however, although, though, yet, despite...';
 
 create table models (
     model varchar primary key,
@@ -206,6 +214,83 @@ from attributions
 join (select review_id, tokens(text) as tokens from reviews) as review_tokens using (review_id),
     range(1, len(attributions.scores) + 1) as positions (position);
 comment on view token_attributions is 'One row per review, model and token the model saw: its integrated-gradients score toward the positive and toward the negative output (one is minus the other).';
+
+create table insights (
+    insight_id integer primary key,
+    model varchar references models (model),
+    kind varchar not null check (kind in ('cluster', 'range', 'mislabelled', 'duplicates')),
+    title varchar not null,
+    reviews integer not null check (reviews > 0),
+    mean_loss double,
+    loss_ratio double,
+    importance double not null
+);
+comment on table insights is 'Findings about where the models fail, computed by the pipeline, most important first.';
+comment on column insights.insight_id is 'Rank of the finding, from 1 (most important).';
+comment on column insights.model is 'The model it is about; null for findings about the data (mislabelled, duplicates).';
+comment on column insights.kind is 'cluster (a high-loss cluster), range (a high-loss range of one feature), mislabelled or duplicates.';
+comment on column insights.title is 'The finding in one sentence, written from the numbers.';
+comment on column insights.reviews is 'Reviews it is about (insight_reviews).';
+comment on column insights.mean_loss is 'Their mean loss (test split for cluster and range; both neural models for mislabelled).';
+comment on column insights.loss_ratio is 'Their mean loss over the model''s mean test loss.';
+comment on column insights.importance is 'Share of the loss the finding accounts for beyond the mean (cluster, range), share of all loss (mislabelled), or share of reviews (duplicates).';
+
+create table insight_reviews (
+    insight_id integer not null references insights (insight_id),
+    rank integer not null check (rank > 0),
+    review_id integer not null references reviews (review_id),
+    primary key (insight_id, rank)
+);
+comment on table insight_reviews is 'The reviews each finding is about, worst or most telling first.';
+comment on column insight_reviews.insight_id is 'The finding (insights.insight_id).';
+comment on column insight_reviews.rank is 'Order within the finding, from 1.';
+comment on column insight_reviews.review_id is 'The review (reviews.review_id).';
+
+create table feature_correlations (
+    model varchar not null references models (model),
+    subset varchar not null check (subset in ('train', 'validation', 'test', 'all')),
+    feature varchar not null,
+    spearman double not null check (spearman between -1 and 1),
+    ci_low double not null,
+    ci_high double not null,
+    reviews integer not null,
+    primary key (model, subset, feature)
+);
+comment on table feature_correlations is 'Rank correlation of each metadata feature with each neural model''s loss, with a 95% bootstrap interval.';
+comment on column feature_correlations.model is 'The model (models.model).';
+comment on column feature_correlations.subset is 'Reviews it is measured on: train, validation, test or all.';
+comment on column feature_correlations.feature is 'Feature name, as in the review_features view.';
+comment on column feature_correlations.spearman is 'Spearman''s rank correlation between the feature and the loss.';
+comment on column feature_correlations.ci_low is 'Lower end of its 95% bootstrap interval.';
+comment on column feature_correlations.ci_high is 'Upper end of its 95% bootstrap interval.';
+comment on column feature_correlations.reviews is 'Reviews it is measured on.';
+
+create view review_features as
+with wide as (
+    select
+        predictions.review_id,
+        predictions.model,
+        reviews.subset,
+        predictions.loss,
+        reviews.n_tokens::double as length_tokens,
+        reviews.n_chars::double as length_chars,
+        reviews.n_oov::double as oov_count,
+        reviews.n_oov / greatest(reviews.n_tokens, 1) as oov_rate,
+        reviews.polarity::double as polarity,
+        abs(reviews.polarity)::double as polarity_strength,
+        reviews.subjectivity::double as subjectivity,
+        predictions.confidence::double as confidence,
+        reviews.rating::double as rating,
+        reviews.n_negations::double as negations,
+        reviews.n_contrasts::double as contrasts
+    from predictions
+    join reviews using (review_id)
+)
+unpivot wide
+on length_tokens, length_chars, oov_count, oov_rate, polarity, polarity_strength, subjectivity, confidence, rating,
+    negations, contrasts
+into name feature value value;
+comment on view review_features is 'One row per review, model and metadata feature: the feature''s value and the model''s loss, for the dashboard.';
 
 create view model_agreement as
 with outcomes as (

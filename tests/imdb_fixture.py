@@ -60,7 +60,7 @@ def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
 HOSTILE_NAME = "aclImdb/test/neg/0_1.txt"
 HOSTILE_TEXT = (
     'Awful acting. <script>window.__pwned = "script"</script> A waste of time. '
-    '<img src=x onerror="window.__pwned = \'img\'"> <b>Avoid</b> it.'
+    "<img src=x onerror=\"window.__pwned = 'img'\"> <b>Avoid</b> it."
 )
 
 
@@ -69,10 +69,27 @@ LONG_NAME = "aclImdb/test/pos/1_8.txt"
 LONG_TEXT = " ".join(["A wonderful film, a true masterpiece."] * 6 + ["The ending drags, sadly."] * 6)
 
 
+# Planted for the insight finders: the same review in both splits (differing only in case and punctuation),
+# and reviews whose label contradicts their text.
+DUPLICATE_TEXT = "A wonderful film, brilliant acting from the whole cast. I loved every minute of it."
+FLIPPED_TEXT = "A terrible film. Boring and predictable. A complete waste of time. The worst movie this year."
+
+
 def review_name(split: str, folder: str, file_id: int) -> str:
     """The member name of a generated review; ratings follow the file id (1-4 negative, 7-10 positive)."""
     rating = (7 if folder == "pos" else 1) + file_id % 4
     return f"aclImdb/{split}/{folder}/{file_id}_{rating}.txt"
+
+
+def planted_duplicates() -> dict[str, bytes]:
+    return {
+        review_name("train", "pos", 2): DUPLICATE_TEXT.encode(),
+        review_name("test", "pos", 3): DUPLICATE_TEXT.upper().replace(",", " -").encode(),
+    }
+
+
+def planted_flips() -> dict[str, bytes]:
+    return {review_name("train", "pos", 5): FLIPPED_TEXT.encode(), review_name("test", "pos", 6): FLIPPED_TEXT.encode()}
 
 
 def write_tarball(path: Path, per_folder: int = 100, seed: int = 0, extra: dict[str, bytes] | None = None) -> Path:
@@ -94,6 +111,8 @@ def write_tarball(path: Path, per_folder: int = 100, seed: int = 0, extra: dict[
     members["aclImdb/train/unsup/0_0.txt"] = b"An unlabeled review that the pipeline skips."
     members[HOSTILE_NAME] = HOSTILE_TEXT.encode()
     members[LONG_NAME] = LONG_TEXT.encode()
+    members.update(planted_duplicates())
+    members.update(planted_flips())
     members.update(extra or {})
     with tarfile.open(path, "w:gz") as archive:
         for name, data in members.items():

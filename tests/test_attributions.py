@@ -60,13 +60,16 @@ def test_scores_favour_the_words_of_the_label(db):
 
 
 def test_toward_negative_is_minus_toward_positive(db):
-    assert db.execute("select count(*) from token_attributions where toward_negative != -toward_positive").fetchone()[
-        0
-    ] == 0
+    assert (
+        db.execute("select count(*) from token_attributions where toward_negative != -toward_positive").fetchone()[0]
+        == 0
+    )
 
 
 def test_heat_map_shows_the_unseen_part_of_a_truncated_review(db):
-    review_id, n_tokens = db.execute("select review_id, n_tokens from reviews where path = $p", {"p": LONG_NAME}).fetchone()
+    review_id, n_tokens = db.execute(
+        "select review_id, n_tokens from reviews where path = $p", {"p": LONG_NAME}
+    ).fetchone()
     assert n_tokens > SEQUENCE_LENGTH
     heat = query(db, "review_heatmap", review_id=review_id, width=40)
     for model in NEURAL:
@@ -109,7 +112,5 @@ def test_models_ignore_padding_so_short_batches_score_the_same():
     for name in NEURAL:
         keras.utils.set_random_seed(0)
         model = build_model(name, settings[name], vocabulary_size=20)
-        scores = [
-            model.predict(np.pad(review, ((0, 0), (0, padding))), verbose=0)[0, 1] for padding in (0, 9, 41)
-        ]
+        scores = [model.predict(np.pad(review, ((0, 0), (0, padding))), verbose=0)[0, 1] for padding in (0, 9, 41)]
         np.testing.assert_allclose(scores, scores[0], rtol=1e-5)

@@ -16,7 +16,10 @@ PAGES = {
     "failures": "Failures",
     "population": "Population",
     "clusters": "Clusters",
+    "dashboard": "Dashboard",
+    "insights": "Insights",
 }
+
 
 @pytest.fixture(scope="module")
 def viewer_url(database):
@@ -61,7 +64,9 @@ def test_overview_draws_its_charts(page, viewer_url):
 
 
 def test_deep_link_opens_a_review(page, viewer_url, db):
-    review_id, text = db.execute("select review_id, text from reviews where subset = 'test' order by review_id desc limit 1").fetchone()
+    review_id, text = db.execute(
+        "select review_id, text from reviews where subset = 'test' order by review_id desc limit 1"
+    ).fetchone()
     open_page(page, f"{viewer_url}/samples?id={review_id}", "Samples")
     page.get_by_role("heading", name=f"Review {review_id}").wait_for()
     page.get_by_text("Raw text").click()
@@ -98,7 +103,9 @@ def test_clicking_a_point_on_the_map_opens_that_review(page, viewer_url):
 
 
 def test_heat_maps_show_every_word_of_a_review(page, viewer_url, db):
-    review_id, n_tokens = db.execute("select review_id, n_tokens from reviews where path = $p", {"p": LONG_NAME}).fetchone()
+    review_id, n_tokens = db.execute(
+        "select review_id, n_tokens from reviews where path = $p", {"p": LONG_NAME}
+    ).fetchone()
     open_page(page, f"{viewer_url}/samples?id={review_id}", "Samples")
     page.get_by_text("dense · toward positive").wait_for()
     # Four heat maps (two models, two directions), each drawing every token as text.
@@ -122,3 +129,12 @@ def test_review_text_is_shown_as_text_and_runs_nothing(page, viewer_url, db):
     assert "<script>" in shown and "onerror" in shown
     assert page.evaluate("window.__pwned") is None
     assert dialogs == []
+
+
+def test_dashboard_draws_every_chosen_feature(page, viewer_url):
+    open_page(page, f"{viewer_url}/dashboard?feature=length_tokens&feature=subjectivity&bins=8", "Dashboard")
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    expect(charts).to_have_count(2)
+    # Each chart draws its bars: one per non-empty bin.
+    for i in range(2):
+        expect(charts.nth(i).locator("g.mark-rect.role-mark path").first).to_be_attached()

@@ -73,7 +73,8 @@ def test_validation_hold_out_is_a_stratified_part_of_the_train_split(db):
 def test_token_metadata_is_consistent(db):
     sequence_length = load_config(TINY_CONFIG)["text"]["sequence_length"]
     bad = db.execute(
-        "select count(*) from reviews where truncated != (n_tokens > $n) or n_oov > n_tokens or n_chars != length(text)",
+        "select count(*) from reviews"
+        " where truncated != (n_tokens > $n) or n_oov > n_tokens or n_chars != length(text)",
         {"n": sequence_length},
     ).fetchone()[0]
     assert bad == 0
@@ -165,9 +166,10 @@ def test_a_changed_setting_reruns_only_the_steps_that_use_it(build_dir, tarball,
 def test_same_inputs_and_seeds_give_the_same_database(database, tarball, tmp_path):
     result = make(tmp_path / "again", "all", data=tarball)
     assert result.returncode == 0, result.stderr[-2000:]
-    with duckdb.connect(str(database), read_only=True) as first, duckdb.connect(
-        str(tmp_path / "again" / "reviewlens.duckdb"), read_only=True
-    ) as second:
+    with (
+        duckdb.connect(str(database), read_only=True) as first,
+        duckdb.connect(str(tmp_path / "again" / "reviewlens.duckdb"), read_only=True) as second,
+    ):
         for table in sorted(schema_tables()):
             query = f"select * from {table} order by all"
             if table == "meta":
@@ -189,10 +191,12 @@ def test_duckdb_1_opens_the_file(database, tmp_path_factory):
     )  # fmt: skip
     assert install.returncode == 0, install.stderr[-2000:]
     script = (
-        "import duckdb; con = duckdb.connect(%r, read_only=True)\n"
+        f"import duckdb; con = duckdb.connect({str(database)!r}, read_only=True)\n"
         "con.execute('select * from token_attributions where review_id = 1').fetchall()\n"
-        "print(duckdb.__version__, con.execute('select count(*) from predictions').fetchone()[0])" % str(database)
+        "print(duckdb.__version__, con.execute('select count(*) from predictions').fetchone()[0])"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env={"PYTHONPATH": str(target)})
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env={"PYTHONPATH": str(target)}
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["1.2.2", str(3 * REVIEWS)]

@@ -33,7 +33,9 @@ def test_latent_vectors_have_each_models_size_zero_padded(db):
     assert sizes == {"dense": settings["dense"]["hidden_units"], "cnn": settings["cnn"]["filters"]}
     width = max(sizes.values())
     for model, size in sizes.items():
-        vectors = np.array(db.execute("select latent from latent_space where model = $m", {"m": model}).fetchnumpy()["latent"].tolist())
+        vectors = np.array(
+            db.execute("select latent from latent_space where model = $m", {"m": model}).fetchnumpy()["latent"].tolist()
+        )
         assert vectors.shape == (REVIEWS, width)
         assert np.all(vectors[:, size:] == 0)
         assert np.any(vectors[:, :size] != 0)
@@ -92,7 +94,8 @@ def test_a_reviews_nearest_neighbour_is_itself_then_by_distance(db, model):
     # The distances are the Euclidean distances between the stored vectors.
     vectors = np.array(
         db.execute("select latent from latent_space where model = $m order by review_id", {"m": model})
-        .fetchnumpy()["latent"].tolist()
+        .fetchnumpy()["latent"]
+        .tolist()
     )
     similar = query(db, "similar_reviews", model=model, review_id=7, k=4)
     expected = np.linalg.norm(vectors[similar["review_id"]] - vectors[7], axis=1)

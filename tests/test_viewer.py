@@ -33,7 +33,9 @@ def use_database(monkeypatch, database):
 
 
 def texts(at: AppTest) -> str:
-    parts = [e.value for kind in ("markdown", "caption", "info", "error", "subheader", "title") for e in getattr(at, kind)]
+    parts = [
+        e.value for kind in ("markdown", "caption", "info", "error", "subheader", "title") for e in getattr(at, kind)
+    ]
     return "\n".join(str(p) for p in parts)
 
 
@@ -195,3 +197,26 @@ def test_failures_lists_false_positives_and_cohorts(db):
     in_cohort = {row[0] for row in db.execute("select review_id from model_agreement where cohort = $c",
                                               {"c": rarest}).fetchall()}  # fmt: skip
     assert set(examples["review_id"]) <= in_cohort
+
+
+def test_dashboard_choices_live_in_the_url(db):
+    at = run_app("dashboard", model="cnn", split="validation", bins="9", feature=["rating", "negations"])
+    assert at.sidebar.selectbox[0].value == "cnn" and at.sidebar.slider[0].value == 9
+    assert at.multiselect[0].value == ["rating", "negations"]
+    assert len(at.metric) == 2
+    rho = db.execute(
+        "select spearman from feature_correlations where model = 'cnn' and subset = 'validation' and feature = 'rating'"
+    ).fetchone()[0]
+    assert at.metric[0].value == f"{rho:+.3f}"
+    at.sidebar.slider[0].set_value(12).run()
+    assert at.query_params["bins"] == "12" and at.query_params["feature"] == ["rating", "negations"]
+
+
+def test_insights_page_lists_a_findings_reviews(db):
+    first = db.execute("select title, reviews from insights order by insight_id limit 1").fetchone()
+    at = run_app("insights")
+    assert first[0] in texts(at)
+    assert len(at.dataframe[1].value) == min(50, first[1])
+    mislabelled = db.execute("select insight_id, title from insights where kind = 'mislabelled'").fetchone()
+    at = run_app("insights", insight=str(mislabelled[0]))
+    assert mislabelled[1] in texts(at)

@@ -146,13 +146,15 @@ def heat_map(tokens: pd.DataFrame, direction: str, width: int) -> alt.LayerChart
         )
     )
     x_scale = alt.Scale(domain=[0, width + 14], nice=False, zero=True)
-    cells = base.mark_rect(cornerRadius=2).encode(
-        x=alt.X("column_start:Q", scale=x_scale, axis=None),
-        x2="column_end:Q",
-        color=alt.Color(
-            "strength:Q", scale=alt.Scale(scheme=scheme, domain=[0, 1]), legend=None
-        ),
-    ).transform_filter("datum.seen")
+    cells = (
+        base.mark_rect(cornerRadius=2)
+        .encode(
+            x=alt.X("column_start:Q", scale=x_scale, axis=None),
+            x2="column_end:Q",
+            color=alt.Color("strength:Q", scale=alt.Scale(scheme=scheme, domain=[0, 1]), legend=None),
+        )
+        .transform_filter("datum.seen")
+    )
     words = base.mark_text(align="left", baseline="middle", font="monospace", fontSize=12, dx=1).encode(
         x=alt.X("column_start:Q", scale=x_scale, axis=None),
         text="token:N",
@@ -169,8 +171,11 @@ def ngram_bars(ngrams: pd.DataFrame) -> alt.Chart:
         .encode(
             x=alt.X("toward_positive:Q", title="summed score toward positive"),
             y=alt.Y("ngram:N", sort="-x", title=None),
-            color=alt.Color("direction:N", scale=alt.Scale(domain=["negative", "positive"], range=["#e45756", "#54a24b"]),
-                            legend=None),
+            color=alt.Color(
+                "direction:N",
+                scale=alt.Scale(domain=["negative", "positive"], range=["#e45756", "#54a24b"]),
+                legend=None,
+            ),
             row=alt.Row("n:O", title=None, header=alt.Header(labelExpr="datum.value + '-gram'")),
             tooltip=["ngram", alt.Tooltip("toward_positive:Q", format=".4f"), "position"],
         )
@@ -184,8 +189,11 @@ def model_change(comparison: pd.DataFrame) -> alt.LayerChart:
     data = comparison.assign(label=comparison["token"] + " @" + comparison["position"].astype(str))
     base = alt.Chart(data).encode(y=alt.Y("label:N", sort=None, title=None, axis=alt.Axis(labelOverlap=False)))
     rule = base.mark_rule().encode(
-        x=alt.X("dense:Q", title="push toward positive, relative to each model's strongest token",
-                scale=alt.Scale(domain=[-1, 1])),
+        x=alt.X(
+            "dense:Q",
+            title="push toward positive, relative to each model's strongest token",
+            scale=alt.Scale(domain=[-1, 1]),
+        ),
         x2="cnn:Q",
         color=alt.condition("datum.flipped", alt.value("#d62728"), alt.value("#bbbbbb")),
     )
@@ -218,7 +226,31 @@ def cohort_bars(cohorts: pd.DataFrame) -> alt.Chart:
                 ),
                 legend=None,
             ),
-            tooltip=["cohort", alt.Tooltip("reviews:Q", format=","), alt.Tooltip("mean_dense_loss:Q", format=".3f"),
-                     alt.Tooltip("mean_cnn_loss:Q", format=".3f")],
+            tooltip=[
+                "cohort",
+                alt.Tooltip("reviews:Q", format=","),
+                alt.Tooltip("mean_dense_loss:Q", format=".3f"),
+                alt.Tooltip("mean_cnn_loss:Q", format=".3f"),
+            ],
         )
     )
+
+
+def feature_vs_loss(bins: pd.DataFrame, feature: str) -> alt.LayerChart:
+    """Reviews per bin of one feature (bars), with the model's mean loss per bin and its 95% interval over it."""
+    base = alt.Chart(bins).encode(x=alt.X("bin_start:Q", title=feature, bin="binned"), x2="bin_end:Q")
+    counts = base.mark_bar(color="#c7d3e3").encode(
+        y=alt.Y("reviews:Q", title="reviews"),
+        tooltip=[
+            alt.Tooltip("bin_start:Q", format=".3~f", title="from"),
+            alt.Tooltip("bin_end:Q", format=".3~f", title="to"),
+            alt.Tooltip("reviews:Q", format=","),
+            alt.Tooltip("mean_loss:Q", format=".3f", title="mean loss"),
+        ],
+    )
+    middle = alt.Chart(bins).transform_calculate(middle="(datum.bin_start + datum.bin_end) / 2").encode(x="middle:Q")
+    band = middle.mark_area(color="#d62728", opacity=0.2).encode(
+        y=alt.Y("ci_low:Q", title="mean loss", axis=alt.Axis(titleColor="#d62728")), y2="ci_high:Q"
+    )
+    line = middle.mark_line(color="#d62728", point=True).encode(y="mean_loss:Q")
+    return alt.layer(counts, band + line).resolve_scale(y="independent").properties(height=260)

@@ -85,7 +85,10 @@ def problem_with_database() -> str | None:
         return f"`{path}` is not a reviewlens database."
     if version is None or version[0] != str(SCHEMA_VERSION):
         found = version[0] if version else "none"
-        return f"`{path}` has schema version {found}; this viewer reads version {SCHEMA_VERSION}. Rebuild it with `make all`."
+        return (
+            f"`{path}` has schema version {found}; this viewer reads version {SCHEMA_VERSION}. "
+            "Rebuild it with `make all`."
+        )
     return None
 
 

@@ -22,7 +22,9 @@ def population_filters(neural_only: bool = True) -> dict:
         outcome = st.selectbox("Prediction", [ANY, "incorrect", "correct"], key="outcome")
         loss_min, loss_max = st.slider("Loss", 0.0, loss_max, (0.0, loss_max), key="loss")
         clusters = st.multiselect(
-            "Clusters", run_query("cluster_summary", model=model)["cluster"].sort_values(), key="clusters",
+            "Clusters",
+            run_query("cluster_summary", model=model)["cluster"].sort_values(),
+            key="clusters",
             placeholder="all clusters",
         )
     return {
@@ -36,7 +38,7 @@ def population_filters(neural_only: bool = True) -> dict:
     }
 
 
-REVIEW_LINKS = {
+REVIEW_COLUMNS = {
     "review_id": None,
     "link": st.column_config.LinkColumn("Review", display_text=r"samples\?id=(\d+)"),
     "label": "Label",

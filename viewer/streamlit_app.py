@@ -16,6 +16,8 @@ page = st.navigation(
         st.Page(VIEWS / "failures.py", title="Failures"),
         st.Page(VIEWS / "population.py", title="Population"),
         st.Page(VIEWS / "clusters.py", title="Clusters"),
+        st.Page(VIEWS / "dashboard.py", title="Dashboard"),
+        st.Page(VIEWS / "insights.py", title="Insights"),
     ]
 )
 require_database()

@@ -4,7 +4,7 @@ import streamlit as st
 
 from viewer import charts
 from viewer.db import run_query
-from viewer.filters import REVIEW_LINKS
+from viewer.filters import REVIEW_COLUMNS
 
 REVIEWS_SHOWN = 20
 
@@ -35,7 +35,9 @@ st.dataframe(
 )
 
 focus = st.selectbox(
-    "Focus on cluster", summary["cluster"], key="focus",
+    "Focus on cluster",
+    summary["cluster"],
+    key="focus",
     format_func=lambda c: f"{c}: {summary.set_index('cluster').loc[c, 'reviews']:,} reviews",
 )
 points = run_query(
@@ -53,5 +55,5 @@ st.subheader(f"Highest-loss reviews in cluster {focus}")
 st.dataframe(
     run_query("cluster_reviews", model=model, cluster=int(focus), limit=REVIEWS_SHOWN),
     hide_index=True,
-    column_config=REVIEW_LINKS,
+    column_config=REVIEW_COLUMNS,
 )

@@ -4,7 +4,7 @@ import streamlit as st
 
 from viewer import charts
 from viewer.db import run_query
-from viewer.filters import REVIEW_LINKS
+from viewer.filters import REVIEW_COLUMNS
 
 SHOWN = 15
 
@@ -28,7 +28,7 @@ for column, predicted, title in (
     column.dataframe(
         run_query("failures", model=model, subset=subset, predicted_label=predicted, limit=SHOWN),
         hide_index=True,
-        column_config=REVIEW_LINKS,
+        column_config=REVIEW_COLUMNS,
     )
 
 st.subheader("Which model gets it right")
@@ -40,6 +40,6 @@ if cohort:
     right.dataframe(
         run_query("cohort_examples", subset=subset, cohort=cohort, limit=SHOWN),
         hide_index=True,
-        column_config=REVIEW_LINKS,
+        column_config=REVIEW_COLUMNS,
     )
     right.caption("Sorted by how far the two models' losses are apart; for 'neither', by their sum.")

@@ -13,8 +13,10 @@ batches = run_query("training_batches")
 confusion = run_query("confusion_matrix", subset="test")
 
 columns = st.columns(len(figures))
-for column, row in zip(columns, figures.itertuples()):
-    seed_delta = None if row.seed_accuracy != row.seed_accuracy else f"{row.test_accuracy - row.seed_accuracy:+.3f} vs seed"
+for column, row in zip(columns, figures.itertuples(), strict=True):
+    seed_delta = (
+        None if row.seed_accuracy != row.seed_accuracy else f"{row.test_accuracy - row.seed_accuracy:+.3f} vs seed"
+    )
     column.metric(f"{row.model} test accuracy", f"{row.test_accuracy:.3f}", delta=seed_delta)
     column.caption(f"test loss {row.test_loss:.3f} · {row.description}")
 
@@ -41,5 +43,5 @@ right.altair_chart(charts.training_curve(batches, "accuracy"), width="stretch")
 st.caption("Faint: each batch. Bold: moving mean over 25 batches.")
 
 st.subheader("Confusion matrices (test split)")
-for column, model in zip(st.columns(len(figures)), figures["model"]):
+for column, model in zip(st.columns(len(figures)), figures["model"], strict=True):
     column.altair_chart(charts.confusion_matrix(confusion, model))

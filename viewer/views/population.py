@@ -4,7 +4,7 @@ import streamlit as st
 
 from viewer import charts
 from viewer.db import run_query
-from viewer.filters import REVIEW_LINKS, population_filters
+from viewer.filters import REVIEW_COLUMNS, population_filters
 
 BOX_LIMIT = 200
 
@@ -21,9 +21,7 @@ size = right.selectbox("Size by", list(charts.MAP_SIZES), key="size")
 
 points = run_query("population_map", **filters)
 st.write(f"{len(points):,} reviews on the map.")
-event = st.altair_chart(
-    charts.population_map(points, color, size), on_select="rerun", key="map", width="stretch"
-)
+event = st.altair_chart(charts.population_map(points, color, size), on_select="rerun", key="map", width="stretch")
 
 picked = event.selection.get("picked") or []
 if len(picked) == 1 and "review_id" in picked[0]:
@@ -32,10 +30,11 @@ if len(picked) == 1 and "review_id" in picked[0]:
 box = event.selection.get("box") or {}
 if "x" in box and "y" in box:
     (x_min, x_max), (y_min, y_max) = box["x"], box["y"]
-    inside = run_query(
-        "map_box", **filters, x_min=x_min, x_max=x_max, y_min=y_min, y_max=y_max, limit=BOX_LIMIT
+    inside = run_query("map_box", **filters, x_min=x_min, x_max=x_max, y_min=y_min, y_max=y_max, limit=BOX_LIMIT)
+    st.subheader(
+        f"{len(inside):,} reviews in the box"
+        + (f" (the {BOX_LIMIT} with the highest loss)" if len(inside) == BOX_LIMIT else "")
     )
-    st.subheader(f"{len(inside):,} reviews in the box" + (f" (the {BOX_LIMIT} with the highest loss)" if len(inside) == BOX_LIMIT else ""))
-    st.dataframe(inside, hide_index=True, column_config=REVIEW_LINKS)
+    st.dataframe(inside, hide_index=True, column_config=REVIEW_COLUMNS)
 else:
     st.info("Drag a box on the map to list the reviews inside it.")

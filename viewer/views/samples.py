@@ -4,7 +4,7 @@ import streamlit as st
 
 from viewer import charts
 from viewer.db import run_query
-from viewer.filters import REVIEW_LINKS
+from viewer.filters import REVIEW_COLUMNS
 
 ANY = "any"
 LIMIT = 500
@@ -22,8 +22,12 @@ loss_range = run_query("loss_range").iloc[0]
 
 with st.sidebar:
     model = st.selectbox("Model", figures["model"], key="model")
-    subset = st.selectbox("Split", [ANY, "test", "validation", "train"], key="subset",
-                          help="train is the part of the train split the models were fitted on.")
+    subset = st.selectbox(
+        "Split",
+        [ANY, "test", "validation", "train"],
+        key="subset",
+        help="train is the part of the train split the models were fitted on.",
+    )
     outcome = st.selectbox("Prediction", [ANY, "incorrect", "correct"], key="outcome")
     label = st.selectbox("True label", [ANY, "negative", "positive"], key="label")
     loss_min, loss_max = st.slider(
@@ -41,7 +45,9 @@ samples = run_query(
     limit=LIMIT,
 )
 matching = int(samples["matching"].iloc[0]) if len(samples) else 0
-st.write(f"{matching:,} reviews match" + (f"; the {LIMIT} with the highest loss are listed." if matching > LIMIT else "."))
+st.write(
+    f"{matching:,} reviews match" + (f"; the {LIMIT} with the highest loss are listed." if matching > LIMIT else ".")
+)
 
 table = st.dataframe(
     samples.drop(columns=["matching"]),
@@ -136,6 +142,6 @@ space = st.radio("In the latent space of", neural, horizontal=True, key="space")
 st.dataframe(
     run_query("similar_reviews", model=space, review_id=int(review_id), k=NEIGHBOURS + 1).iloc[1:],
     hide_index=True,
-    column_config=REVIEW_LINKS,
+    column_config=REVIEW_COLUMNS,
 )
 st.caption("The nearest reviews by Euclidean distance between latent vectors: the ones the model sees as most alike.")

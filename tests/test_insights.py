@@ -1,0 +1,105 @@
+"""Metadata, the dashboard's queries and the insight finders, on hand-made and planted reviews."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.metadata import metadata_table
+from tests.imdb_fixture import DUPLICATE_TEXT, planted_duplicates, planted_flips
+from viewer.db import QUERIES
+
+
+def query(db, name: str, **params):
+    return db.execute((QUERIES / f"{name}.sql").read_text(), params).df()
+
+
+def test_metadata_of_hand_made_reviews():
+    reviews = pd.DataFrame(
+        {
+            "review_id": [0, 1, 2],
+            "text": [
+                "A wonderful, brilliant film!",
+                "I didn't like it, but it was not bad. However, never again.",
+                "<br /><br />",
+            ],
+        }
+    )
+    table = metadata_table(reviews, jobs=1).set_index("review_id")
+    assert table.loc[0, "polarity"] > 0.5 and table.loc[0, "subjectivity"] > 0.5
+    assert table.loc[1, "n_negations"] == 3  # didnt, not, never
+    assert table.loc[1, "n_contrasts"] == 2  # but, however
+    assert table.loc[2].tolist() == [0, 0, 0, 0]
+
+
+def test_metadata_in_the_database_matches_the_tokens(db, tarball):
+    # A known review: its length and out-of-vocabulary count follow from its tokens and the vocabulary.
+    row = db.execute(
+        "select n_tokens, n_oov, len(tokens(text)), n_negations from reviews where text = $t", {"t": DUPLICATE_TEXT}
+    ).fetchone()
+    assert row[0] == row[2] == 15 and row[1] == 0 and row[3] == 0
+    assert db.execute("select count(*) from reviews where polarity is null or subjectivity is null").fetchone()[0] == 0
+
+
+def test_histogram_counts_every_review_once(db):
+    bins = query(db, "feature_histogram", model="cnn", feature="length_tokens", subset="test", bins=7)
+    assert bins["reviews"].sum() == 200 and len(bins) <= 7
+    assert (bins["ci_low"] <= bins["mean_loss"]).all() and (bins["mean_loss"] <= bins["ci_high"]).all()
+    mean = db.execute(
+        "select avg(loss) from predictions join reviews using (review_id) where model = 'cnn' and subset = 'test'"
+    ).fetchone()[0]
+    assert np.average(bins["mean_loss"], weights=bins["reviews"]) == pytest.approx(mean)
+
+
+def test_correlations_hold_their_intervals_and_match_a_direct_computation(db):
+    table = query(db, "feature_correlations", model="dense", subset="test")
+    assert len(table) == 11
+    assert ((table["ci_low"] <= table["spearman"] + 1e-9) & (table["spearman"] <= table["ci_high"] + 1e-9)).all()
+    frame = db.execute(
+        "select value, loss from review_features"
+        " where model = 'dense' and subset = 'test' and feature = 'length_tokens'"
+    ).df()
+    expected = frame["value"].rank().corr(frame["loss"].rank())
+    assert table.set_index("feature").loc["length_tokens", "spearman"] == pytest.approx(expected, abs=1e-9)
+
+
+def test_seed_findings_verdicts_follow_the_intervals(db):
+    findings = query(db, "seed_findings", subset="test")
+    assert len(findings) == 10 and findings["finding"].nunique() == 5
+    signs = {"length_tokens": -1, "oov_count": 1, "subjectivity": -1, "confidence": -1, "polarity_strength": -1}
+    for row in findings.itertuples():
+        low, high = sorted((row.ci_low * signs[row.feature], row.ci_high * signs[row.feature]))
+        expected = "holds" if low > 0 else "reversed" if high < 0 else "no clear effect"
+        assert row.verdict == expected
+
+
+def paths(db, kind: str) -> set[str]:
+    return {row[0] for row in db.execute(
+        "select reviews.path from insights join insight_reviews using (insight_id) join reviews using (review_id)"
+        " where kind = $k", {"k": kind}).fetchall()}  # fmt: skip
+
+
+def test_planted_duplicates_across_splits_are_found(db):
+    assert set(planted_duplicates()) <= paths(db, "duplicates")
+    title = db.execute("select title from insights where kind = 'duplicates' order by insight_id").fetchone()[0]
+    assert "both the train and the test split" in title
+
+
+def test_planted_flipped_labels_are_found_as_likely_mislabelled(db):
+    assert set(planted_flips()) <= paths(db, "mislabelled")
+
+
+def test_insights_are_ranked_and_their_numbers_hold(db):
+    insights = query(db, "insights")
+    assert list(insights["insight_id"]) == list(range(1, len(insights) + 1))
+    assert list(insights["importance"]) == sorted(insights["importance"], reverse=True)
+    for row in insights[insights["kind"].isin(["cluster", "range"])].itertuples():
+        members = db.execute(
+            "select avg(loss), count(*) from insight_reviews join predictions using (review_id)"
+            " where insight_id = $i and model = $m",
+            {"i": row.insight_id, "m": row.model},
+        ).fetchone()
+        assert members[1] == row.reviews
+        assert members[0] == pytest.approx(row.mean_loss, rel=1e-5)
+        assert row.loss_ratio >= 1.5

@@ -1,0 +1,74 @@
+"""Dashboard: how the loss moves with what a review is like (length, vocabulary, sentiment...)."""
+
+import streamlit as st
+
+from viewer import charts
+from viewer.db import run_query
+
+FEATURES = {
+    "length_tokens": "length in tokens",
+    "length_chars": "length in characters",
+    "oov_count": "out-of-vocabulary words",
+    "oov_rate": "out-of-vocabulary rate",
+    "polarity": "TextBlob polarity",
+    "polarity_strength": "TextBlob polarity strength (|polarity|)",
+    "subjectivity": "TextBlob subjectivity",
+    "confidence": "model confidence",
+    "rating": "star rating",
+    "negations": "negation words",
+    "contrasts": "contrast words",
+}
+SEED_FEATURES = ["length_tokens", "oov_count", "subjectivity", "confidence", "polarity_strength"]
+SPLITS = ["test", "validation", "train", "all"]
+
+st.title("Dashboard")
+st.caption(
+    "Does the loss rise or fall with a review's length, vocabulary or sentiment? Bars count the reviews in "
+    "each bin; the red line is the model's mean loss there, with its 95% interval. The link to this page "
+    "keeps your choices."
+)
+
+# The choices live in the URL, so that a dashboard can be shared as a link.
+url = st.query_params
+models = run_query("model_figures")
+neural = list(models.loc[models["kind"] == "neural", "model"])
+with st.sidebar:
+    model = st.selectbox("Model", neural, index=neural.index(url.get("model")) if url.get("model") in neural else 0)
+    split = st.selectbox("Split", SPLITS, index=SPLITS.index(url.get("split")) if url.get("split") in SPLITS else 0)
+    bins = st.slider("Bins", 5, 50, int(url["bins"]) if url.get("bins", "").isdigit() else 20)
+features = st.multiselect(
+    "Features",
+    list(FEATURES),
+    default=[f for f in url.get_all("feature") if f in FEATURES] or SEED_FEATURES,
+    format_func=FEATURES.get,
+)
+st.query_params.from_dict({"model": model, "split": split, "bins": str(bins), "feature": features})
+
+subset = None if split == "all" else split
+correlations = run_query("feature_correlations", model=model, subset=split).set_index("feature")
+for feature in features:
+    chart, numbers = st.columns([4, 1])
+    histogram = run_query("feature_histogram", model=model, feature=feature, subset=subset, bins=bins)
+    chart.altair_chart(charts.feature_vs_loss(histogram, FEATURES[feature]), width="stretch")
+    rho = correlations.loc[feature]
+    numbers.metric("Rank correlation", f"{rho.spearman:+.3f}", help=f"Spearman, {FEATURES[feature]} against loss")
+    numbers.caption(f"95% interval {rho.ci_low:+.3f} to {rho.ci_high:+.3f} (bootstrap, {int(rho.reviews):,} reviews)")
+
+st.subheader("The seed study's five findings, checked")
+st.caption(
+    "Each finding holds when the rank correlation's 95% interval lies on its side of zero, is reversed when it "
+    "lies on the other side, and shows no clear effect when it contains zero."
+)
+findings = run_query("seed_findings", subset=split)
+st.dataframe(
+    findings.drop(columns=["finding", "feature"]),
+    hide_index=True,
+    column_config={
+        "statement": st.column_config.TextColumn("Finding", width="large"),
+        "model": "Model",
+        "spearman": st.column_config.NumberColumn("Rank correlation", format="%+.3f"),
+        "ci_low": st.column_config.NumberColumn("95% from", format="%+.3f"),
+        "ci_high": st.column_config.NumberColumn("95% to", format="%+.3f"),
+        "verdict": "Verdict",
+    },
+)
