@@ -8,7 +8,6 @@ import json
 import os
 import resource
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,7 +24,6 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 def run(step: str, main: Callable[[], None]) -> None:
     """Run a step; user errors end as one line on stderr and exit 1, never a traceback."""
-    start = time.perf_counter()
     try:
         main()
     except PipelineError as e:
@@ -34,7 +32,16 @@ def run(step: str, main: Callable[[], None]) -> None:
     except KeyboardInterrupt:
         print(f"error: {step} interrupted; outputs of earlier runs are unchanged", file=sys.stderr)
         sys.exit(130)
-    _record_timing(step, time.perf_counter() - start)
+    _record_timing(step, _process_seconds())
+
+
+def _process_seconds() -> float:
+    """Wall time since this process started, imports (TensorFlow's take seconds) included."""
+    with open("/proc/self/stat") as f:
+        started_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])
+    return uptime - started_ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _record_timing(step: str, seconds: float) -> None:

@@ -1,6 +1,8 @@
 -- The reviewlens database: every table, every column documented.
 -- Built by pipeline/build_db.py; opened read-only by the viewer and by anyone with DuckDB >= 1.0.
 -- {{latent_dim}} is replaced at build time by the larger of the two models' latent sizes.
+-- The large per-review tables declare no primary or foreign keys: DuckDB stores an index for each,
+-- which cost about 40 MB here. The tests check their keys and references on every build instead.
 
 create table meta (
     key varchar primary key,
@@ -17,7 +19,7 @@ create table reviews (
     label varchar not null check (label in ('negative', 'positive')),
     rating tinyint not null check (rating between 1 and 10),
     file_id integer not null check (file_id >= 0),
-    path varchar not null unique,
+    path varchar not null,
     -- zstd: review texts take a quarter of the space they take uncompressed.
     text varchar not null using compression zstd,
     n_chars integer not null check (n_chars >= 0),
@@ -68,14 +70,13 @@ comment on column models.seed_accuracy is 'Test accuracy reported by the Tensorl
 comment on column models.seed_loss is 'Test loss reported by the Tensorleap study; null where it reports none.';
 
 create table predictions (
-    review_id integer not null references reviews (review_id),
-    model varchar not null references models (model),
+    review_id integer not null,
+    model varchar not null,
     p_positive float not null check (p_positive between 0 and 1),
     predicted_label varchar not null check (predicted_label in ('negative', 'positive')),
     loss float not null check (loss >= 0),
     confidence float not null check (confidence between 0.5 and 1),
-    correct boolean not null,
-    primary key (review_id, model)
+    correct boolean not null
 );
 comment on table predictions is 'One row per review and model.';
 comment on column predictions.review_id is 'The review (reviews.review_id).';
@@ -121,13 +122,12 @@ comment on column training_epochs.val_loss is 'Loss on the validation hold-out a
 comment on column training_epochs.val_accuracy is 'Accuracy on the validation hold-out after the epoch.';
 
 create table latent_space (
-    review_id integer not null references reviews (review_id),
-    model varchar not null references models (model),
+    review_id integer not null,
+    model varchar not null,
     latent float[{{latent_dim}}] not null,
     x float not null,
     y float not null,
-    cluster smallint not null check (cluster >= 0),
-    primary key (review_id, model)
+    cluster smallint not null check (cluster >= 0)
 );
 comment on table latent_space is 'Where each neural model places each review: its latent vector, its point on the t-SNE map, its k-means cluster.';
 comment on column latent_space.review_id is 'The review (reviews.review_id).';
@@ -184,14 +184,13 @@ comment on column cluster_words.share_elsewhere is 'Share of the other reviews t
 comment on column cluster_words.z_score is 'z-score of the log-odds ratio with an informative Dirichlet prior (Monroe et al., 2008); above 2 is notable.';
 
 create table attributions (
-    review_id integer not null references reviews (review_id),
-    model varchar not null references models (model),
+    review_id integer not null,
+    model varchar not null,
     scores tinyint[] not null,
     scale float not null check (scale > 0),
     margin_review float not null,
     margin_baseline float not null,
-    score_sum float not null,
-    primary key (review_id, model)
+    score_sum float not null
 );
 comment on table attributions is 'Integrated gradients of each neural model for each review: how much each token the model saw pushes toward positive. Read it through the token_attributions view.';
 comment on column attributions.review_id is 'The review (reviews.review_id).';
@@ -204,15 +203,25 @@ comment on column attributions.score_sum is 'Sum of the unrounded scores; comple
 
 create view token_attributions as
 select
-    attributions.review_id,
-    attributions.model,
+    review_id,
+    model,
     position,
-    review_tokens.tokens[position] as token,
-    attributions.scores[position] * attributions.scale as toward_positive,
-    -attributions.scores[position] * attributions.scale as toward_negative
-from attributions
-join (select review_id, tokens(text) as tokens from reviews) as review_tokens using (review_id),
-    range(1, len(attributions.scores) + 1) as positions (position);
+    tokens[position] as token,
+    scores[position] * scale as toward_positive,
+    -scores[position] * scale as toward_negative
+from (
+    -- Unnesting in a subquery lets a filter on review_id reach the tables, so tokens() runs only on the
+    -- reviews asked for.
+    select
+        attributions.review_id,
+        attributions.model,
+        attributions.scores,
+        attributions.scale,
+        tokens(reviews.text) as tokens,
+        unnest(range(1, len(attributions.scores) + 1)) as position
+    from attributions
+    join reviews using (review_id)
+);
 comment on view token_attributions is 'One row per review, model and token the model saw: its integrated-gradients score toward the positive and toward the negative output (one is minus the other).';
 
 create table insights (
@@ -236,10 +245,9 @@ comment on column insights.loss_ratio is 'Their mean loss over the model''s mean
 comment on column insights.importance is 'Share of the loss the finding accounts for beyond the mean (cluster, range), share of all loss (mislabelled), or share of reviews (duplicates).';
 
 create table insight_reviews (
-    insight_id integer not null references insights (insight_id),
+    insight_id integer not null,
     rank integer not null check (rank > 0),
-    review_id integer not null references reviews (review_id),
-    primary key (insight_id, rank)
+    review_id integer not null
 );
 comment on table insight_reviews is 'The reviews each finding is about, worst or most telling first.';
 comment on column insight_reviews.insight_id is 'The finding (insights.insight_id).';
