@@ -200,3 +200,38 @@ def test_duckdb_1_opens_the_file(database, tmp_path_factory):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["1.2.2", str(3 * REVIEWS)]
+
+
+# The large tables declare no keys (their indexes would double the file): their keys are checked here.
+KEYS = {
+    "reviews": ["path"],
+    "predictions": ["review_id", "model"],
+    "latent_space": ["review_id", "model"],
+    "attributions": ["review_id", "model"],
+    "insight_reviews": ["insight_id", "rank"],
+}
+REFERENCES = [
+    ("predictions", "review_id", "reviews"),
+    ("predictions", "model", "models"),
+    ("latent_space", "review_id", "reviews"),
+    ("latent_space", "model", "models"),
+    ("attributions", "review_id", "reviews"),
+    ("attributions", "model", "models"),
+    ("insight_reviews", "review_id", "reviews"),
+    ("insight_reviews", "insight_id", "insights"),
+]
+
+
+@pytest.mark.parametrize("table", KEYS)
+def test_keys_of_the_large_tables_are_unique(db, table):
+    key = ", ".join(KEYS[table])
+    total, distinct = db.execute(f"select count(*), count(distinct ({key})) from {table}").fetchone()
+    assert total == distinct > 0
+
+
+@pytest.mark.parametrize(("table", "column", "target"), REFERENCES)
+def test_references_of_the_large_tables_resolve(db, table, column, target):
+    orphans = db.execute(
+        f"select count(*) from {table} where {column} not in (select {column} from {target})"
+    ).fetchone()[0]
+    assert orphans == 0
