@@ -45,22 +45,6 @@ def confusion_matrix(counts: pd.DataFrame, model: str) -> alt.LayerChart:
     return (cells + text).properties(width=220, height=180)
 
 
-def probability_bars(predictions: pd.DataFrame) -> alt.Chart:
-    """Each model's probability of positive for one review, with the 0.5 decision line."""
-    bars = (
-        alt.Chart(predictions)
-        .mark_bar()
-        .encode(
-            x=alt.X("p_positive:Q", title="probability of positive", scale=alt.Scale(domain=[0, 1])),
-            y=alt.Y("model:N", title=None, sort=None),
-            color=alt.Color("model:N", scale=MODEL_COLORS, legend=None),
-            tooltip=["model", alt.Tooltip("p_positive:Q", format=".3f"), alt.Tooltip("loss:Q", format=".3f")],
-        )
-    )
-    threshold = alt.Chart(pd.DataFrame({"x": [0.5]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
-    return (bars + threshold).properties(height=alt.Step(28))
-
-
 # How the population map can colour and size its points: option -> (column, type, scale).
 MAP_COLORS = {
     "ground truth": ("label", "N", LABEL_COLORS),

@@ -1,4 +1,4 @@
-"""Sidebar filters shared by the pages that show the population, and their query parameters."""
+"""The population map's sidebar filters, and the column settings every list of reviews shares."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from viewer.db import run_query
 ANY = "any"
 
 
-def population_filters(neural_only: bool = True) -> dict:
+def population_filters() -> dict:
     """Model, split, label, correctness, loss range and clusters, as named query parameters."""
     models = run_query("model_figures")
-    if neural_only:
-        models = models[models["kind"] == "neural"]
+    models = models[models["kind"] == "neural"]
     loss_max = float(run_query("loss_range").iloc[0].loss_max) + 0.01
     with st.sidebar:
         model = st.selectbox("Model", models["model"], key="model")
