@@ -16,7 +16,6 @@ SCHEMA_SQL = ROOT / "sql" / "schema.sql"
 SCHEMA_VERSION = 1
 
 MODELS = ("dense", "cnn")
-LABELS = ("negative", "positive")
 
 # Test accuracy and loss reported by the Tensorleap IMDB study (dense after 5 epochs, CNN after 3).
 SEED_FIGURES = {"dense": (0.89, 0.26), "cnn": (0.89, 0.28)}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-MODEL_COLORS = alt.Scale(domain=["dense", "cnn", "baseline"], range=["#4c78a8", "#f58518", "#9d9d9d"])
 NEURAL_COLORS = alt.Scale(domain=["dense", "cnn"], range=["#4c78a8", "#f58518"])
 LABEL_COLORS = alt.Scale(domain=["negative", "positive"], range=["#e45756", "#54a24b"])
 

@@ -4,9 +4,8 @@ import streamlit as st
 
 from viewer import charts
 from viewer.db import run_query
-from viewer.filters import REVIEW_COLUMNS
+from viewer.filters import ANY, REVIEW_COLUMNS
 
-ANY = "any"
 LIMIT = 500
 NEIGHBOURS = 10
 HEAT_MAP_WIDTH = 56  # characters per line
