@@ -15,12 +15,12 @@ import subprocess
 import time
 from pathlib import Path
 
-import duckdb
 import numpy as np
 
 from pipeline import cli, faithfulness
 from pipeline.config import ROOT
 from pipeline.errors import PipelineError
+from viewer.db import TIME_LIMIT, Refused, open_database, run_sql
 
 
 def make_all(build: Path, data: Path, config: str | None, timings: Path | None = None) -> float:
@@ -35,7 +35,7 @@ def make_all(build: Path, data: Path, config: str | None, timings: Path | None =
 
 
 def model_figures(database: Path) -> dict:
-    with duckdb.connect(str(database), read_only=True) as con:
+    with open_database(database) as con:
         rows = con.execute(
             "select model, subset, accuracy, loss from model_metrics where subset in ('test', 'validation')"
         ).fetchall()
@@ -59,7 +59,7 @@ def trustworthiness(build: Path, sample: int = 5000, seed: int = 0) -> dict:
 
 def heat_map_review(database: Path) -> int:
     """A long test review the CNN gets wrong: a heavy heat map to draw."""
-    with duckdb.connect(str(database), read_only=True) as con:
+    with open_database(database) as con:
         return con.execute(
             "select review_id from predictions join reviews using (review_id)"
             " where model = 'cnn' and not correct and subset = 'test' order by n_tokens desc limit 1"
@@ -95,6 +95,33 @@ def page_timings(database: Path) -> dict:
     return timings
 
 
+# Console queries a user might type: a small view, an aggregate over every prediction, a join with the texts.
+CONSOLE_QUERIES = {
+    "model_metrics": "select * from model_metrics order by model, subset",
+    "loss_by_rating": "select rating, model, avg(loss) as loss, count(*) as reviews from predictions "
+    "join reviews using (review_id) group by all order by all",
+    "worst_reviews": "select review_id, model, loss, left(text, 200) as start from predictions "
+    "join reviews using (review_id) where not correct order by loss desc limit 500",
+    "one_heat_map": "select * from token_attributions where model = 'cnn' and review_id = 42 order by position",
+}
+RUNAWAY = "select count(*) from range(1000000000) a, range(1000000000) b where a.range * b.range = 7"
+
+
+def console_timings(database: Path) -> dict:
+    """Seconds each console query takes on the full database, and how long past the limit a runaway one stops."""
+    timings = {}
+    for name, sql in CONSOLE_QUERIES.items():
+        start = time.perf_counter()
+        run_sql(database, sql)
+        timings[name] = round(time.perf_counter() - start, 3)
+    start = time.perf_counter()
+    try:
+        run_sql(database, RUNAWAY)
+    except Refused:
+        timings["runaway_stopped_past_limit"] = round(time.perf_counter() - start - TIME_LIMIT, 3)
+    return timings
+
+
 def main() -> None:
     p = cli.parser(__doc__)
     p.add_argument("--data", required=True, type=Path)
@@ -122,6 +149,7 @@ def main() -> None:
         "map_trustworthiness_5000": trustworthiness(build),
         "attribution_faithfulness": faithfulness.measure(build),
         "page_seconds": page_timings(database),
+        "console_seconds": console_timings(database),
     }
     with cli.atomic_output(args.out) as tmp:
         tmp.write_text(json.dumps(report, indent=2) + "\n")

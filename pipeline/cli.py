@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import resource
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +25,8 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 def run(step: str, main: Callable[[], None]) -> None:
     """Run a step; user errors end as one line on stderr and exit 1, never a traceback."""
+    # `kill` (SIGTERM) unwinds like Ctrl-C, so temporary files are removed on the way out.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         main()
     except PipelineError as e:
@@ -33,6 +36,10 @@ def run(step: str, main: Callable[[], None]) -> None:
         print(f"error: {step} interrupted; outputs of earlier runs are unchanged", file=sys.stderr)
         sys.exit(130)
     _record_timing(step, _process_seconds())
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _process_seconds() -> float:
@@ -61,6 +68,10 @@ def atomic_output(path: Path | str) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it into place only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.tmp-*"):
+        # Left by a step killed outright (SIGKILL, power loss): its process is gone.
+        if not Path(f"/proc/{stale.name.rsplit('-', 1)[1].split('.')[0]}").exists():
+            stale.unlink(missing_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.unlink(missing_ok=True)
     try:

@@ -30,9 +30,22 @@ def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> dict[s
             if not isinstance(value, dict):
                 raise PipelineError(f"{where}: '{key}' must be a table; see pipeline/config.toml")
             merged[key] = _merge(base[key], value, where)
+        elif not _same_kind(value, base[key]):
+            raise PipelineError(
+                f"{where}: '{key}' must be {type(base[key]).__name__} like its default {base[key]!r}, "
+                f"not {value!r}; fix the file"
+            )
         else:
             merged[key] = value
     return merged
+
+
+def _same_kind(value: Any, default: Any) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return type(value) is type(default)
+    if isinstance(default, float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(default))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from tests.imdb_fixture import write_tarball
+from viewer.db import open_database
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_CONFIG = ROOT / "tests" / "tiny.toml"
@@ -52,7 +52,8 @@ def database(build_dir) -> Path:
 
 @pytest.fixture()
 def db(database):
-    con = duckdb.connect(str(database), read_only=True)
+    # The viewer's own way in: DuckDB allows one configuration per file and process, and AppTest runs here.
+    con = open_database(database)
     yield con
     con.close()
 

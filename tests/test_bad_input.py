@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import http.server
 import io
+import re
 import shutil
 import tarfile
 import threading
@@ -13,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import last_error_line, make
+from tests.conftest import ROOT, last_error_line, make
 from tests.imdb_fixture import review_name, write_tarball
 
 
@@ -185,3 +186,39 @@ def test_a_failed_database_write_keeps_the_previous_file(build_dir, tarball, tmp
     predictions.to_parquet(build / "predictions" / "cnn.parquet")
     result = make(build, "all", data=tarball)
     assert_fails_cleanly(result, build, before, "reviewlens.duckdb")
+
+
+def test_config_file_not_found(build_with_database, tarball, tmp_path):
+    config = tmp_path / "nowhere.toml"
+    before = (build_with_database / "reviewlens.duckdb").read_bytes()
+    result = make(build_with_database, "all", data=tarball, config=config)
+    line = assert_fails_cleanly(result, build_with_database, before, str(config))
+    assert "config file not found; pass an existing file with CONFIG=" in line
+
+
+def test_config_that_is_not_toml(build_with_database, tarball, tmp_path):
+    config = tmp_path / "broken.toml"
+    config.write_text("[cnn\nepochs = 3\n")
+    before = (build_with_database / "reviewlens.duckdb").read_bytes()
+    result = make(build_with_database, "all", data=tarball, config=config)
+    assert "not valid TOML" in assert_fails_cleanly(result, build_with_database, before, str(config))
+
+
+def test_config_with_a_setting_of_the_wrong_type(build_with_database, tarball, tmp_path):
+    config = tmp_path / "typed.toml"
+    config.write_text('[cnn]\nepochs = "five"\n')
+    before = (build_with_database / "reviewlens.duckdb").read_bytes()
+    result = make(build_with_database, "all", data=tarball, config=config)
+    line = assert_fails_cleanly(result, build_with_database, before, str(config))
+    assert "'epochs' must be int like its default 3, not 'five'" in line
+
+
+def test_every_case_in_the_readme_catalogue_has_its_test():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## When something is wrong", 1)[1].split("\n## ", 1)[0]
+    named = {name for row in re.findall(r"^\|.*\| ([^|]*) \|$", section, flags=re.M) for name in
+             re.findall(r"`(test_\w+)`", row)}  # fmt: skip
+    assert len(named) >= 30
+    code = "\n".join(path.read_text() for path in (ROOT / "tests").glob("test_*.py"))
+    defined = set(re.findall(r"^def (test_\w+)", code, flags=re.M))
+    assert named - defined == set()

@@ -10,14 +10,19 @@ from playwright.sync_api import expect
 from tests.imdb_fixture import HOSTILE_NAME, LONG_NAME
 from viewer.serve import chromium, viewer
 
+# Charts are drawn by code the page loads on first use: slow on a busy 2-core machine.
+expect.set_options(timeout=30_000)
+
+# URL path of each page (the default page is the root) and its title.
 PAGES = {
-    "overview": "Overview",
+    "": "Overview",
     "samples": "Samples",
     "failures": "Failures",
     "population": "Population",
     "clusters": "Clusters",
     "dashboard": "Dashboard",
     "insights": "Insights",
+    "console": "SQL console",
 }
 
 
@@ -41,16 +46,18 @@ def page(browser):
     context.close()
 
 
-def open_page(page, url: str, title: str) -> None:
-    page.goto(url)
+def open_page(page, url: str, title: str, navigate: bool = True) -> None:
+    if navigate:
+        page.goto(url)
     page.get_by_role("heading", name=title, level=1).wait_for(timeout=30_000)
     # The script has finished once Streamlit's "running" indicator is gone.
     page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
     exceptions = page.locator('[data-testid="stException"]')
     assert exceptions.count() == 0, exceptions.first.inner_text()
+    assert page.get_by_text("Page not found").count() == 0, url
 
 
-@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("path", PAGES, ids=lambda path: path or "overview")
 def test_every_page_opens_without_an_exception(page, viewer_url, path):
     open_page(page, f"{viewer_url}/{path}", PAGES[path])
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
@@ -138,3 +145,28 @@ def test_dashboard_draws_every_chosen_feature(page, viewer_url):
     # Each chart draws its bars: one per non-empty bin.
     for i in range(2):
         expect(charts.nth(i).locator("g.mark-rect.role-mark path").first).to_be_attached()
+
+
+def test_uploading_a_database_in_the_sidebar(page, viewer_url, database, tmp_path):
+    colleague = tmp_path / "colleague.duckdb"
+    colleague.write_bytes(database.read_bytes())
+    notes = tmp_path / "notes.duckdb"
+    notes.write_text("not a database")
+    open_page(page, viewer_url, "Overview")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Database", exact=True).click()
+    upload = sidebar.locator('[data-testid="stFileUploaderDropzoneInput"]')
+
+    upload.set_input_files(str(notes))
+    expect(sidebar.locator('[data-testid="stAlertContentError"]')).to_contain_text(
+        "notes.duckdb is not a DuckDB database."
+    )
+    # The viewer stays on the file it had.
+    expect(sidebar.get_by_text(f"{database.name} · built")).to_be_visible()
+
+    upload.set_input_files(str(colleague))
+    expect(sidebar.get_by_text("colleague.duckdb · built")).to_be_visible()
+    expect(sidebar.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
+    page.get_by_role("link", name="Failures").click()
+    page.get_by_role("heading", name="Failures", level=1).wait_for()
+    expect(sidebar.get_by_text("colleague.duckdb · built")).to_be_visible()

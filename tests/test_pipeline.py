@@ -9,12 +9,12 @@ import shutil
 import subprocess
 import sys
 
-import duckdb
 import numpy as np
 import pytest
 
 from pipeline.config import ROOT, SCHEMA_SQL, load_config
 from tests.conftest import PER_FOLDER, TINY_CONFIG, make
+from viewer.db import open_database
 
 REVIEWS = 4 * PER_FOLDER
 MODELS = {"dense", "cnn", "baseline"}
@@ -167,8 +167,8 @@ def test_same_inputs_and_seeds_give_the_same_database(database, tarball, tmp_pat
     result = make(tmp_path / "again", "all", data=tarball)
     assert result.returncode == 0, result.stderr[-2000:]
     with (
-        duckdb.connect(str(database), read_only=True) as first,
-        duckdb.connect(str(tmp_path / "again" / "reviewlens.duckdb"), read_only=True) as second,
+        open_database(database) as first,
+        open_database(tmp_path / "again" / "reviewlens.duckdb") as second,
     ):
         for table in sorted(schema_tables()):
             query = f"select * from {table} order by all"

@@ -54,7 +54,7 @@ def test_every_page_is_in_the_navigation():
 
 def test_every_named_query_is_used_by_the_viewer():
     code = "\n".join(path.read_text() for path in (ROOT / "viewer").rglob("*.py"))
-    used = set(re.findall(r'run_query\(\s*"(\w+)"', code))
+    used = set(re.findall(r'(?:run_query|query)\((?:\s*con,)?\s*"(\w+)"', code))
     assert used == {path.stem for path in QUERIES.glob("*.sql")}
 
 
@@ -111,7 +111,7 @@ def test_a_file_that_is_not_a_database(monkeypatch, tmp_path):
     path = tmp_path / "notes.duckdb"
     path.write_text("these are my notes")
     monkeypatch.setenv(DB_ENV, str(path))
-    assert "is not a reviewlens database" in run_app().error[0].value
+    assert "is not a DuckDB database" in run_app().error[0].value
 
 
 def test_a_database_of_another_schema_version(monkeypatch, tmp_path):

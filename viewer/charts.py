@@ -237,3 +237,75 @@ def feature_vs_loss(bins: pd.DataFrame, feature: str) -> alt.LayerChart:
     )
     line = middle.mark_line(color="#d62728", point=True).encode(y="mean_loss:Q")
     return alt.layer(counts, band + line).resolve_scale(y="independent").properties(height=260)
+
+
+def _is_number(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def _is_level(values: pd.Series) -> bool:
+    """A column to group by: text, flags, or a whole number with few values (a star rating, a cluster)."""
+    few = values.nunique() <= 30
+    return few and (not _is_number(values) or pd.api.types.is_integer_dtype(values))
+
+
+def chart_fields(frame: pd.DataFrame) -> dict | None:
+    """The columns a console result can be drawn with, and a first guess at x, y and colour; None if none fits.
+
+    The measure (y) is the first fractional number; x is the first column to group by, the colour the next.
+    With nothing to group by, the first two numbers make a scatter plot.
+    """
+    if frame.empty:
+        return None
+    scalar = [
+        name
+        for name in frame.columns
+        if not frame[name].map(lambda value: isinstance(value, list | dict | tuple | bytes)).any()
+    ]
+    numbers = [name for name in scalar if _is_number(frame[name])]
+    fractions = [name for name in numbers if pd.api.types.is_float_dtype(frame[name])]
+    if not numbers:
+        return None
+    y = fractions[0] if fractions else numbers[-1]
+    levels = [name for name in scalar if name != y and _is_level(frame[name])]
+    if levels:
+        x, color = levels[0], next((name for name in levels[1:] if frame[name].nunique() <= 10), None)
+    elif len(numbers) >= 2:
+        x, y, color = numbers[0], numbers[1], None
+    else:
+        return None
+    return {"columns": scalar, "x": x, "y": y, "color": color}
+
+
+def result_chart(frame: pd.DataFrame, x: str, y: str, color: str | None) -> alt.Chart:
+    """A console result as bars (groups against a number) or as points (anything else)."""
+
+    def field(name: str, grouped: bool) -> str:
+        kind = "Q" if _is_number(frame[name]) and not grouped else "O" if _is_number(frame[name]) else "N"
+        return f"{name}:{kind}"
+
+    tooltip = list(frame.columns[:8])
+    if color:
+        color_encoding = {"color": alt.Color(field(color, _is_level(frame[color])), title=color)}
+    else:
+        color_encoding = {}
+    if _is_level(frame[x]) and _is_number(frame[y]):
+        offset = {"xOffset": alt.XOffset(field(color, True))} if color else {}
+        return (
+            alt.Chart(frame)
+            .mark_bar()
+            .encode(x=alt.X(field(x, True), sort=None), y=field(y, False), tooltip=tooltip, **color_encoding, **offset)
+        )
+    if _is_number(frame[x]) and _is_level(frame[y]):
+        offset = {"yOffset": alt.YOffset(field(color, True))} if color else {}
+        return (
+            alt.Chart(frame)
+            .mark_bar()
+            .encode(x=field(x, False), y=alt.Y(field(y, True), sort=None), tooltip=tooltip, **color_encoding, **offset)
+        )
+    return (
+        alt.Chart(frame)
+        .mark_circle(opacity=0.7)
+        .encode(x=field(x, False), y=field(y, False), tooltip=tooltip, **color_encoding)
+        .interactive()
+    )

@@ -1,15 +1,21 @@
-"""The viewer's one way to the database: a cached read-only connection and named queries from sql/queries/.
+"""The one way to the database: a locked-down read-only connection, named queries from sql/queries/, and the
+SQL console's guarded runner.
 
-The database path comes from `streamlit run viewer -- --db PATH`, else $REVIEWLENS_DB, else the file
-`make all` writes.
+The viewer opens, in this order: a file uploaded in the sidebar (for that browser session), the file given
+with `streamlit run viewer -- --db PATH`, $REVIEWLENS_DB, or the file `make all` writes.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import os
 import sys
+import tempfile
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -22,67 +28,136 @@ ROOT = Path(__file__).resolve().parents[1]
 QUERIES = ROOT / "sql" / "queries"
 DEFAULT_DB = ROOT / "build" / "reviewlens.duckdb"
 DB_ENV = "REVIEWLENS_DB"
+UPLOADS = Path(tempfile.gettempdir()) / "reviewlens-uploads"
+
+# Every connection, the viewer's pages and the SQL console alike: nothing outside the file can be read or
+# written, no extension can be installed or loaded, and no setting can be changed afterwards.
+LOCKED_DOWN = {
+    "access_mode": "read_only",
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "memory_limit": "4GB",
+    "temp_directory": "",
+    "lock_configuration": True,
+}
+
+ROW_CAP = 10_000
+TIME_LIMIT = 5.0  # seconds
+OUT_OF_REACH = "Files, extensions and settings are out of reach here; query the tables in the database."
+TOO_BIG = "The query needs more memory than the console allows. Narrow it with a where clause."
+READING_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+
+
+def open_database(path: Path | str) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to a reviewlens file that can reach nothing beyond it."""
+    return duckdb.connect(str(path), config=LOCKED_DOWN)
+
+
+def query(con: duckdb.DuckDBPyConnection, name: str, **params) -> pd.DataFrame:
+    """Run sql/queries/<name>.sql with named parameters ($name in the SQL)."""
+    return con.execute((QUERIES / f"{name}.sql").read_text(), params).df()
+
+
+# --- which file ------------------------------------------------------------------------------
 
 
 def database_path() -> Path:
+    uploaded = st.session_state.get("uploaded_database")
+    if uploaded:
+        return Path(uploaded)
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--db")
     args, _ = parser.parse_known_args(sys.argv[1:])
     return Path(args.db or os.environ.get(DB_ENV) or DEFAULT_DB)
 
 
-def _stamp(path: Path) -> int:
-    # The file's change time keys the caches: a rebuilt database is opened afresh.
-    return path.stat().st_mtime_ns
+def file_version(path: Path) -> tuple[int, int]:
+    # A rebuilt database is a new file renamed into place: a new inode and change time.
+    stat = path.stat()
+    return stat.st_ino, stat.st_mtime_ns
 
 
-_lock = threading.Lock()
-_open: dict[str, tuple[int, duckdb.DuckDBPyConnection]] = {}
+# --- one shared connection per file ---------------------------------------------------------------
 
 
-def _connect(path: str, stamp: int) -> duckdb.DuckDBPyConnection:
-    """One read-only connection per file, replaced when the file is rebuilt.
+@dataclass
+class _Handle:
+    connection: duckdb.DuckDBPyConnection
+    stamp: tuple[int, int]
+    users: int = 0
 
-    DuckDB hands out one database instance per path and process, so the old connection must be
-    closed before the new file can be seen under the same path.
+
+_changed = threading.Condition()
+_open: dict[str, _Handle] = {}
+
+
+@contextlib.contextmanager
+def _cursor(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor on the file's shared connection; a rebuilt file is opened afresh.
+
+    DuckDB keeps one instance per path and process, so the old file's connection must be closed
+    before the new one can be opened; that waits for the queries still running on it.
     """
-    with _lock:
-        current = _open.get(path)
-        if current is None or current[0] != stamp:
-            if current is not None:
-                current[1].close()
-            _open[path] = (stamp, duckdb.connect(path, read_only=True))
-        return _open[path][1]
-
-
-def connection() -> duckdb.DuckDBPyConnection:
-    path = database_path()
-    return _connect(str(path), _stamp(path))
+    stamp = file_version(path)
+    key = str(path)
+    with _changed:
+        handle = _open.get(key)
+        stale = handle is not None and handle.stamp != stamp
+        # If queries on the old file outlast the wait, they share it a little longer; the next query tries again.
+        if stale and _changed.wait_for(lambda: handle.users == 0, timeout=2 * TIME_LIMIT):
+            handle.connection.close()
+            del _open[key]
+            handle = None
+        if handle is None:
+            handle = _open[key] = _Handle(open_database(path), stamp)
+        handle.users += 1
+        cursor = handle.connection.cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
+        with _changed:
+            handle.users -= 1
+            _changed.notify_all()
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _run(name: str, params: tuple, path: str, stamp: int) -> pd.DataFrame:
-    sql = (QUERIES / f"{name}.sql").read_text()
-    # A cursor per query: the cached connection is shared by every session's thread.
-    with _connect(path, stamp).cursor() as cursor:
-        return cursor.execute(sql, dict(params)).df()
+def _run(name: str, params: tuple, path: str, stamp: tuple[int, int]) -> pd.DataFrame:
+    with _cursor(Path(path)) as cursor:
+        return query(cursor, name, **dict(params))
 
 
 def run_query(name: str, **params) -> pd.DataFrame:
-    """Run sql/queries/<name>.sql with named parameters ($name in the SQL)."""
+    """Run sql/queries/<name>.sql on the open database, cached per file version."""
     path = database_path()
-    return _run(name, tuple(sorted(params.items())), str(path), _stamp(path))
+    return _run(name, tuple(sorted(params.items())), str(path), file_version(path))
 
 
-def problem_with_database() -> str | None:
-    """Why the database cannot be shown, in one line for the user, or None when it can."""
-    path = database_path()
+# --- is it a reviewlens database ------------------------------------------------------------------
+
+
+def check_database(path: Path) -> str | None:
+    """Why `path` cannot be shown, in one line for the user, or None when it can."""
     if not path.is_file():
         return f"No database at `{path}`."
     try:
-        version = connection().execute("select value from meta where key = 'schema_version'").fetchone()
+        with _cursor(path) as cursor:
+            pass
+    except duckdb.Error as error:
+        reason = _first_line(error)
+        if "could not set lock" in reason.lower():
+            return f"`{path}` is open for writing in another program; close it there and reload."
+        if "not a valid DuckDB database" in reason:
+            return f"`{path}` is not a DuckDB database."
+        # A damaged file, or one written by a newer DuckDB: DuckDB's own words say which.
+        return f"`{path}` cannot be opened by DuckDB {duckdb.__version__}: {reason}"
+    try:
+        with _cursor(path) as cursor:
+            version = cursor.execute("select value from meta where key = 'schema_version'").fetchone()
     except duckdb.Error:
-        return f"`{path}` is not a reviewlens database."
+        return f"`{path}` is not a reviewlens database (it has no `meta` table)."
     if version is None or version[0] != str(SCHEMA_VERSION):
         found = version[0] if version else "none"
         return (
@@ -92,15 +167,107 @@ def problem_with_database() -> str | None:
     return None
 
 
+def build_facts() -> dict[str, str]:
+    """The open file's build time and dataset, from its `meta` table."""
+    return dict(run_query("meta").itertuples(index=False))
+
+
+def open_upload(upload) -> str | None:
+    """Check a file uploaded in the sidebar once and open it for this session; say why not if it is unusable."""
+    checked = st.session_state.setdefault("checked_uploads", {})
+    if upload.file_id not in checked:
+        data = upload.getvalue()
+        UPLOADS.mkdir(exist_ok=True)
+        saved = UPLOADS / f"{hashlib.sha256(data).hexdigest()[:16]}.duckdb"
+        if not saved.exists():
+            partial = saved.with_name(f".{saved.name}.part-{os.getpid()}-{threading.get_ident()}")
+            partial.write_bytes(data)
+            os.replace(partial, saved)
+        problem = check_database(saved)
+        checked[upload.file_id] = (str(saved), problem and problem.replace(f"`{saved}`", f"`{upload.name}`"))
+    saved, problem = checked[upload.file_id]
+    st.session_state["uploaded_database"] = None if problem else saved
+    return problem
+
+
 def require_database() -> None:
     """Stop the page with what to do when there is no usable database."""
-    problem = problem_with_database()
+    problem = check_database(database_path())
     if problem is None:
         return
     st.error(problem)
     st.markdown(
         "Build one with `make all` (add `DATA=path/to/aclImdb_v1.tar.gz` to use a local copy of the dataset), "
-        "or open another file: `streamlit run viewer -- --db path/to/reviewlens.duckdb` "
+        "upload one in the sidebar, or open another file: `streamlit run viewer -- --db path/to/reviewlens.duckdb` "
         f"or set `{DB_ENV}`."
     )
     st.stop()
+
+
+# --- the SQL console -------------------------------------------------------------------------------
+
+
+class Refused(Exception):
+    """A console query that was not run, or was stopped; the message is for the user."""
+
+
+def run_sql(
+    path: Path | str, sql: str, row_cap: int = ROW_CAP, time_limit: float = TIME_LIMIT
+) -> tuple[pd.DataFrame, bool]:
+    """Run one reading statement from the console; return at most `row_cap` rows and whether there were more.
+
+    The statement type is checked first; the locked-down connection refuses anything that slips past,
+    and a timer interrupts the query, fetching included, after `time_limit` seconds.
+    """
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as error:
+        raise Refused(_first_line(error)) from None
+    if not statements:
+        raise Refused("Write a query first.")
+    if len(statements) > 1:
+        raise Refused("One statement at a time.")
+    kind = statements[0].type
+    if kind not in READING_STATEMENTS:
+        # DuckDB parses INSTALL and LOAD alike.
+        name = "INSTALL or LOAD" if kind == duckdb.StatementType.LOAD else kind.name.replace("_", " ")
+        raise Refused(
+            "Only queries that read run here (select, with, from, describe, summarize, explain), "
+            f"not {name}. The database cannot be changed, and files, extensions and settings "
+            "are out of reach."
+        )
+    with _cursor(Path(path)) as cursor:
+        timer = threading.Timer(time_limit, cursor.interrupt)
+        timer.start()
+        try:
+            result = cursor.execute(sql)
+            rows = result.fetchmany(row_cap + 1)
+            columns = _unique([column[0] for column in result.description])
+        except duckdb.InterruptException:
+            raise Refused(
+                f"Stopped after {time_limit:g} s, the time limit. Narrow it with a where clause or a limit."
+            ) from None
+        except duckdb.PermissionException:
+            raise Refused(OUT_OF_REACH) from None
+        except duckdb.OutOfMemoryException:
+            raise Refused(TOO_BIG) from None
+        except duckdb.Error as error:
+            raise Refused(_first_line(error)) from None
+        finally:
+            timer.cancel()
+    frame = pd.DataFrame.from_records(rows[:row_cap], columns=columns)
+    return frame, len(rows) > row_cap
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0]
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Column names made unique, as a table needs them: a second `id` becomes `id_2`."""
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return unique

@@ -55,7 +55,12 @@ def viewer(database: Path, timeout: float = 60) -> Iterator[str]:
         yield url
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            # Streamlit can wait long for browser sessions to close; nothing of it needs keeping.
+            server.kill()
+            server.wait()
 
 
 @contextlib.contextmanager

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from viewer.db import require_database
+from viewer.db import build_facts, check_database, database_path, open_upload, require_database
 
 VIEWS = Path(__file__).resolve().parent / "views"
 
@@ -18,7 +18,19 @@ page = st.navigation(
         st.Page(VIEWS / "clusters.py", title="Clusters"),
         st.Page(VIEWS / "dashboard.py", title="Dashboard"),
         st.Page(VIEWS / "insights.py", title="Insights"),
+        st.Page(VIEWS / "console.py", title="SQL console"),
     ]
 )
+
+problem = check_database(database_path())
+with st.sidebar.expander("Database", expanded=problem is not None):
+    upload = st.file_uploader("Open a reviewlens file", key="upload", help="It stays open in this browser tab only.")
+    if upload is None:
+        st.session_state["uploaded_database"] = None
+    elif upload_problem := open_upload(upload):
+        st.error(upload_problem)
+
 require_database()
+name = upload.name if st.session_state["uploaded_database"] else database_path().name
+st.sidebar.caption(f"{name} · built {build_facts()['built_at']}")
 page.run()

@@ -1,0 +1,106 @@
+"""The file contract: one self-contained, documented file that any DuckDB opens, and clear words for any other."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import duckdb
+import pytest
+
+from pipeline.config import ROOT, SCHEMA_SQL
+from viewer.db import check_database, open_database
+
+README = (ROOT / "README.md").read_text()
+
+
+def schema_objects() -> set[str]:
+    return set(re.findall(r"^create (?:table|view) (\w+)", SCHEMA_SQL.read_text(), flags=re.M))
+
+
+def test_the_file_alone_holds_everything(database, tmp_path):
+    # Copied away from the build, opened with every file and extension out of reach: all of it still reads.
+    alone = tmp_path / "shared.duckdb"
+    shutil.copy(database, alone)
+    con = open_database(alone)
+    for name in sorted(schema_objects()):
+        assert con.execute(f"select count(*) from {name}").fetchone()[0] > 0, name
+    assert con.execute("select count(*) from duckdb_databases() where not internal").fetchone()[0] == 1
+    definitions = con.execute(
+        "select sql from duckdb_views() where not internal union all "
+        "select macro_definition from duckdb_functions() where not internal and macro_definition is not null"
+    ).fetchall()
+    con.close()
+    assert definitions
+    outside = re.compile(r"read_\w+\s*\(|https?://|'/|\.(?:parquet|csv|json|npz|npy)\b", re.I)
+    assert [sql for (sql,) in definitions if outside.search(sql)] == []
+
+
+def documented_tables() -> set[str]:
+    # The first cell of each row of the table in the README's "The database" section.
+    section = README.split("## The database", 1)[1].split("\n## ", 1)[0]
+    cells = re.findall(r"^\| (`[^|]+) \|", section, flags=re.M)
+    return {name for cell in cells for name in re.findall(r"`(\w+)`", cell)}
+
+
+def test_the_readme_documents_every_table_and_view():
+    assert documented_tables() == schema_objects()
+
+
+def test_the_readme_queries_run_on_the_file(db):
+    section = README.split("## The database", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sql\n(.*?)```", section, flags=re.S)
+    assert blocks
+    code = "\n".join(line for block in blocks for line in block.splitlines() if not line.startswith("--"))
+    statements = [sql for sql in code.split(";") if sql.strip()]
+    assert len(statements) >= 4
+    for sql in statements:
+        assert db.execute(sql).fetchall(), sql
+
+
+def test_a_damaged_file(database, tmp_path):
+    damaged = tmp_path / "damaged.duckdb"
+    data = bytearray(database.read_bytes())
+    data[12:20] = (999).to_bytes(8, "little")  # the storage version in the header, under its checksum
+    damaged.write_bytes(bytes(data))
+    problem = check_database(damaged)
+    assert problem.startswith(f"`{damaged}` cannot be opened by DuckDB") and "checksum" in problem
+
+
+def test_a_file_open_for_writing_elsewhere(database, tmp_path):
+    busy = tmp_path / "busy.duckdb"
+    shutil.copy(database, busy)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; con = duckdb.connect({str(busy)!r}); print('open', flush=True); "
+         "time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert writer.stdout.readline().strip() == "open"
+        assert "open for writing in another program" in check_database(busy)
+    finally:
+        writer.kill()
+        writer.wait()
+    time.sleep(0.2)
+    assert check_database(busy) is None
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [(b"", "not a DuckDB database"), (b"id,text\n1,hello\n", "not a DuckDB database")],
+    ids=["empty", "csv"],
+)
+def test_files_that_are_not_databases(tmp_path, content, expected):
+    path = tmp_path / "colleague.duckdb"
+    path.write_bytes(content)
+    assert expected in check_database(path)
+
+
+def test_a_duckdb_file_that_is_not_from_reviewlens(tmp_path):
+    path = tmp_path / "sales.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create table sales as select 1 as amount")
+    assert check_database(path) == f"`{path}` is not a reviewlens database (it has no `meta` table)."
