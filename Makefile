@@ -27,6 +27,9 @@ all: $(DB)
 view: $(VENV)/.pipeline
 	$(VENV)/bin/streamlit run viewer -- --db $(DB)
 
+## Write build/report.html: the static report, one file that opens in any browser (pass the DATA= you built with)
+report: $(BUILD)/report.html
+
 ## Run the test suite (builds its own small data; installs Chromium for the browser tests if missing)
 test: $(VENV)/.test $(CHROMIUM)
 	$(PY) -m pytest
@@ -47,7 +50,7 @@ clean:
 help:
 	@awk '/^## /{doc=substr($$0, 4); next} /^[a-z]+:/{if (doc) printf "  make %-8s %s\n", substr($$1, 1, length($$1)-1), doc; doc=""}' $(MAKEFILE_LIST)
 
-.PHONY: all view test bench lint clean help FORCE
+.PHONY: all view report test bench lint clean help FORCE
 
 # --- environment -----------------------------------------------------------------------------
 
@@ -138,5 +141,9 @@ $(DB): pipeline/build_db.py sql/schema.sql sql/macros.sql $(wildcard sql/derive/
 		--attribution-dir $(BUILD)/attributions --metadata $(BUILD)/metadata.parquet \
 		--insights $(BUILD)/insights.parquet --insight-reviews $(BUILD)/insight_reviews.parquet \
 		--correlations $(BUILD)/correlations.parquet --out $@
+
+# The static report, drawn from the database alone.
+$(BUILD)/report.html: viewer/report.py viewer/charts.py $(wildcard sql/queries/*.sql) $(DB)
+	$(PY) -m viewer.report --db $(DB) --out $@
 
 FORCE:

@@ -20,7 +20,7 @@ import numpy as np
 from pipeline import cli, faithfulness
 from pipeline.config import ROOT
 from pipeline.errors import PipelineError
-from viewer.db import TIME_LIMIT, Refused, open_database, run_sql
+from viewer.database import TIME_LIMIT, Refused, open_database, run_sql
 
 
 def make_all(build: Path, data: Path, config: str | None, timings: Path | None = None) -> float:
@@ -95,6 +95,39 @@ def page_timings(database: Path) -> dict:
     return timings
 
 
+def report_figures(build: Path, data: Path, config: str | None) -> dict:
+    """`make report` on the full database: how long it takes, how big the file is, how long Chromium takes
+    to draw every chart in it (median of three openings)."""
+    from viewer.serve import chromium
+
+    args = ["make", "-C", str(ROOT), "report", f"BUILD={build}", f"DATA={data.resolve()}"]
+    if config:
+        args.append(f"CONFIG={Path(config).resolve()}")
+    start = time.perf_counter()
+    if subprocess.run(args).returncode != 0:
+        raise PipelineError("make report failed; see the lines above")
+    written = time.perf_counter() - start
+    report = build / "report.html"
+    openings = []
+    with chromium() as browser:
+        for _ in range(3):
+            page = browser.new_page(viewport={"width": 1300, "height": 1000})
+            start = time.perf_counter()
+            page.goto(report.resolve().as_uri())
+            charts = page.locator(".chart").count()
+            page.wait_for_function(
+                "n => document.querySelectorAll('.chart svg').length >= n", arg=charts, timeout=120_000
+            )
+            openings.append(time.perf_counter() - start)
+            page.close()
+    return {
+        "make_report_seconds": round(written, 2),
+        "mib": round(report.stat().st_size / 2**20, 2),
+        "charts": charts,
+        "open_seconds": round(sorted(openings)[1], 2),
+    }
+
+
 # Console queries a user might type: a small view, an aggregate over every prediction, a join with the texts.
 CONSOLE_QUERIES = {
     "model_metrics": "select * from model_metrics order by model, subset",
@@ -150,6 +183,7 @@ def main() -> None:
         "attribution_faithfulness": faithfulness.measure(build),
         "page_seconds": page_timings(database),
         "console_seconds": console_timings(database),
+        "report": report_figures(build, args.data, args.config),
     }
     with cli.atomic_output(args.out) as tmp:
         tmp.write_text(json.dumps(report, indent=2) + "\n")

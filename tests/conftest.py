@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.imdb_fixture import write_tarball
-from viewer.db import open_database
+from viewer.database import open_database
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_CONFIG = ROOT / "tests" / "tiny.toml"

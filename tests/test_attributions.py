@@ -10,7 +10,7 @@ import pytest
 from pipeline.config import load_config
 from tests.conftest import TINY_CONFIG
 from tests.imdb_fixture import LONG_NAME
-from viewer.db import QUERIES
+from viewer.database import QUERIES
 
 NEURAL = ("dense", "cnn")
 SEQUENCE_LENGTH = load_config(TINY_CONFIG)["text"]["sequence_length"]

@@ -7,7 +7,8 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from viewer.db import DB_ENV, QUERIES, ROOT, Refused, open_database, run_sql
+from viewer.database import QUERIES, ROOT, Refused, open_database, run_sql
+from viewer.db import DB_ENV
 
 APP = str(ROOT / "viewer" / "streamlit_app.py")
 

@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import ROOT, TINY_CONFIG, make
 from tests.test_browser import PAGES, open_page
-from viewer.db import Refused, run_sql
+from viewer.database import Refused, run_sql
 from viewer.serve import chromium, viewer
 
 SESSIONS = 5

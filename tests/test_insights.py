@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.metadata import metadata_table
 from tests.imdb_fixture import DUPLICATE_TEXT, planted_duplicates, planted_flips
-from viewer.db import QUERIES
+from viewer.database import QUERIES
 
 
 def query(db, name: str, **params):

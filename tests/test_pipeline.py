@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.config import ROOT, SCHEMA_SQL, load_config
 from tests.conftest import PER_FOLDER, TINY_CONFIG, make
-from viewer.db import open_database
+from viewer.database import open_database
 
 REVIEWS = 4 * PER_FOLDER
 MODELS = {"dense", "cnn", "baseline"}

@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.config import load_config
 from tests.conftest import PER_FOLDER, TINY_CONFIG
-from viewer.db import QUERIES
+from viewer.database import QUERIES
 
 REVIEWS = 4 * PER_FOLDER
 NEURAL = ("dense", "cnn")

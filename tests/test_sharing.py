@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from pipeline.config import ROOT, SCHEMA_SQL
-from viewer.db import check_database, open_database
+from viewer.database import check_database, open_database
 
 README = (ROOT / "README.md").read_text()
 

@@ -10,7 +10,8 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from viewer.db import DB_ENV, QUERIES, ROOT
+from viewer.database import QUERIES, ROOT
+from viewer.db import DB_ENV
 
 APP = str(ROOT / "viewer" / "streamlit_app.py")
 VIEWS = sorted((ROOT / "viewer" / "views").glob("[!_]*.py"))

@@ -5,6 +5,23 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+# The metadata features of the review_features view, as the dashboard names them.
+FEATURES = {
+    "length_tokens": "length in tokens",
+    "length_chars": "length in characters",
+    "oov_count": "out-of-vocabulary words",
+    "oov_rate": "out-of-vocabulary rate",
+    "polarity": "TextBlob polarity",
+    "polarity_strength": "TextBlob polarity strength (|polarity|)",
+    "subjectivity": "TextBlob subjectivity",
+    "confidence": "model confidence",
+    "rating": "star rating",
+    "negations": "negation words",
+    "contrasts": "contrast words",
+}
+# The five the seed study reported on.
+SEED_FEATURES = ["length_tokens", "oov_count", "subjectivity", "confidence", "polarity_strength"]
+
 NEURAL_COLORS = alt.Scale(domain=["dense", "cnn"], range=["#4c78a8", "#f58518"])
 LABEL_COLORS = alt.Scale(domain=["negative", "positive"], range=["#e45756", "#54a24b"])
 

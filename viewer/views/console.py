@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from viewer import charts
-from viewer.db import QUERIES, ROW_CAP, TIME_LIMIT, Refused, database_path, file_version, run_sql
+from viewer.database import QUERIES, ROW_CAP, TIME_LIMIT, Refused, file_version, run_sql
+from viewer.db import database_path
 
 # A value for every parameter of the named queries, so each starting point runs as it is.
 EXAMPLES = {

@@ -5,20 +5,6 @@ import streamlit as st
 from viewer import charts
 from viewer.db import run_query
 
-FEATURES = {
-    "length_tokens": "length in tokens",
-    "length_chars": "length in characters",
-    "oov_count": "out-of-vocabulary words",
-    "oov_rate": "out-of-vocabulary rate",
-    "polarity": "TextBlob polarity",
-    "polarity_strength": "TextBlob polarity strength (|polarity|)",
-    "subjectivity": "TextBlob subjectivity",
-    "confidence": "model confidence",
-    "rating": "star rating",
-    "negations": "negation words",
-    "contrasts": "contrast words",
-}
-SEED_FEATURES = ["length_tokens", "oov_count", "subjectivity", "confidence", "polarity_strength"]
 SPLITS = ["test", "validation", "train", "all"]
 
 st.title("Dashboard")
@@ -38,9 +24,9 @@ with st.sidebar:
     bins = st.slider("Bins", 5, 50, int(url["bins"]) if url.get("bins", "").isdigit() else 20)
 features = st.multiselect(
     "Features",
-    list(FEATURES),
-    default=[f for f in url.get_all("feature") if f in FEATURES] or SEED_FEATURES,
-    format_func=FEATURES.get,
+    list(charts.FEATURES),
+    default=[f for f in url.get_all("feature") if f in charts.FEATURES] or charts.SEED_FEATURES,
+    format_func=charts.FEATURES.get,
 )
 st.query_params.from_dict({"model": model, "split": split, "bins": str(bins), "feature": features})
 
@@ -49,9 +35,10 @@ correlations = run_query("feature_correlations", model=model, subset=split).set_
 for feature in features:
     chart, numbers = st.columns([4, 1])
     histogram = run_query("feature_histogram", model=model, feature=feature, subset=subset, bins=bins)
-    chart.altair_chart(charts.feature_vs_loss(histogram, FEATURES[feature]), width="stretch")
+    title = charts.FEATURES[feature]
+    chart.altair_chart(charts.feature_vs_loss(histogram, title), width="stretch")
     rho = correlations.loc[feature]
-    numbers.metric("Rank correlation", f"{rho.spearman:+.3f}", help=f"Spearman, {FEATURES[feature]} against loss")
+    numbers.metric("Rank correlation", f"{rho.spearman:+.3f}", help=f"Spearman, {title} against loss")
     numbers.caption(f"95% interval {rho.ci_low:+.3f} to {rho.ci_high:+.3f} (bootstrap, {int(rho.reviews):,} reviews)")
 
 st.subheader("The seed study's five findings, checked")

@@ -1,0 +1,234 @@
+"""The static report: one HTML file that opens in any browser, with no server and no internet.
+
+    python -m viewer.report --db build/reviewlens.duckdb --out build/report.html    (or: make report)
+
+It holds the viewer's own charts, drawn from the same named queries, with the Vega libraries written into
+the file: the models' figures and training curves, a sample of each population map, the metadata
+dashboard, the top insights, and the heat maps of the highest-loss test reviews.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import sys
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import vl_convert
+
+from viewer import charts
+from viewer.database import check_database, open_database, query
+
+MAP_SAMPLE = 4000  # reviews per population map
+DASHBOARD_FEATURES = ["length_tokens", "oov_count", "polarity", "subjectivity", "confidence", "rating"]
+TOP_INSIGHTS = 10
+HIGHEST_LOSS = 5  # test reviews per model
+HEAT_MAP_WIDTH = 56  # characters per line, as on the Samples page
+NEURAL = ("dense", "cnn")
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2rem auto; padding: 0 1rem; color: #222; }
+h1 { margin-bottom: 0; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .3rem; margin-top: 2.5rem; }
+.note { color: #666; font-size: .9rem; }
+table { border-collapse: collapse; font-size: .9rem; margin: .8rem 0; }
+th, td { padding: .25rem .6rem; border-bottom: 1px solid #eee; text-align: left; }
+td.number { text-align: right; font-variant-numeric: tabular-nums; }
+.row { display: flex; flex-wrap: wrap; gap: 1.5rem; align-items: flex-start; }
+.chart { min-height: 40px; }
+"""
+
+
+class Report:
+    """HTML parts in reading order; each chart is a placeholder filled by vegaEmbed when the page opens."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.specs: list[dict] = []
+
+    def add(self, tag: str, text: str, css: str | None = None) -> None:
+        attribute = f' class="{css}"' if css else ""
+        self.parts.append(f"<{tag}{attribute}>{html.escape(text)}</{tag}>")
+
+    def table(self, frame: pd.DataFrame, formats: dict[str, str] | None = None) -> None:
+        formats = formats or {}
+        head = "".join(f"<th>{html.escape(str(name).replace('_', ' '))}</th>" for name in frame.columns)
+        rows = []
+        for record in frame.itertuples(index=False):
+            cells = []
+            for name, value in zip(frame.columns, record, strict=True):
+                if value is None or value is pd.NA or value != value:  # missing, or NaN
+                    cells.append("<td></td>")
+                elif isinstance(value, float | int) and not isinstance(value, bool):
+                    text = format(value, formats.get(name, ",.3f" if isinstance(value, float) else ","))
+                    cells.append(f'<td class="number">{text}</td>')
+                else:
+                    cells.append(f"<td>{html.escape(str(value))}</td>")
+            rows.append(f"<tr>{''.join(cells)}</tr>")
+        self.parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+    def chart(self, chart: alt.TopLevelMixin) -> str:
+        self.specs.append(chart.to_dict())
+        return f'<div class="chart" id="chart-{len(self.specs) - 1}"></div>'
+
+    def charts(self, *charts_in_a_row: alt.TopLevelMixin) -> None:
+        self.parts.append(f'<div class="row">{"".join(self.chart(chart) for chart in charts_in_a_row)}</div>')
+
+    def render(self, title: str) -> str:
+        # Inside <script>, "</" could end the element early: a review text must never do that.
+        specs = json.dumps(self.specs, allow_nan=False, separators=(",", ":")).replace("</", "<\\/")
+        bundle = vl_convert.javascript_bundle(vl_version=alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0])
+        return "\n".join(
+            [
+                "<!DOCTYPE html>",
+                '<html lang="en"><head><meta charset="utf-8">',
+                f"<title>{html.escape(title)}</title>",
+                f"<style>{STYLE}</style>",
+                f"<script>{bundle}</script>",
+                "</head><body>",
+                *self.parts,
+                f"<script>const specs = {specs};",
+                "specs.forEach((spec, i) => vegaEmbed('#chart-' + i, spec, {actions: false, renderer: 'svg'})",
+                "  .catch(error => { console.error(error); }));</script>",
+                "</body></html>",
+            ]
+        )
+
+
+def build(con) -> str:
+    """The whole report for the database behind `con`."""
+    report = Report()
+    meta = dict(query(con, "meta").itertuples(index=False))
+    report.add("h1", "reviewlens report")
+    report.add(
+        "p",
+        f"Built {meta['built_at']} from the IMDB dataset (sha256 {meta['dataset_sha256'][:12]}), schema version "
+        f"{meta['schema_version']}. Open the database in the viewer or DuckDB to explore further.",
+        "note",
+    )
+
+    figures = query(con, "model_figures")
+    report.add("h2", "Models")
+    report.table(figures.drop(columns=["kind"]), {"epochs": "d", "seed_accuracy": ".2f", "seed_loss": ".2f"})
+    report.add("p", "Seed: the Tensorleap IMDB study's figures. Baseline: TF-IDF with logistic regression.", "note")
+    batches = query(con, "training_batches")
+    report.charts(
+        charts.training_curve(batches, "loss").properties(width=440),
+        charts.training_curve(batches, "accuracy").properties(width=440),
+    )
+    confusion = query(con, "confusion_matrix", subset="test")
+    report.add("h3", "Confusion matrices (test split)")
+    report.charts(*(charts.confusion_matrix(confusion, model) for model in figures["model"]))
+
+    report.add("h2", "Population")
+    maps = []
+    for model in NEURAL:
+        points = query(
+            con, "population_map", model=model, split=None, label=None, correct=None, clusters=None,
+            loss_min=0.0, loss_max=float("inf"),
+        )  # fmt: skip
+        shown = points.sample(n=min(MAP_SAMPLE, len(points)), random_state=0).sort_values("review_id")
+        maps.append(
+            charts.population_map(shown, "correct or not", "loss").properties(width=420, height=400, title=model)
+        )
+    report.charts(*maps)
+    report.add(
+        "p",
+        f"Each model's t-SNE map of its latent space: {min(MAP_SAMPLE, len(points)):,} of {len(points):,} reviews, "
+        "drawn at random; red where the model is wrong, larger where the loss is higher.",
+        "note",
+    )
+
+    report.add("h2", "Dashboard")
+    report.add(
+        "p",
+        "Test split. Bars count the reviews in each bin; the red line is the model's mean loss there, "
+        "with its 95% interval.",
+        "note",
+    )
+    for model in NEURAL:
+        report.add("h3", model)
+        report.charts(
+            *(
+                charts.feature_vs_loss(
+                    query(con, "feature_histogram", model=model, feature=feature, subset="test", bins=20),
+                    charts.FEATURES[feature],
+                ).properties(width=330, height=200)
+                for feature in DASHBOARD_FEATURES
+            )
+        )
+        correlations = query(con, "feature_correlations", model=model, subset="test")
+        report.table(correlations.drop(columns=["model", "subset"], errors="ignore"), {"reviews": ","})
+    report.add("h3", "The seed study's findings, checked on the test split")
+    findings = query(con, "seed_findings", subset="test")
+    report.table(findings.drop(columns=["finding", "feature"]))
+
+    report.add("h2", "Insights")
+    insights = query(con, "insights").head(TOP_INSIGHTS)
+    report.table(insights.drop(columns=["insight_id"]), {"reviews": ","})
+
+    report.add("h2", "Highest-loss reviews")
+    report.add(
+        "p",
+        f"The {HIGHEST_LOSS} test reviews with the highest loss under each model. Integrated gradients: how much "
+        "each word pushed the model toward each label, darker is stronger; grey words were cut off.",
+        "note",
+    )
+    worst = pd.concat(
+        query(
+            con,
+            "samples",
+            model=model,
+            subset="test",
+            label=None,
+            correct=None,
+            loss_min=0.0,
+            loss_max=float("inf"),
+            limit=HIGHEST_LOSS,
+        )  # fmt: skip
+        for model in NEURAL
+    )
+    for review_id in dict.fromkeys(worst["review_id"]):
+        review = query(con, "review", review_id=int(review_id)).iloc[0]
+        verdicts = query(con, "review_predictions", review_id=int(review_id))
+        report.add("h3", f"Review {review_id} · {review['label']} · {review['rating']} stars")
+        report.table(verdicts)
+        heat = query(con, "review_heatmap", review_id=int(review_id), width=HEAT_MAP_WIDTH)
+        report.charts(
+            *(
+                charts.heat_map(heat[heat["model"] == model], direction, HEAT_MAP_WIDTH).properties(
+                    title=f"{model} · toward {direction}"
+                )
+                for model in NEURAL
+                for direction in ("positive", "negative")
+            )
+        )
+    return report.render("reviewlens report")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", required=True, type=Path, help="the reviewlens database")
+    parser.add_argument("--out", required=True, type=Path, help="the HTML file to write")
+    args = parser.parse_args()
+    problem = check_database(args.db)
+    if problem:
+        reason = problem.replace("`", "").rstrip(".")
+        print(f"error: {args.db}: no report ({reason}); build one with make all or pass another --db", file=sys.stderr)
+        sys.exit(1)
+    with open_database(args.db) as con:
+        page = build(con)
+    # Written aside and renamed: a failed run leaves the previous report as it was.
+    partial = args.out.with_name(f".{args.out.name}.tmp-{os.getpid()}")
+    try:
+        partial.write_text(page, encoding="utf-8")
+        os.replace(partial, args.out)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()
