@@ -152,3 +152,20 @@ def test_every_named_query_is_a_starting_point_that_runs(console, name):
     console.button[0].click().run()
     assert not console.exception and not console.error, [e.value for e in console.error]
     assert console.dataframe
+
+
+def test_a_query_link_opens_the_console_with_its_result(monkeypatch, database, db):
+    monkeypatch.setenv(DB_ENV, str(database))
+    sql = "select label, count(*) as reviews from reviews group by label order by label"
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("views/console.py")
+    at.query_params["sql"] = sql
+    at.run()
+    assert not at.exception and at.text_area(key="sql").value == sql
+    assert at.dataframe[0].value.values.tolist() == [list(row) for row in db.execute(sql).fetchall()]
+
+
+def test_running_a_query_puts_it_in_the_link(console):
+    at = run_in_console(console, "select 42 as answer")
+    assert at.query_params["sql"] == "select 42 as answer"

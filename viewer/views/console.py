@@ -73,12 +73,16 @@ st.selectbox(
     on_change=load_starting_point,
     placeholder="choose one, or write your own below",
 )
-st.session_state.setdefault("sql", FIRST_QUERY)
+# The URL keeps the last query run, so that a result can be shared as a link.
+if "sql" not in st.session_state:
+    st.session_state["sql"] = st.query_params.get("sql", FIRST_QUERY)
+    if "sql" in st.query_params:
+        st.session_state["ran"] = st.query_params["sql"]
 with st.form("console"):
     sql = st.text_area("SQL", key="sql", height=260)
     ran = st.form_submit_button("Run", type="primary")
 if ran:
-    st.session_state["ran"] = sql
+    st.session_state["ran"] = st.query_params["sql"] = sql
 if "ran" not in st.session_state:
     st.stop()
 
