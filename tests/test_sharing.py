@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from pipeline.config import ROOT, SCHEMA_SQL
-from viewer.database import check_database, open_database
+from viewer.database import Refused, check_database, open_database, run_sql
 
 README = (ROOT / "README.md").read_text()
 
@@ -104,3 +104,16 @@ def test_a_duckdb_file_that_is_not_from_reviewlens(tmp_path):
     with duckdb.connect(str(path)) as con:
         con.execute("create table sales as select 1 as amount")
     assert check_database(path) == f"`{path}` is not a reviewlens database (it has no `meta` table)."
+
+
+def test_a_file_whose_views_read_other_files_gets_nothing_from_them(tmp_path):
+    # A shared file is untrusted: a view inside it must not become a way to read the viewer's machine.
+    path = tmp_path / "crafted.duckdb"
+    secret = tmp_path / "secret.csv"
+    secret.write_text("password\nhunter2\n")
+    with duckdb.connect(str(path)) as con:
+        con.execute("create table meta as select 'schema_version' as key, '1' as value")
+        con.execute(f"create view models as select * from read_csv('{secret}')")
+    assert check_database(path) is None
+    with pytest.raises(Refused, match="out of reach"):
+        run_sql(path, "select * from models")
