@@ -120,6 +120,13 @@ def test_heat_maps_show_every_word_of_a_review(page, viewer_url, db):
     expect(heat_maps).to_have_count(4)
     for i in range(4):
         expect(heat_maps.nth(i).locator("g.mark-text.role-mark text")).to_have_count(n_tokens)
+    # A token is shaded in one direction only: toward positive and toward negative split the tokens it saw.
+    seen = db.execute(
+        "select count(*) from token_attributions where review_id = $r and model = 'dense' and toward_positive != 0",
+        {"r": review_id},
+    ).fetchone()[0]
+    shaded = [heat_maps.nth(i).locator("g.mark-rect.role-mark path").count() for i in range(2)]
+    assert min(shaded) > 0 and sum(shaded) == seen
 
 
 def test_review_text_is_shown_as_text_and_runs_nothing(page, viewer_url, db):

@@ -128,8 +128,8 @@ DIRECTIONS = {"positive": ("max(datum.relative, 0)", "greens"), "negative": ("ma
 def heat_map(tokens: pd.DataFrame, direction: str, width: int) -> alt.LayerChart:
     """One model's push of every token toward `direction`, as the review reads: darker is stronger.
 
-    Tokens the model never saw (cut off by truncation) are grey and unscored. Text is drawn by Vega as
-    text, never parsed as HTML.
+    Tokens pushing the other way are left unshaded; tokens the model never saw (cut off by truncation) are
+    grey and unscored. Text is drawn by Vega as text, never parsed as HTML.
     """
     strength, scheme = DIRECTIONS[direction]
     base = (
@@ -153,7 +153,7 @@ def heat_map(tokens: pd.DataFrame, direction: str, width: int) -> alt.LayerChart
             x2="column_end:Q",
             color=alt.Color("strength:Q", scale=alt.Scale(scheme=scheme, domain=[0, 1]), legend=None),
         )
-        .transform_filter("datum.seen")
+        .transform_filter("datum.seen && datum.strength > 0")
     )
     words = base.mark_text(align="left", baseline="middle", font="monospace", fontSize=12, dx=1).encode(
         x=alt.X("column_start:Q", scale=x_scale, axis=None),

@@ -194,7 +194,7 @@ def build(con) -> str:
     for review_id in dict.fromkeys(worst["review_id"]):
         review = query(con, "review", review_id=int(review_id)).iloc[0]
         verdicts = query(con, "review_predictions", review_id=int(review_id))
-        report.add("h3", f"Review {review_id} · {review['label']} · {review['rating']} stars")
+        report.add("h3", f"Review {review_id} · {review['label']} · rated {review['rating']}/10")
         report.table(verdicts)
         heat = query(con, "review_heatmap", review_id=int(review_id), width=HEAT_MAP_WIDTH)
         report.charts(
