@@ -109,10 +109,11 @@ def report_figures(build: Path, data: Path, config: str | None) -> dict:
             page = browser.new_page(viewport={"width": 1300, "height": 1000})
             start = time.perf_counter()
             page.goto(report.resolve().as_uri())
-            charts = page.locator(".chart").count()
             page.wait_for_function(
-                "n => document.querySelectorAll('.chart svg').length >= n", arg=charts, timeout=120_000
+                "() => [...document.querySelectorAll('.chart')].every(chart => chart.querySelector('svg, canvas'))",
+                timeout=120_000,
             )
+            charts = page.locator(".chart").count()
             openings.append(time.perf_counter() - start)
             page.close()
     return {

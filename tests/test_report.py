@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -11,9 +12,24 @@ import pytest
 
 from tests.conftest import ROOT, last_error_line, make
 from tests.imdb_fixture import HOSTILE_NAME
+from viewer import report as report_module
 from viewer.serve import chromium
 
 SECTIONS = ["Models", "Population", "Dashboard", "Insights", "Highest-loss reviews"]
+EVERY_CHART_DRAWN = """() => {
+    const charts = [...document.querySelectorAll('.chart')];
+    return charts.length > 0 && charts.every(chart => chart.querySelector('svg, canvas'));
+}"""
+# The points a chart draws: symbol marks of its data (not of its legends), found in Vega's scenegraph.
+DRAWN_POINTS = """i => {
+    const count = mark => (mark.marktype === 'symbol' && mark.role === 'mark' ? mark.items.length : 0)
+        + mark.items.reduce((n, item) => n + (item.items || []).reduce((m, child) => m + count(child), 0), 0);
+    return count(views[i].scenegraph().root);
+}"""
+
+
+def specs_of(page: str) -> list[dict]:
+    return json.loads(page.split("const specs = ", 1)[1].split(";\n", 1)[0])
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +45,10 @@ def report(build_dir, tarball, tmp_path_factory):
 
 def test_the_report_needs_nothing_from_outside(report):
     page = report.read_text()
+    assert "<script src=" not in page and "<link" not in page
     markup = re.sub(r"<script>.*?</script>", "<script></script>", page, flags=re.S)
-    assert not re.search(r"<(?:script|link|img|iframe)[^>]+(?:src|href)=", markup)
+    assert not re.search(r"<(?:script|link|img|iframe|object|embed)[^>]+(?:src|href|data)=", markup)
+    assert "http://" not in markup and "https://" not in markup
     # The charts carry their data: no spec points at a URL.
     assert '"url":' not in page.split("const specs = ", 1)[1]
     for section in SECTIONS:
@@ -38,19 +56,35 @@ def test_the_report_needs_nothing_from_outside(report):
 
 
 def test_the_report_opens_in_chromium_without_errors(report, db):
-    errors, requests = [], []
+    errors, outside = [], []
+
+    def only_files(route):
+        if route.request.url.startswith("file:"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
         page.on("console", lambda message: message.type == "error" and errors.append(message.text))
         page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on("request", lambda request: request.url.startswith("file:") or requests.append(request.url))
+        page.route("**/*", only_files)
         page.goto(report.as_uri())
+        page.wait_for_function(EVERY_CHART_DRAWN, timeout=60_000)
         charts = page.locator(".chart").count()
-        page.wait_for_function("n => document.querySelectorAll('.chart svg').length >= n", arg=charts, timeout=60_000)
-        drawn_points = page.locator(".chart").nth(5).locator("path[aria-roledescription='circle']").count()
+        drawn = page.locator(".chart svg, .chart canvas").count()
+        maps = [
+            page.evaluate(DRAWN_POINTS, index)
+            for index in page.locator(".chart").evaluate_all(
+                "charts => charts.flatMap((chart, i) => chart.querySelector('canvas') ? [i] : [])"
+            )
+        ]
         scripts = page.locator("script").count()
+        pwned = page.evaluate("window.__pwned")
         page.close()
-    assert errors == [] and requests == []
+    assert errors == [] and outside == []
+    assert drawn == charts
     # Training curves (2), a confusion matrix per model, two maps, six histograms per neural model, and four heat
     # maps per high-loss review.
     models = db.execute("select count(*) from models").fetchone()[0]
@@ -60,16 +94,32 @@ def test_the_report_opens_in_chromium_without_errors(report, db):
         "where subset = 'test' and model in ('dense', 'cnn')) where rank <= 5"
     ).fetchone()[0]
     assert charts == 2 + models + 2 + 2 * 6 + 4 * reviews
-    # The first map draws its sample of the reviews.
-    test_reviews = db.execute("select count(*) from reviews").fetchone()[0]
-    assert drawn_points == min(4000, test_reviews)
+    # Each map draws its sample of the reviews, on a canvas.
+    all_reviews = db.execute("select count(*) from reviews").fetchone()[0]
+    assert maps == [min(report_module.MAP_SAMPLE, all_reviews)] * 2
     assert scripts == 2, "only the report's own scripts: no review text became one"
+    assert pwned is None
 
 
-def test_review_text_stays_text(report, db, tmp_path):
+def test_review_text_stays_text(report, db):
     hostile = db.execute("select text from reviews where path = $p", {"p": HOSTILE_NAME}).fetchone()[0]
+    assert "<script>" in hostile
     page = report.read_text()
-    assert "<script>" in hostile and hostile not in page
+    assert page.count("<script") == 2 and page.count("</script>") == 2
+    # The tiny database fits in the map's sample, so the hostile review's snippet is in the page, escaped.
+    assert db.execute("select count(*) from reviews").fetchone()[0] <= report_module.MAP_SAMPLE
+    assert "\\u003cscript\\u003ewindow.__pwned" in page
+    snippets = [row.get("snippet", "") for spec in specs_of(page) for rows in spec.get("datasets", {}).values()
+                for row in rows]  # fmt: skip
+    assert any("<script>window.__pwned" in snippet for snippet in snippets)
+
+
+def test_the_maps_are_a_fixed_sample(db, monkeypatch):
+    monkeypatch.setattr(report_module, "MAP_SAMPLE", 50)
+    first, second = report_module.build(db), report_module.build(db)
+    assert first == second
+    sizes = [len(rows) for spec in specs_of(first) if "params" in spec for rows in spec["datasets"].values()]
+    assert sizes == [50, 50]
 
 
 @pytest.mark.parametrize("content", [None, b"just some notes"], ids=["missing", "not-a-database"])
@@ -84,5 +134,6 @@ def test_bad_input(tmp_path, content):
     )  # fmt: skip
     assert result.returncode == 1
     line = last_error_line(result)
-    assert line.startswith(f"error: {database}") and "Traceback" not in result.stderr
+    assert line.startswith(f"error: {database}: ") and "`" not in line
+    assert result.stderr.splitlines() == [line]
     assert not out.exists() and list(tmp_path.iterdir()) == ([database] if content else [])

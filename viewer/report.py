@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import altair as alt
+import duckdb
 import pandas as pd
 import vl_convert
 
@@ -27,8 +28,13 @@ MAP_SAMPLE = 4000  # reviews per population map
 DASHBOARD_FEATURES = ["length_tokens", "oov_count", "polarity", "subjectivity", "confidence", "rating"]
 TOP_INSIGHTS = 10
 HIGHEST_LOSS = 5  # test reviews per model
-HEAT_MAP_WIDTH = 56  # characters per line, as on the Samples page
+HEAT_MAP_WIDTH = 56  # characters per line, as on the Samples page: both directions side by side
 NEURAL = ("dense", "cnn")
+# Every review's loss lies in this range: the query filters need bounds, the report wants all.
+ALL_LOSSES = {"loss_min": 0.0, "loss_max": 1e9}
+# Inside <script>, "<" could start "</script>" or "<!--": in JSON these characters only occur within strings,
+# where a \u escape means the same.
+SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2rem auto; padding: 0 1rem; color: #222; }
@@ -48,6 +54,7 @@ class Report:
     def __init__(self) -> None:
         self.parts: list[str] = []
         self.specs: list[dict] = []
+        self.renderers: list[str] = []
 
     def add(self, tag: str, text: str, css: str | None = None) -> None:
         attribute = f' class="{css}"' if css else ""
@@ -70,16 +77,20 @@ class Report:
             rows.append(f"<tr>{''.join(cells)}</tr>")
         self.parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
-    def chart(self, chart: alt.TopLevelMixin) -> str:
+    def chart(self, chart: alt.TopLevelMixin, renderer: str) -> str:
         self.specs.append(chart.to_dict())
+        self.renderers.append(renderer)
         return f'<div class="chart" id="chart-{len(self.specs) - 1}"></div>'
 
-    def charts(self, *charts_in_a_row: alt.TopLevelMixin) -> None:
-        self.parts.append(f'<div class="row">{"".join(self.chart(chart) for chart in charts_in_a_row)}</div>')
+    def charts(self, *charts_in_a_row: alt.TopLevelMixin, renderer: str = "svg") -> None:
+        """Charts side by side; SVG keeps their text searchable, a canvas draws thousands of points faster."""
+        row = "".join(self.chart(chart, renderer) for chart in charts_in_a_row)
+        self.parts.append(f'<div class="row">{row}</div>')
 
     def render(self, title: str) -> str:
-        # Inside <script>, "</" could end the element early: a review text must never do that.
-        specs = json.dumps(self.specs, allow_nan=False, separators=(",", ":")).replace("</", "<\\/")
+        # The specs carry their data inline (Altair's `datasets`): review text must never end the script early.
+        specs = json.dumps(self.specs, allow_nan=False, separators=(",", ":")).translate(SCRIPT_SAFE)
+        renderers = json.dumps(self.renderers)
         bundle = vl_convert.javascript_bundle(vl_version=alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0])
         return "\n".join(
             [
@@ -91,17 +102,27 @@ class Report:
                 "</head><body>",
                 *self.parts,
                 f"<script>const specs = {specs};",
-                "specs.forEach((spec, i) => vegaEmbed('#chart-' + i, spec, {actions: false, renderer: 'svg'})",
-                "  .catch(error => { console.error(error); }));</script>",
+                f"const renderers = {renderers};",
+                "const views = [];",
+                "specs.forEach((spec, i) => vegaEmbed('#chart-' + i, spec, {actions: false, renderer: renderers[i]})",
+                "  .then(result => { views[i] = result.view; }).catch(error => { console.error(error); }));</script>",
                 "</body></html>",
             ]
         )
 
 
-def build(con) -> str:
+def read(con: duckdb.DuckDBPyConnection, name: str, **params) -> pd.DataFrame:
+    """A named query's result, its numbers rounded so that the same database gives the same report.
+
+    DuckDB's parallel sums can differ in their last digits from one run to the next.
+    """
+    return query(con, name, **params).round(10)
+
+
+def build(con: duckdb.DuckDBPyConnection) -> str:
     """The whole report for the database behind `con`."""
     report = Report()
-    meta = dict(query(con, "meta").itertuples(index=False))
+    meta = dict(read(con, "meta").itertuples(index=False))
     report.add("h1", "reviewlens report")
     report.add(
         "p",
@@ -110,35 +131,36 @@ def build(con) -> str:
         "note",
     )
 
-    figures = query(con, "model_figures")
+    figures = read(con, "model_figures")
     report.add("h2", "Models")
     report.table(figures.drop(columns=["kind"]), {"epochs": "d", "seed_accuracy": ".2f", "seed_loss": ".2f"})
     report.add("p", "Seed: the Tensorleap IMDB study's figures. Baseline: TF-IDF with logistic regression.", "note")
-    batches = query(con, "training_batches")
+    batches = read(con, "training_batches")
     report.charts(
         charts.training_curve(batches, "loss").properties(width=440),
         charts.training_curve(batches, "accuracy").properties(width=440),
     )
-    confusion = query(con, "confusion_matrix", subset="test")
+    confusion = read(con, "confusion_matrix", subset="test")
     report.add("h3", "Confusion matrices (test split)")
     report.charts(*(charts.confusion_matrix(confusion, model) for model in figures["model"]))
 
     report.add("h2", "Population")
     maps = []
     for model in NEURAL:
-        points = query(
-            con, "population_map", model=model, split=None, label=None, correct=None, clusters=None,
-            loss_min=0.0, loss_max=float("inf"),
-        )  # fmt: skip
-        shown = points.sample(n=min(MAP_SAMPLE, len(points)), random_state=0).sort_values("review_id")
-        maps.append(
-            charts.population_map(shown, "correct or not", "loss").properties(width=420, height=400, title=model)
+        points = read(
+            con, "population_map", model=model, split=None, label=None, correct=None, clusters=None, **ALL_LOSSES
         )
-    report.charts(*maps)
+        # A fixed seed: the same database gives the same report.
+        shown = points.sample(n=min(MAP_SAMPLE, len(points)), random_state=0).sort_values("review_id")
+        title = f"{model} ({len(shown):,} of {len(points):,} reviews)"
+        maps.append(
+            charts.population_map(shown, "correct or not", "loss").properties(width=420, height=400, title=title)
+        )
+    report.charts(*maps, renderer="canvas")
     report.add(
         "p",
-        f"Each model's t-SNE map of its latent space: {min(MAP_SAMPLE, len(points)):,} of {len(points):,} reviews, "
-        "drawn at random; red where the model is wrong, larger where the loss is higher.",
+        "Each model's t-SNE map of its latent space, for a random sample of the reviews: red where the model is "
+        "wrong, larger where the loss is higher.",
         "note",
     )
 
@@ -154,20 +176,20 @@ def build(con) -> str:
         report.charts(
             *(
                 charts.feature_vs_loss(
-                    query(con, "feature_histogram", model=model, feature=feature, subset="test", bins=20),
+                    read(con, "feature_histogram", model=model, feature=feature, subset="test", bins=20),
                     charts.FEATURES[feature],
                 ).properties(width=330, height=200)
                 for feature in DASHBOARD_FEATURES
             )
         )
-        correlations = query(con, "feature_correlations", model=model, subset="test")
+        correlations = read(con, "feature_correlations", model=model, subset="test")
         report.table(correlations.drop(columns=["model", "subset"], errors="ignore"), {"reviews": ","})
     report.add("h3", "The seed study's findings, checked on the test split")
-    findings = query(con, "seed_findings", subset="test")
+    findings = read(con, "seed_findings", subset="test")
     report.table(findings.drop(columns=["finding", "feature"]))
 
     report.add("h2", "Insights")
-    insights = query(con, "insights").head(TOP_INSIGHTS)
+    insights = read(con, "insights").head(TOP_INSIGHTS)
     report.table(insights.drop(columns=["insight_id"]), {"reviews": ","})
 
     report.add("h2", "Highest-loss reviews")
@@ -178,25 +200,18 @@ def build(con) -> str:
         "note",
     )
     worst = pd.concat(
-        query(
-            con,
-            "samples",
-            model=model,
-            subset="test",
-            label=None,
-            correct=None,
-            loss_min=0.0,
-            loss_max=float("inf"),
-            limit=HIGHEST_LOSS,
-        )  # fmt: skip
+        read(
+            con, "samples", model=model, subset="test", label=None, correct=None, limit=HIGHEST_LOSS, **ALL_LOSSES
+        ).assign(model=model)
         for model in NEURAL
     )
-    for review_id in dict.fromkeys(worst["review_id"]):
-        review = query(con, "review", review_id=int(review_id)).iloc[0]
-        verdicts = query(con, "review_predictions", review_id=int(review_id))
+    for review_id, among in worst.groupby("review_id", sort=False)["model"]:
+        review = read(con, "review", review_id=int(review_id)).iloc[0]
+        verdicts = read(con, "review_predictions", review_id=int(review_id))
         report.add("h3", f"Review {review_id} · {review['label']} · rated {review['rating']}/10")
+        report.add("p", f"One of the {HIGHEST_LOSS} highest losses under {' and '.join(among)}.", "note")
         report.table(verdicts)
-        heat = query(con, "review_heatmap", review_id=int(review_id), width=HEAT_MAP_WIDTH)
+        heat = read(con, "review_heatmap", review_id=int(review_id), width=HEAT_MAP_WIDTH)
         report.charts(
             *(
                 charts.heat_map(heat[heat["model"] == model], direction, HEAT_MAP_WIDTH).properties(
@@ -214,9 +229,17 @@ def main() -> None:
     parser.add_argument("--db", required=True, type=Path, help="the reviewlens database")
     parser.add_argument("--out", required=True, type=Path, help="the HTML file to write")
     args = parser.parse_args()
+    if not args.out.parent.is_dir():
+        print(
+            f"error: {args.out}: no folder {args.out.parent} to write into; create it or pass another --out",
+            file=sys.stderr,
+        )
+        sys.exit(1)
     problem = check_database(args.db)
     if problem:
         reason = problem.replace("`", "").rstrip(".")
+        if reason.startswith("No "):  # check_database's words begin a sentence; here they follow a colon
+            reason = "n" + reason[1:]
         print(f"error: {args.db}: no report ({reason}); build one with make all or pass another --db", file=sys.stderr)
         sys.exit(1)
     with open_database(args.db) as con:
@@ -226,6 +249,10 @@ def main() -> None:
     try:
         partial.write_text(page, encoding="utf-8")
         os.replace(partial, args.out)
+    except OSError as error:
+        what = error.strerror or str(error)
+        print(f"error: {args.out}: not written ({what}); pass an --out in a folder you can write to", file=sys.stderr)
+        sys.exit(1)
     finally:
         partial.unlink(missing_ok=True)
 
