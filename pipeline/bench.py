@@ -20,7 +20,7 @@ import numpy as np
 from pipeline import cli, faithfulness
 from pipeline.config import ROOT
 from pipeline.errors import PipelineError
-from viewer.database import TIME_LIMIT, Refused, open_database, run_sql
+from viewer.database import TIME_LIMIT, Refused, open_database, query, run_sql
 
 
 def make(target: str, build: Path, data: Path, config: str | None, timings: Path | None = None) -> float:
@@ -36,14 +36,19 @@ def make(target: str, build: Path, data: Path, config: str | None, timings: Path
 
 
 def model_figures(database: Path) -> dict:
+    """Each model's accuracy and loss on the test split and the validation hold-out, as the viewer shows them."""
     with open_database(database) as con:
-        rows = con.execute(
-            "select model, subset, accuracy, loss from model_metrics where subset in ('test', 'validation')"
-        ).fetchall()
-    figures: dict = {}
-    for model, subset, accuracy, loss in rows:
-        figures.setdefault(model, {})[subset] = {"accuracy": round(accuracy, 4), "loss": round(loss, 4)}
-    return figures
+        figures = query(con, "model_figures")
+    return {
+        row.model: {
+            subset: {
+                "accuracy": round(getattr(row, f"{subset}_accuracy"), 4),
+                "loss": round(getattr(row, f"{subset}_loss"), 4),
+            }
+            for subset in ("test", "validation")
+        }
+        for row in figures.itertuples()
+    }
 
 
 def trustworthiness(build: Path, sample: int = 5000, seed: int = 0) -> dict:

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from viewer.database import QUERIES, ROOT, Refused, open_database, run_sql
-from viewer.db import DB_ENV
+from viewer.session import DB_ENV
 
 APP = str(ROOT / "viewer" / "streamlit_app.py")
 

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from viewer.database import QUERIES, ROOT
-from viewer.db import DB_ENV
+from viewer.session import DB_ENV
 
 APP = str(ROOT / "viewer" / "streamlit_app.py")
 VIEWS = sorted((ROOT / "viewer" / "views").glob("[!_]*.py"))

@@ -122,6 +122,7 @@ def cluster_words(words: pd.DataFrame) -> alt.Chart:
 
 
 CHAR_PX = 7.3  # width of one character of the heat maps' monospace font, in pixels
+HEAT_MAP_WIDTH = 56  # characters per line: a review's two directions fit side by side
 DIRECTIONS = {"positive": ("max(datum.relative, 0)", "greens"), "negative": ("max(-datum.relative, 0)", "reds")}
 
 

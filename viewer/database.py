@@ -107,8 +107,11 @@ def check_database(path: Path) -> str | None:
     if not path.is_file():
         return f"No database at `{path}`."
     try:
-        with connect(path):
-            pass
+        with connect(path) as con:
+            try:
+                version = con.execute("select value from meta where key = 'schema_version'").fetchone()
+            except duckdb.Error:
+                return f"`{path}` is not a reviewlens database (it has no `meta` table)."
     except duckdb.Error as error:
         reason = _first_line(error)
         if "could not set lock" in reason.lower():
@@ -117,11 +120,6 @@ def check_database(path: Path) -> str | None:
             return f"`{path}` is not a DuckDB database."
         # A damaged file, or one written by a newer DuckDB: DuckDB's own words say which.
         return f"`{path}` cannot be opened by DuckDB {duckdb.__version__}: {reason}"
-    try:
-        with connect(path) as con:
-            version = con.execute("select value from meta where key = 'schema_version'").fetchone()
-    except duckdb.Error:
-        return f"`{path}` is not a reviewlens database (it has no `meta` table)."
     if version is None or version[0] != str(SCHEMA_VERSION):
         found = version[0] if version else "none"
         return (

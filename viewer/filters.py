@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from viewer.db import run_query
+from viewer.session import run_query
 
 ANY = "any"
 

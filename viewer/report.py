@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import html
 import json
-import os
-import sys
 from pathlib import Path
 
 import altair as alt
@@ -21,6 +19,8 @@ import duckdb
 import pandas as pd
 import vl_convert
 
+from pipeline import cli
+from pipeline.errors import PipelineError
 from viewer import charts
 from viewer.database import check_database, open_database, query
 
@@ -28,7 +28,6 @@ MAP_SAMPLE = 4000  # reviews per population map
 DASHBOARD_FEATURES = ["length_tokens", "oov_count", "polarity", "subjectivity", "confidence", "rating"]
 TOP_INSIGHTS = 10
 HIGHEST_LOSS = 5  # test reviews per model
-HEAT_MAP_WIDTH = 56  # characters per line, as on the Samples page: both directions side by side
 NEURAL = ("dense", "cnn")
 # Every review's loss lies in this range: the query filters need bounds, the report wants all.
 ALL_LOSSES = {"loss_min": 0.0, "loss_max": 1e9}
@@ -211,10 +210,10 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
         report.add("h3", f"Review {review_id} · {review['label']} · rated {review['rating']}/10")
         report.add("p", f"One of the {HIGHEST_LOSS} highest losses under {' and '.join(among)}.", "note")
         report.table(verdicts)
-        heat = read(con, "review_heatmap", review_id=int(review_id), width=HEAT_MAP_WIDTH)
+        heat = read(con, "review_heatmap", review_id=int(review_id), width=charts.HEAT_MAP_WIDTH)
         report.charts(
             *(
-                charts.heat_map(heat[heat["model"] == model], direction, HEAT_MAP_WIDTH).properties(
+                charts.heat_map(heat[heat["model"] == model], direction, charts.HEAT_MAP_WIDTH).properties(
                     title=f"{model} · toward {direction}"
                 )
                 for model in NEURAL
@@ -230,32 +229,22 @@ def main() -> None:
     parser.add_argument("--out", required=True, type=Path, help="the HTML file to write")
     args = parser.parse_args()
     if not args.out.parent.is_dir():
-        print(
-            f"error: {args.out}: no folder {args.out.parent} to write into; create it or pass another --out",
-            file=sys.stderr,
-        )
-        sys.exit(1)
+        raise PipelineError(f"{args.out}: no folder {args.out.parent} to write into; create it or pass another --out")
     problem = check_database(args.db)
     if problem:
         reason = problem.replace("`", "").rstrip(".")
         if reason.startswith("No "):  # check_database's words begin a sentence; here they follow a colon
             reason = "n" + reason[1:]
-        print(f"error: {args.db}: no report ({reason}); build one with make all or pass another --db", file=sys.stderr)
-        sys.exit(1)
+        raise PipelineError(f"{args.db}: no report ({reason}); build one with make all or pass another --db")
     with open_database(args.db) as con:
         page = build(con)
-    # Written aside and renamed: a failed run leaves the previous report as it was.
-    partial = args.out.with_name(f".{args.out.name}.tmp-{os.getpid()}")
     try:
-        partial.write_text(page, encoding="utf-8")
-        os.replace(partial, args.out)
+        with cli.atomic_output(args.out) as partial:
+            partial.write_text(page, encoding="utf-8")
     except OSError as error:
         what = error.strerror or str(error)
-        print(f"error: {args.out}: not written ({what}); pass an --out in a folder you can write to", file=sys.stderr)
-        sys.exit(1)
-    finally:
-        partial.unlink(missing_ok=True)
+        raise PipelineError(f"{args.out}: not written ({what}); pass an --out in a folder you can write to") from None
 
 
 if __name__ == "__main__":
-    main()
+    cli.run("report", main)

@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from viewer.database import check_database
-from viewer.db import build_facts, database_path, open_upload, require_database
+from viewer.session import build_facts, database_path, open_upload, require_database
 
 VIEWS = Path(__file__).resolve().parent / "views"
 

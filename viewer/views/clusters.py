@@ -3,8 +3,8 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.db import run_query
 from viewer.filters import REVIEW_COLUMNS
+from viewer.session import run_query
 
 REVIEWS_SHOWN = 20
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 from viewer import charts
 from viewer.database import QUERIES, ROW_CAP, TIME_LIMIT, Refused, file_version, run_sql
-from viewer.db import database_path
+from viewer.session import database_path
 
 # A value for every parameter of the named queries, so each starting point runs as it is.
 EXAMPLES = {

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.db import run_query
+from viewer.session import run_query
 
 SPLITS = ["test", "validation", "train", "all"]
 

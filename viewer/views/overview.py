@@ -3,7 +3,7 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.db import run_query
+from viewer.session import run_query
 
 st.title("Overview")
 st.caption("How accurate is each model on the test split, next to the study it reproduces and a simple baseline?")

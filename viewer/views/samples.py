@@ -3,12 +3,11 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.db import run_query
 from viewer.filters import ANY, REVIEW_COLUMNS
+from viewer.session import run_query
 
 LIMIT = 500
 NEIGHBOURS = 10
-HEAT_MAP_WIDTH = 56  # characters per line
 NGRAMS = 3  # strongest n-grams of each size and direction
 NOTABLE = 0.2  # a sign flip counts when either model gives the word at least this relative push
 COMPARED = 25
@@ -109,13 +108,13 @@ st.caption(
     "Integrated gradients: how much each word pushed the model toward each label; darker is stronger, "
     "relative to the model's strongest word in this review. Grey words were cut off: the models never saw them."
 )
-heat = run_query("review_heatmap", review_id=int(review_id), width=HEAT_MAP_WIDTH)
+heat = run_query("review_heatmap", review_id=int(review_id), width=charts.HEAT_MAP_WIDTH)
 for column, model in zip(st.columns(2), ("dense", "cnn"), strict=True):
     tokens = heat[heat["model"] == model]
     column.markdown(f"**{model}** · toward positive")
-    column.altair_chart(charts.heat_map(tokens, "positive", HEAT_MAP_WIDTH), width="content")
+    column.altair_chart(charts.heat_map(tokens, "positive", charts.HEAT_MAP_WIDTH), width="content")
     column.markdown(f"**{model}** · toward negative")
-    column.altair_chart(charts.heat_map(tokens, "negative", HEAT_MAP_WIDTH), width="content")
+    column.altair_chart(charts.heat_map(tokens, "negative", charts.HEAT_MAP_WIDTH), width="content")
 
 st.markdown("#### Strongest words and phrases")
 ngrams = run_query("review_ngrams", review_id=int(review_id), top=NGRAMS)

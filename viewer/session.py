@@ -1,5 +1,5 @@
-"""The viewer's side of the database: which file this browser session shows, cached named queries, and what a
-page says when the file cannot be shown.
+"""A browser session's view of the database: which file it shows, its cached named queries, and what a page
+says when the file cannot be shown.
 
 The viewer opens, in this order: a file uploaded in the sidebar (for that browser session), the file given
 with `streamlit run viewer -- --db PATH`, $REVIEWLENS_DB, or the file `make all` writes.
