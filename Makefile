@@ -1,5 +1,6 @@
 # reviewlens: `make help` lists the targets.
-# From the IMDB tarball to build/reviewlens.duckdb; every step is a file, so only what is stale reruns.
+# From the data (the IMDB tarball, or a file of labelled texts) to build/reviewlens.duckdb; every step is a file,
+# so only what is stale reruns.
 
 PYTHON ?= python3.11
 VENV ?= .venv
@@ -10,22 +11,28 @@ CONFIG ?= pipeline/config.toml
 CHROMIUM := /usr/bin/chromium
 DB := $(BUILD)/reviewlens.duckdb
 STEP := $(PY) -m pipeline
-SETTING_NAMES := seed data text dense cnn maps clusters attributions insights baseline
+# The neural models and the settings tables come from the settings (pipeline/config.toml, CONFIG=):
+# pipeline.settings writes them into models.mk, which make reads before anything else.
+ifneq ($(filter-out help clean lint test view,$(or $(MAKECMDGOALS),help)),)
+-include $(BUILD)/settings/models.mk
+endif
 SETTINGS := $(SETTING_NAMES:%=$(BUILD)/settings/%.json)
-NEURAL := dense cnn
 MODELS := $(NEURAL) baseline
+# The modules every step uses; each rule adds its own.
+CORE := pipeline/cli.py pipeline/config.py pipeline/errors.py pipeline/artifacts.py
 
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
 # The database is replaced by a rename, never rewritten in place: make must never delete it.
 .PRECIOUS: $(DB)
 
-## Set up the environment and build the database (DATA=path/to/aclImdb_v1.tar.gz to skip the download)
+## Set up the environment and build the database (DATA=your.csv, .tsv, .parquet, .jsonl or the IMDB tarball)
 all: $(DB)
 
-## Open the viewer on the database
+## Open the viewer on the database, on this machine only (ADDRESS=0.0.0.0 serves it to your network)
+ADDRESS := localhost
 view: $(VENV)/.pipeline
-	$(VENV)/bin/streamlit run viewer -- --db $(DB)
+	$(VENV)/bin/streamlit run viewer --server.address $(ADDRESS) -- --db $(DB)
 
 ## Write build/report.html: the static report, one file that opens in any browser (pass the DATA= you built with)
 report: $(BUILD)/report.html
@@ -54,18 +61,36 @@ help:
 
 # --- environment -----------------------------------------------------------------------------
 
+# Every package, with the pipeline and test extras, at the exact version in the lock, which is written by
+# `make lock` (uv pip compile) and checked by tests/test_lock.py; pip and uv are pinned here likewise.
+LOCK := requirements.lock
+PIP_VERSION := 26.3
+UV_VERSION := 0.13.9
+
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet pip==$(PIP_VERSION)
 
-# Stamps: reinstall when pyproject.toml changes.
-$(VENV)/.pipeline: pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet -e '.[pipeline]'
+# Stamps: reinstall when the lock or pyproject.toml changes. The project goes in with --no-deps, so nothing
+# comes from outside the lock; tests/test_lock.py then fails when pyproject.toml asks for what the lock lacks.
+$(VENV)/.pipeline: $(LOCK) pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
+	@$(PY) -m pytest --quiet --no-header --noconftest -p no:cacheprovider tests/test_lock.py > $(VENV)/lock-check.txt \
+		|| { cat $(VENV)/lock-check.txt; echo "error: $(LOCK) does not match pyproject.toml; run: make lock" >&2; exit 1; }
 	touch $@
 
-$(VENV)/.test: pyproject.toml $(VENV)/.pipeline
-	$(PY) -m pip install --quiet -e '.[pipeline,test]'
+# The test tools are in the same lock, so the pipeline stamp has installed them already.
+$(VENV)/.test: $(LOCK) pyproject.toml $(VENV)/.pipeline
 	touch $@
+
+## Refresh requirements.lock from pyproject.toml, keeping the current pins that still fit (UPGRADE=1: newest releases)
+lock: | $(VENV)/bin/python
+	$(PY) -m pip install --quiet uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip compile pyproject.toml --extra pipeline --extra test --universal --quiet \
+		--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade) --output-file $(LOCK)
+
+.PHONY: lock
 
 # Debian's Chromium, which Playwright drives in the browser tests (never a downloaded browser).
 $(CHROMIUM):
@@ -76,71 +101,85 @@ $(CHROMIUM):
 # --- pipeline --------------------------------------------------------------------------------
 
 # One file per settings table, rewritten only when its content changes, so a new CNN setting
-# retrains the CNN and nothing else.
-$(SETTINGS) &: FORCE $(VENV)/.pipeline
+# retrains the CNN and nothing else; and models.mk, the models these rules follow.
+$(BUILD)/settings/models.mk $(SETTINGS) &: FORCE $(VENV)/.pipeline
 	@$(STEP).settings --config $(CONFIG) --out-dir $(BUILD)/settings
 
 # Download the official tarball, only when no DATA= was given.
 $(BUILD)/aclImdb_v1.tar.gz: | $(VENV)/.pipeline $(BUILD)/settings/data.json
 	$(STEP).download --config $(CONFIG) --out $@
 
-# Every review with split, label, rating and raw text, read from the tarball as a stream.
-$(BUILD)/reviews.parquet $(BUILD)/dataset.json &: pipeline/ingest.py $(BUILD)/settings/data.json $(wildcard $(DATA)) | $(if $(filter $(DATA),$(BUILD)/aclImdb_v1.tar.gz),$(DATA))
+# Every labelled text with its split and label, and the label set; the IMDB tarball is read as a stream.
+$(BUILD)/reviews.parquet $(BUILD)/dataset.json &: pipeline/ingest.py pipeline/imdb.py pipeline/formats.py $(CORE) \
+		$(BUILD)/settings/data.json $(BUILD)/settings/seed.json $(wildcard $(DATA)) \
+		| $(if $(filter $(DATA),$(BUILD)/aclImdb_v1.tar.gz),$(DATA))
 	$(STEP).ingest --config $(CONFIG) --data $(DATA) --out $(BUILD)/reviews.parquet --dataset-info $(BUILD)/dataset.json
 
-# Cleaned, tokenized, encoded reviews; the vocabulary comes from the train subset.
-$(BUILD)/tokens.npz: pipeline/preprocess.py pipeline/text.py sql/macros.sql $(BUILD)/reviews.parquet $(BUILD)/settings/text.json $(BUILD)/settings/seed.json
-	$(STEP).preprocess --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --out $@
+# Cleaned, tokenized, encoded texts; the vocabulary comes from the train subset.
+$(BUILD)/tokens.npz: pipeline/preprocess.py pipeline/text.py sql/macros.sql $(CORE) $(BUILD)/reviews.parquet \
+		$(BUILD)/dataset.json $(BUILD)/settings/text.json
+	$(STEP).preprocess --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --dataset-info $(BUILD)/dataset.json \
+		--out $@
 
-# TextBlob sentiment and negation and contrast counts of every review, on both cores.
-$(BUILD)/metadata.parquet: pipeline/metadata.py pipeline/text.py sql/macros.sql $(BUILD)/reviews.parquet
+# TextBlob sentiment and negation and contrast counts of every text, on both cores.
+$(BUILD)/metadata.parquet: pipeline/metadata.py pipeline/text.py sql/macros.sql $(CORE) $(BUILD)/reviews.parquet
 	$(STEP).metadata --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --out $@
 
 # Ranked findings about the failures, and each feature's rank correlation with the loss.
 $(BUILD)/insights.parquet $(BUILD)/insight_reviews.parquet $(BUILD)/correlations.parquet &: pipeline/insights.py \
+		pipeline/features.py pipeline/text.py sql/macros.sql $(CORE) $(BUILD)/reviews.parquet $(BUILD)/dataset.json \
 		$(BUILD)/metadata.parquet $(BUILD)/tokens.npz $(NEURAL:%=$(BUILD)/predictions/%.parquet) \
 		$(NEURAL:%=$(BUILD)/clusters/%.parquet) $(BUILD)/settings/insights.json $(BUILD)/settings/seed.json
-	$(STEP).insights --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --tokens $(BUILD)/tokens.npz \
-		--metadata $(BUILD)/metadata.parquet --predictions $(NEURAL:%=$(BUILD)/predictions/%.parquet) \
-		--clusters $(NEURAL:%=$(BUILD)/clusters/%.parquet) --out $(BUILD)/insights.parquet \
-		--members $(BUILD)/insight_reviews.parquet --correlations $(BUILD)/correlations.parquet
+	$(STEP).insights --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --dataset-info $(BUILD)/dataset.json \
+		--tokens $(BUILD)/tokens.npz --metadata $(BUILD)/metadata.parquet \
+		--predictions $(NEURAL:%=$(BUILD)/predictions/%.parquet) --clusters $(NEURAL:%=$(BUILD)/clusters/%.parquet) \
+		--out $(BUILD)/insights.parquet --members $(BUILD)/insight_reviews.parquet \
+		--correlations $(BUILD)/correlations.parquet
 
-# A Keras model, its training history, its predictions and latent vectors for every review.
-$(BUILD)/models/%.keras $(BUILD)/models/%.json $(BUILD)/predictions/%.parquet $(BUILD)/latent/%.npy: pipeline/train.py pipeline/models.py $(BUILD)/tokens.npz $(BUILD)/settings/%.json $(BUILD)/settings/seed.json
+# A Keras model, its training history, its predictions and latent vectors for every text.
+$(BUILD)/models/%.keras $(BUILD)/models/%.json $(BUILD)/predictions/%.parquet $(BUILD)/latent/%.npy: pipeline/train.py \
+		pipeline/models.py pipeline/predictions.py pipeline/registry.py $(CORE) $(BUILD)/tokens.npz \
+		$(BUILD)/settings/%.json $(BUILD)/settings/seed.json $(BUILD)/settings/models.json
 	$(STEP).train --config $(CONFIG) --model $* --tokens $(BUILD)/tokens.npz \
 		--out $(BUILD)/models/$*.keras --summary $(BUILD)/models/$*.json --predictions $(BUILD)/predictions/$*.parquet \
 		--latent $(BUILD)/latent/$*.npy
 
-# Integrated gradients of a model for every token of every review.
-$(BUILD)/attributions/%.npz: pipeline/attributions.py $(BUILD)/models/%.keras $(BUILD)/tokens.npz $(BUILD)/settings/attributions.json
-	$(STEP).attributions --config $(CONFIG) --model $* --weights $(BUILD)/models/$*.keras --tokens $(BUILD)/tokens.npz --out $@
+# Integrated gradients of a model for every token of every text.
+$(BUILD)/attributions/%.npz: pipeline/attributions.py pipeline/registry.py $(CORE) $(BUILD)/models/%.keras \
+		$(BUILD)/tokens.npz $(BUILD)/settings/attributions.json $(BUILD)/settings/%.json
+	$(STEP).attributions --config $(CONFIG) --model $* --weights $(BUILD)/models/$*.keras --tokens $(BUILD)/tokens.npz \
+		--out $@
 
 # The t-SNE map of a model's latent space.
-$(BUILD)/maps/%.npy: pipeline/maps.py $(BUILD)/latent/%.npy $(BUILD)/settings/maps.json $(BUILD)/settings/seed.json
+$(BUILD)/maps/%.npy: pipeline/maps.py $(CORE) $(BUILD)/latent/%.npy $(BUILD)/settings/maps.json $(BUILD)/settings/seed.json
 	$(STEP).maps --config $(CONFIG) --latent $(BUILD)/latent/$*.npy --out $@
 
 # k-means clusters of a model's latent space and the words over-represented in each.
-$(BUILD)/clusters/%.parquet $(BUILD)/clusters/%_words.parquet: pipeline/clusters.py $(BUILD)/latent/%.npy $(BUILD)/tokens.npz $(BUILD)/settings/clusters.json $(BUILD)/settings/seed.json
+$(BUILD)/clusters/%.parquet $(BUILD)/clusters/%_words.parquet: pipeline/clusters.py pipeline/text.py sql/macros.sql \
+		$(CORE) $(BUILD)/latent/%.npy $(BUILD)/tokens.npz $(BUILD)/settings/clusters.json $(BUILD)/settings/seed.json
 	$(STEP).clusters --config $(CONFIG) --latent $(BUILD)/latent/$*.npy --tokens $(BUILD)/tokens.npz \
 		--out $(BUILD)/clusters/$*.parquet --words $(BUILD)/clusters/$*_words.parquet
 
 # The TF-IDF + logistic regression reference.
-$(BUILD)/models/baseline.json $(BUILD)/predictions/baseline.parquet &: pipeline/baseline.py pipeline/text.py sql/macros.sql $(BUILD)/reviews.parquet $(BUILD)/tokens.npz $(BUILD)/settings/baseline.json
+$(BUILD)/models/baseline.json $(BUILD)/predictions/baseline.parquet &: pipeline/baseline.py pipeline/text.py \
+		pipeline/predictions.py pipeline/registry.py sql/macros.sql $(CORE) $(BUILD)/reviews.parquet \
+		$(BUILD)/tokens.npz $(BUILD)/settings/baseline.json $(BUILD)/settings/seed.json
 	$(STEP).baseline --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --tokens $(BUILD)/tokens.npz \
 		--summary $(BUILD)/models/baseline.json --predictions $(BUILD)/predictions/baseline.parquet
 
 # The shared database, written aside and renamed into place when complete.
-$(DB): pipeline/build_db.py sql/schema.sql sql/macros.sql $(wildcard sql/derive/*.sql) $(BUILD)/dataset.json $(BUILD)/tokens.npz \
-		$(MODELS:%=$(BUILD)/models/%.json) $(MODELS:%=$(BUILD)/predictions/%.parquet) \
-		$(NEURAL:%=$(BUILD)/maps/%.npy) $(NEURAL:%=$(BUILD)/clusters/%.parquet) $(NEURAL:%=$(BUILD)/attributions/%.npz) \
-		$(BUILD)/metadata.parquet $(BUILD)/insights.parquet
-	$(STEP).build_db --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --tokens $(BUILD)/tokens.npz \
-		--dataset $(BUILD)/dataset.json --models $(MODELS:%=$(BUILD)/models/%.json) \
-		--predictions $(MODELS:%=$(BUILD)/predictions/%.parquet) \
-		--latent-dir $(BUILD)/latent --map-dir $(BUILD)/maps --cluster-dir $(BUILD)/clusters \
-		--attribution-dir $(BUILD)/attributions --metadata $(BUILD)/metadata.parquet \
-		--insights $(BUILD)/insights.parquet --insight-reviews $(BUILD)/insight_reviews.parquet \
-		--correlations $(BUILD)/correlations.parquet --out $@
+$(DB): pipeline/build_db.py pipeline/imdb.py pipeline/registry.py pipeline/features.py pipeline/text.py $(CORE) \
+		sql/schema.sql sql/macros.sql $(wildcard sql/derive/*.sql) $(BUILD)/dataset.json $(BUILD)/tokens.npz \
+		$(BUILD)/settings/models.json $(MODELS:%=$(BUILD)/models/%.json) $(MODELS:%=$(BUILD)/predictions/%.parquet) \
+		$(NEURAL:%=$(BUILD)/maps/%.npy) $(NEURAL:%=$(BUILD)/clusters/%.parquet) \
+		$(NEURAL:%=$(BUILD)/attributions/%.npz) $(BUILD)/metadata.parquet $(BUILD)/insights.parquet
+	$(STEP).build_db --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --dataset $(BUILD)/dataset.json \
+		--tokens $(BUILD)/tokens.npz --metadata $(BUILD)/metadata.parquet \
+		--models $(MODELS:%=$(BUILD)/models/%.json) --predictions $(MODELS:%=$(BUILD)/predictions/%.parquet) \
+		--latent $(NEURAL:%=$(BUILD)/latent/%.npy) --maps $(NEURAL:%=$(BUILD)/maps/%.npy) \
+		--clusters $(NEURAL:%=$(BUILD)/clusters/%.parquet) --cluster-words $(NEURAL:%=$(BUILD)/clusters/%_words.parquet) \
+		--attributions $(NEURAL:%=$(BUILD)/attributions/%.npz) --insights $(BUILD)/insights.parquet \
+		--insight-reviews $(BUILD)/insight_reviews.parquet --correlations $(BUILD)/correlations.parquet --out $@
 
 # The static report, drawn from the database alone.
 $(BUILD)/report.html: viewer/report.py viewer/charts.py $(wildcard sql/queries/*.sql) $(DB)

@@ -1,19 +1,20 @@
-"""Integrated gradients of one model for every review: how much each token pushes toward positive.
+"""Integrated gradients of one model for every text: how much each token pushes toward each class.
 
     python -m pipeline.attributions --model dense --weights build/models/dense.keras \
         --tokens build/tokens.npz --out build/attributions/dense.npz
 
-The attribution target is the margin between the two logits, logit(positive) - logit(negative), taken
-with respect to the embedding output, from the all-zero embedding (the padding baseline) to the
-review's own. A token's score toward negative is the negation of its score toward positive: the
-margin toward negative is minus the margin toward positive, and integrated gradients are linear in
-the target. Scores sum to margin(review) - margin(baseline) (completeness).
+The target for class c is its centred logit, logit(c) minus the mean of all logits, taken with respect to
+the embedding output, from the all-zero embedding (the padding baseline) to the text's own. With two classes
+it is half the margin logit(positive) - logit(negative), and a token's score toward one class is minus its
+score toward the other. The centred logits of all classes sum to zero and integrated gradients are linear in
+the target, so the scores toward class 0 are minus the sum of the others': only classes 1 to n-1 are
+computed and stored. Scores sum to target(text) - target(baseline) (completeness).
 
-The dense model averages a function of each token alone, so its margin is a sum over tokens and its
-integrated gradients have a closed form: token t scores (g(e_t) - g(0)) / n, where g is the margin a
-review made of that token only would get and n the review's length. That is exact, and costs one
-pass over the vocabulary. The CNN mixes neighbouring tokens, so its path integral is computed with
-the midpoint rule over `steps` points.
+The dense architecture averages a function of each token alone, so its target is a sum over tokens and its
+integrated gradients have a closed form: token t scores (g(e_t) - g(0)) / n, where g is the target a text
+made of that token only would get and n the text's length. That is exact, and costs one pass over the
+vocabulary. The CNN mixes neighbouring tokens, so its path integral is computed with the midpoint rule over
+`steps` points.
 """
 
 from __future__ import annotations
@@ -28,125 +29,140 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from pipeline import cli  # noqa: E402
-from pipeline.config import MODELS, load_config  # noqa: E402
+from pipeline import artifacts, cli, registry  # noqa: E402
+from pipeline.config import load_config  # noqa: E402
 
-LENGTH_STEP = 16  # batches are cut to their longest review, rounded up to this
+LENGTH_STEP = 16  # batches are cut to their longest text, rounded up to this
 
 
-class MarginModel:
-    """The head of a trained model with its output replaced by the logit margin, positive minus negative."""
+def centred_output(model: keras.Model) -> tuple[np.ndarray, np.ndarray]:
+    """The output layer's kernel and bias turned into those of the centred logits of classes 1 to n-1."""
+    kernel, bias = model.get_layer("head").get_layer("output").get_weights()
+    return (kernel - kernel.mean(axis=1, keepdims=True))[:, 1:], (bias - bias.mean())[1:]
+
+
+class TargetModel:
+    """The head of a trained model with its output replaced by the centred logits of classes 1 to n-1."""
 
     def __init__(self, model: keras.Model) -> None:
         head = model.get_layer("head")
         self.embedding = model.get_layer("embedding")
         self.latent = keras.Model(head.inputs, head.get_layer("latent").output)
-        kernel, bias = head.get_layer("output").get_weights()
-        self.direction = tf.constant(kernel[:, 1] - kernel[:, 0])
-        self.offset = float(bias[1] - bias[0])
+        directions, offsets = centred_output(model)
+        self.directions, self.offsets = tf.constant(directions), tf.constant(offsets)
+        self.classes = directions.shape[1]
 
-    def margin(self, embedded: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
-        return tf.linalg.matvec(self.latent([embedded, mask], training=False), self.direction) + self.offset
+    def targets(self, embedded: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+        return tf.matmul(self.latent([embedded, mask], training=False), self.directions) + self.offsets
 
 
-def integrated_gradients(margin_model: MarginModel, steps: int):
-    """A compiled function (token ids, mask) -> (per-token scores, margin at the review, margin at the baseline)."""
-    # Midpoints of `steps` equal intervals of the straight path from the baseline to the review.
+def integrated_gradients(target_model: TargetModel, steps: int):
+    """A compiled function (token ids, mask) -> (scores: texts x tokens x classes, targets at the text and at
+    the baseline: texts x classes)."""
+    # Midpoints of `steps` equal intervals of the straight path from the baseline to the text.
     alphas = tf.constant((np.arange(steps) + 0.5) / steps, dtype=tf.float32)
 
     @tf.function(reduce_retracing=True)
     def run(token_ids: tf.Tensor, mask: tf.Tensor):
-        embedded = margin_model.embedding(token_ids) * mask[..., None]
+        embedded = target_model.embedding(token_ids) * mask[..., None]
         batch, length, width = tf.shape(embedded)[0], tf.shape(embedded)[1], tf.shape(embedded)[2]
         path = tf.reshape(alphas[:, None, None, None] * embedded[None], (-1, length, width))
         path_mask = tf.tile(mask, (steps, 1))
-        with tf.GradientTape() as tape:
+        scores = []
+        with tf.GradientTape(persistent=True) as tape:
             tape.watch(path)
-            margins = margin_model.margin(path, path_mask)
-        gradients = tf.reshape(tape.gradient(margins, path), (steps, batch, length, width))
-        scores = tf.reduce_sum(embedded * tf.reduce_mean(gradients, axis=0), axis=-1)
-        at_review = margin_model.margin(embedded, mask)
-        at_baseline = margin_model.margin(tf.zeros_like(embedded), mask)
-        return scores, at_review, at_baseline
+            targets = target_model.targets(path, path_mask)
+        for c in range(target_model.classes):
+            # The gradient of class c's target alone: the others' outputs weigh nothing.
+            weights = tf.one_hot(tf.fill([tf.shape(targets)[0]], c), target_model.classes)
+            gradients = tf.reshape(
+                tape.gradient(targets, path, output_gradients=weights), (steps, batch, length, width)
+            )
+            scores.append(tf.reduce_sum(embedded * tf.reduce_mean(gradients, axis=0), axis=-1))
+        del tape
+        at_review = target_model.targets(embedded, mask)
+        at_baseline = target_model.targets(tf.zeros_like(embedded), mask)
+        return tf.stack(scores, axis=-1), at_review, at_baseline
 
     return run
 
 
 def attribute(model: keras.Model, sequences: np.ndarray, steps: int, batch_size: int) -> dict[str, np.ndarray]:
-    """Scores for the real tokens of every review (ragged: flat values and offsets), with the margins."""
-    run = integrated_gradients(MarginModel(model), steps)
+    """Scores for every token position of every text (zero for padding), with the targets."""
+    target_model = TargetModel(model)
+    run = integrated_gradients(target_model, steps)
     lengths = (sequences != 0).sum(axis=1)
     order = np.argsort(lengths, kind="stable")  # similar lengths batch together
-    scores = np.zeros(sequences.shape, dtype=np.float32)
-    at_review = np.zeros(len(sequences), dtype=np.float32)
-    at_baseline = np.zeros(len(sequences), dtype=np.float32)
+    k = target_model.classes
+    scores = np.zeros((*sequences.shape, k), dtype=np.float32)
+    at_review = np.zeros((len(sequences), k), dtype=np.float32)
+    at_baseline = np.zeros((len(sequences), k), dtype=np.float32)
     for start in tqdm(range(0, len(order), batch_size), desc="attributions", unit=" batches", leave=False):
         rows = order[start : start + batch_size]
         length = max(LENGTH_STEP, -(-int(lengths[rows].max()) // LENGTH_STEP) * LENGTH_STEP)
         ids = sequences[rows, :length]
-        batch_scores, review_margin, baseline_margin = run(tf.constant(ids), tf.constant((ids != 0).astype(np.float32)))
+        batch_scores, review_target, baseline_target = run(tf.constant(ids), tf.constant((ids != 0).astype(np.float32)))
         scores[rows, :length] = batch_scores.numpy()
-        at_review[rows], at_baseline[rows] = review_margin.numpy(), baseline_margin.numpy()
+        at_review[rows], at_baseline[rows] = review_target.numpy(), baseline_target.numpy()
     return {"scores": scores, "lengths": lengths, "at_review": at_review, "at_baseline": at_baseline}
 
 
 def dense_exact(model: keras.Model, sequences: np.ndarray) -> dict[str, np.ndarray]:
-    """Closed-form integrated gradients of the dense model (see the module's docstring)."""
+    """Closed-form integrated gradients of the dense architecture (see the module's docstring)."""
     head = model.get_layer("head")
     table = model.get_layer("embedding").get_weights()[0]
     kernel, bias = head.get_layer("dense").get_weights()
-    out_kernel, out_bias = head.get_layer("output").get_weights()
-    direction, offset = out_kernel[:, 1] - out_kernel[:, 0], out_bias[1] - out_bias[0]
-    per_word = np.maximum(table @ kernel + bias, 0) @ direction  # g(e_w) - offset, for every word w
-    at_zero = np.maximum(bias, 0) @ direction  # g(0) - offset
+    directions, offsets = centred_output(model)
+    per_word = np.maximum(table @ kernel + bias, 0) @ directions  # g(e_w) - offset, for every word w and class
+    at_zero = np.maximum(bias, 0) @ directions  # g(0) - offset
     real = sequences != 0
     lengths = real.sum(axis=1)
-    scores = np.where(real, per_word[sequences] - at_zero, 0) / np.maximum(lengths, 1)[:, None]
+    scores = np.where(real[..., None], per_word[sequences] - at_zero, 0) / np.maximum(lengths, 1)[:, None, None]
     return {
         "scores": scores.astype(np.float32),
         "lengths": lengths,
-        "at_review": (scores.sum(axis=1) + at_zero + offset).astype(np.float32),
-        "at_baseline": np.full(len(sequences), at_zero + offset, dtype=np.float32),
+        "at_review": (scores.sum(axis=1) + at_zero + offsets).astype(np.float32),
+        "at_baseline": np.broadcast_to(at_zero + offsets, (len(sequences), len(offsets))).astype(np.float32),
     }
 
 
 def quantize(scores: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each review's scores as int8 in units of its own scale (max |score| / 127): a fourth of float32's size,
-    with a rounding error under 0.4% of the review's strongest score."""
-    scale = np.abs(scores).max(axis=1) / 127
+    """Each text's scores as int8 in units of its own scale (max |score| / 127): a fourth of float32's size,
+    with a rounding error under 0.4% of the text's strongest score. Flat: token by token, class by class."""
+    scale = np.abs(scores).max(axis=(1, 2)) / 127
     scale[scale == 0] = 1.0
-    quantized = np.rint(scores / scale[:, None]).astype(np.int8)
+    quantized = np.rint(scores / scale[:, None, None]).astype(np.int8)
     offsets = np.concatenate([[0], np.cumsum(lengths)])
-    flat = np.concatenate([row[:n] for row, n in zip(quantized, lengths, strict=True)])
+    flat = np.concatenate([row[:n].ravel() for row, n in zip(quantized, lengths, strict=True)])
     return flat, offsets, scale.astype(np.float32)
 
 
 def main() -> None:
     p = cli.parser(__doc__)
-    p.add_argument("--model", required=True, choices=MODELS)
+    p.add_argument("--model", required=True, help="a name from the models setting")
     p.add_argument("--weights", required=True, type=Path, help="the trained .keras model")
     p.add_argument("--tokens", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
     args = p.parse_args()
-    settings = load_config(args.config)["attributions"]
-    sequences = np.load(args.tokens)["sequences"]
+    config = load_config(args.config)
+    settings = config["attributions"]
+    sequences = artifacts.read_tokens(args.tokens).sequences
 
     model = keras.models.load_model(args.weights)
-    if args.model == "dense":
+    if registry.spec(config, args.model).architecture == "dense":
         result = dense_exact(model, sequences)
     else:
         result = attribute(model, sequences, settings["steps"], settings["batch_size"])
     flat, offsets, scale = quantize(result["scores"], result["lengths"])
-    with cli.atomic_output(args.out) as tmp, tmp.open("wb") as f:
-        np.savez(
-            f,
-            values=flat,
-            offsets=offsets,
-            scale=scale,
-            score_sum=result["scores"].sum(axis=1),
-            at_review=result["at_review"],
-            at_baseline=result["at_baseline"],
-        )
+    attributions = artifacts.Attributions(
+        values=flat,
+        offsets=offsets,
+        scale=scale,
+        score_sum=result["scores"].sum(axis=1),
+        at_review=result["at_review"],
+        at_baseline=result["at_baseline"],
+    )
+    artifacts.write_attributions(args.out, attributions)
 
 
 if __name__ == "__main__":

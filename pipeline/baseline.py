@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +14,10 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from pipeline import cli
+from pipeline import artifacts, cli
 from pipeline.config import load_config
 from pipeline.predictions import prediction_table
+from pipeline.registry import BASELINE
 from pipeline.text import clean_all
 
 
@@ -31,9 +31,9 @@ def main() -> None:
     config = load_config(args.config)
     settings = config["baseline"]
 
-    texts = pd.Series(clean_all(pd.read_parquet(args.reviews, columns=["text"])["text"]))
-    tokens = np.load(args.tokens)
-    train_rows = tokens["subset"] == "train"
+    texts = pd.Series(clean_all(artifacts.read_reviews(args.reviews, columns=["text"])["text"]))
+    tokens = artifacts.read_tokens(args.tokens)
+    train_rows = tokens.subset == "train"
     vectorizer = TfidfVectorizer(
         token_pattern=r"\S+",  # the texts are cleaned already: tokens are what lies between spaces
         ngram_range=(1, settings["ngram_max"]),
@@ -46,23 +46,25 @@ def main() -> None:
     features = sparse.vstack(
         [vectorizer.fit_transform(texts[train_rows]), vectorizer.transform(texts[~train_rows])], format="csr"
     )
-    classifier = LogisticRegression(C=settings["C"], max_iter=1000, solver="liblinear", random_state=config["seed"])
-    classifier.fit(features[: train_rows.sum()], tokens["label"][train_rows])
+    # liblinear fits two classes fast; with more it would fit one against the rest, so lbfgs fits the softmax.
+    solver = "liblinear" if len(tokens.labels) == 2 else "lbfgs"
+    classifier = LogisticRegression(C=settings["C"], max_iter=1000, solver=solver, random_state=config["seed"])
+    classifier.fit(features[: train_rows.sum()], tokens.label[train_rows])
     order = np.concatenate([np.flatnonzero(train_rows), np.flatnonzero(~train_rows)])
-    probabilities = np.empty(len(texts))
-    probabilities[order] = classifier.predict_proba(features)[:, 1]
+    # Every class's column, also for a class the training rows lack (probability 0).
+    probabilities = np.zeros((len(texts), len(tokens.labels)))
+    probabilities[np.ix_(order, classifier.classes_)] = classifier.predict_proba(features)
 
     summary = {
-        "model": "baseline",
+        "model": BASELINE,
         "kind": "baseline",
         "description": f"TF-IDF (1 to {settings['ngram_max']}-grams, {len(vectorizer.vocabulary_):,} features)"
         f" > LogisticRegression(C={settings['C']})",
         "parameters": int(classifier.coef_.size + classifier.intercept_.size),
     }
-    with cli.atomic_output(args.summary) as tmp:
-        tmp.write_text(json.dumps(summary))
-    with cli.atomic_output(args.predictions) as tmp:
-        prediction_table("baseline", tokens["review_id"], tokens["label"], probabilities).to_parquet(tmp, index=False)
+    artifacts.write_summary(args.summary, summary)
+    predictions = prediction_table(BASELINE, tokens.review_id, tokens.label, probabilities, list(tokens.labels))
+    artifacts.write_predictions(args.predictions, predictions)
 
 
 if __name__ == "__main__":

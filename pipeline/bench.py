@@ -1,8 +1,9 @@
-"""Run the whole pipeline from scratch on the real data and write what it cost and what it reached.
+"""Run the whole pipeline from scratch on a data set and write what it cost and what it reached.
 
     python -m pipeline.bench --data aclImdb_v1.tar.gz --out build/bench.json
 
-Builds into build/bench/ (deleted first), then times a second `make all` that should do nothing.
+Builds into build/bench/ (deleted first), then times a second `make all` that should do nothing. The figures
+go under the data file's name in the output, beside those of other data sets benched before.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import cli, faithfulness
+from pipeline import artifacts, cli, faithfulness
 from pipeline.config import ROOT
 from pipeline.errors import PipelineError
 from viewer.database import TIME_LIMIT, Refused, open_database, query, run_sql
@@ -36,18 +37,16 @@ def make(target: str, build: Path, data: Path, config: str | None, timings: Path
 
 
 def model_figures(database: Path) -> dict:
-    """Each model's accuracy and loss on the test split and the validation hold-out, as the viewer shows them."""
+    """Each model's accuracy, macro-F1 and loss on the test split and the validation hold-out, as the viewer
+    shows them."""
     with open_database(database) as con:
-        figures = query(con, "model_figures")
+        metrics = con.execute("select * from model_metrics where subset in ('test', 'validation')").df()
     return {
-        row.model: {
-            subset: {
-                "accuracy": round(getattr(row, f"{subset}_accuracy"), 4),
-                "loss": round(getattr(row, f"{subset}_loss"), 4),
-            }
-            for subset in ("test", "validation")
+        model: {
+            row.subset: {"accuracy": round(row.accuracy, 4), "macro_f1": round(row.macro_f1, 4), "loss": round(row.loss, 4)}
+            for row in rows.itertuples()
         }
-        for row in figures.itertuples()
+        for model, rows in metrics.groupby("model")
     }
 
 
@@ -57,18 +56,18 @@ def trustworthiness(build: Path, sample: int = 5000, seed: int = 0) -> dict:
 
     result = {}
     for latent in sorted((build / "latent").glob("*.npy")):
-        vectors, points = np.load(latent), np.load(build / "maps" / latent.name)
+        vectors, points = artifacts.read_array(latent), artifacts.read_array(build / "maps" / latent.name)
         rows = np.random.default_rng(seed).choice(len(vectors), size=min(sample, len(vectors)), replace=False)
         result[latent.stem] = round(float(score(vectors[rows], points[rows], n_neighbors=5)), 4)
     return result
 
 
 def heat_map_review(database: Path) -> int:
-    """A long test review the CNN gets wrong: a heavy heat map to draw."""
+    """The longest test text the last neural model gets wrong: a heavy heat map to draw."""
     with open_database(database) as con:
         return con.execute(
-            "select review_id from predictions join reviews using (review_id)"
-            " where model = 'cnn' and not correct and subset = 'test' order by n_tokens desc limit 1"
+            "select review_id from review_list where model = (select model from models where kind = 'neural'"
+            " order by rank desc limit 1) and not correct and subset = 'test' order by n_tokens desc, review_id limit 1"
         ).fetchone()[0]
 
 
@@ -132,11 +131,11 @@ def report_figures(build: Path, data: Path, config: str | None) -> dict:
 # Console queries a user might type: a small view, an aggregate over every prediction, a join with the texts.
 CONSOLE_QUERIES = {
     "model_metrics": "select * from model_metrics order by model, subset",
-    "loss_by_rating": "select rating, model, avg(loss) as loss, count(*) as reviews from predictions "
+    "loss_by_label": "select label, model, avg(loss) as loss, count(*) as texts from predictions "
     "join reviews using (review_id) group by all order by all",
-    "worst_reviews": "select review_id, model, loss, left(text, 200) as start from predictions "
+    "worst_texts": "select review_id, model, loss, left(text, 200) as start from predictions "
     "join reviews using (review_id) where not correct order by loss desc limit 500",
-    "one_heat_map": "select * from token_attributions where model = 'cnn' and review_id = 42 order by position",
+    "one_heat_map": "select * from token_attributions where review_id = 42 order by model, position, label",
 }
 RUNAWAY = "select count(*) from range(1000000000) a, range(1000000000) b where a.range * b.range = 7"
 
@@ -162,7 +161,7 @@ def main() -> None:
     p.add_argument("--out", required=True, type=Path)
     args = p.parse_args()
     if not args.data.is_file():
-        raise PipelineError(f"{args.data}: data file not found; run make bench DATA=path/to/aclImdb_v1.tar.gz")
+        raise PipelineError(f"{args.data}: data file not found; run make bench DATA=path/to/your/data")
 
     build = args.out.parent / "bench"
     shutil.rmtree(build, ignore_errors=True)
@@ -172,7 +171,7 @@ def main() -> None:
     noop = make("all", build, args.data, args.config)
     database = build / "reviewlens.duckdb"
 
-    report = {
+    figures = {
         "data": str(args.data),
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "cold_make_all_seconds": cold,
@@ -186,9 +185,13 @@ def main() -> None:
         "console_seconds": console_timings(database),
         "report": report_figures(build, args.data, args.config),
     }
+    # Each data set's figures under its file name, beside those of the data sets benched before.
+    report = json.loads(args.out.read_text()) if args.out.exists() else {}
+    report = {key: value for key, value in report.items() if isinstance(value, dict) and "data" in value}
+    report[args.data.name] = figures
     with cli.atomic_output(args.out) as tmp:
         tmp.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
+    print(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Write every result into one DuckDB file, built aside and renamed into place only when complete.
 
-    python -m pipeline.build_db --reviews build/reviews.parquet --tokens build/tokens.npz \
-        --dataset build/dataset.json --models build/models/dense.json ... \
+    python -m pipeline.build_db --reviews build/reviews.parquet --dataset build/dataset.json \
+        --tokens build/tokens.npz --models build/models/dense.json ... \
         --predictions build/predictions/dense.parquet ... --out build/reviewlens.duckdb
 """
 
@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipeline import cli
-from pipeline.config import ROOT, SCHEMA_SQL, SCHEMA_VERSION, SEED_FIGURES, config_digest, load_config
+from pipeline import artifacts, cli, imdb, registry
+from pipeline.config import ROOT, SCHEMA_SQL, SCHEMA_VERSION, config_digest, load_config
 from pipeline.errors import PipelineError
+from pipeline.features import feature_table, features, review_table, views_sql
 from pipeline.text import MACROS
 
 # DuckDB 2.0 writes a storage format that 1.x cannot read. v1.2.0 opens in DuckDB 1.2 and later, 2.x
@@ -29,33 +30,22 @@ STORAGE_VERSION = "v1.2.0"
 # Tables computed in SQL from the loaded ones, in this order.
 DERIVED = ("clusters",)
 LIBRARIES = ("duckdb", "keras", "tensorflow-cpu", "scikit-learn", "numpy", "pandas")
+# Columns of the data beyond the built-in ones: DuckDB type by pandas kind.
+SQL_TYPES = {"i": "bigint", "u": "bigint", "f": "double", "b": "boolean"}
 
 
 def connect_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), config={"storage_compatibility_version": STORAGE_VERSION})
 
 
-def reviews_table(reviews_path: Path, tokens_path: Path, metadata_path: Path) -> pd.DataFrame:
-    reviews = pd.read_parquet(reviews_path).merge(pd.read_parquet(metadata_path), on="review_id", how="left")
-    tokens = np.load(tokens_path)
-    if not np.array_equal(tokens["review_id"], reviews["review_id"].to_numpy()):
-        raise PipelineError(f"{tokens_path}: does not match {reviews_path}; run make again to rebuild both")
-    sequence_length = tokens["sequences"].shape[1]
-    return reviews.assign(
-        subset=tokens["subset"],
-        n_chars=reviews["text"].str.len(),
-        n_tokens=tokens["n_tokens"],
-        n_oov=tokens["n_oov"],
-        truncated=tokens["n_tokens"] > sequence_length,
-    )
-
-
-def meta_table(config: dict, dataset: dict) -> pd.DataFrame:
+def meta_table(config: dict, info: artifacts.DatasetInfo) -> pd.DataFrame:
     versions = {name: version(name) for name in LIBRARIES} | {"python": platform.python_version()}
     facts = {
         "schema_version": str(SCHEMA_VERSION),
-        "dataset_file": dataset["file"],
-        "dataset_sha256": dataset["sha256"],
+        "dataset_file": info.file,
+        "dataset_sha256": info.sha256,
+        "dataset_kind": info.kind,
+        "split_source": info.split_source,
         "config": json.dumps(config, sort_keys=True),
         "config_digest": config_digest(config),
         "versions": json.dumps(versions, sort_keys=True),
@@ -64,15 +54,31 @@ def meta_table(config: dict, dataset: dict) -> pd.DataFrame:
     return pd.DataFrame({"key": list(facts), "value": list(facts.values())})
 
 
-def model_tables(summaries: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def labels_table(reviews: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    counts = reviews["label"].value_counts()
+    training = reviews.loc[reviews["subset"] == "train", "label"].value_counts()
+    return pd.DataFrame(
+        {
+            "label": labels,
+            "label_index": range(len(labels)),
+            "reviews": [int(counts.get(label, 0)) for label in labels],
+            "train_reviews": [int(training.get(label, 0)) for label in labels],
+        }
+    )
+
+
+def model_tables(summaries: list[dict], kind: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     models, batches, epochs = [], [], []
-    for summary in summaries:
+    for rank, summary in enumerate(summaries, start=1):
         name = summary["model"]
-        seed_accuracy, seed_loss = SEED_FIGURES.get(name, (None, None))
+        # The seed study's figures stand beside the models it reports on, for its data only.
+        seed_accuracy, seed_loss = imdb.SEED_FIGURES.get(name, (None, None)) if kind == "imdb" else (None, None)
         models.append(
             {
                 "model": name,
+                "rank": rank,
                 "kind": summary["kind"],
+                "architecture": summary.get("architecture"),
                 "description": summary["description"],
                 "parameters": summary["parameters"],
                 "epochs": len(summary.get("epochs", [])) or None,
@@ -88,62 +94,81 @@ def model_tables(summaries: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.
 
 
 def latent_space_table(
-    model: str, review_id: np.ndarray, latent_dir: Path, map_dir: Path, cluster_dir: Path, latent_dim: int
+    model: str, review_id: np.ndarray, latent: Path, map_: Path, clusters: Path, dim: int
 ) -> pa.Table:
-    latent = np.load(latent_dir / f"{model}.npy")
-    coordinates = np.load(map_dir / f"{model}.npy")
-    clusters = pd.read_parquet(cluster_dir / f"{model}.parquet")
-    if not (len(latent) == len(coordinates) == len(review_id)) or not np.array_equal(clusters["review_id"], review_id):
-        raise PipelineError(f"{latent_dir / model}: latent vectors, map and clusters disagree; run make again")
-    # Zero padding to the larger model's size leaves every distance unchanged.
-    padded = np.zeros((len(latent), latent_dim), dtype=np.float32)
-    padded[:, : latent.shape[1]] = latent
+    vectors, coordinates = artifacts.read_array(latent), artifacts.read_array(map_)
+    cluster = artifacts.read_clusters(clusters)
+    if not (len(vectors) == len(coordinates) == len(review_id)) or not np.array_equal(cluster["review_id"], review_id):
+        raise PipelineError(f"{latent}: latent vectors, map and clusters of {model} disagree; run make again")
+    # Zero padding to the largest model's size leaves every distance unchanged.
+    padded = np.zeros((len(vectors), dim), dtype=np.float32)
+    padded[:, : vectors.shape[1]] = vectors
     return pa.table(
         {
             "review_id": pa.array(review_id, pa.int32()),
             "model": pa.array([model] * len(review_id)),
-            "latent": pa.FixedSizeListArray.from_arrays(pa.array(padded.ravel()), latent_dim),
+            "latent": pa.FixedSizeListArray.from_arrays(pa.array(padded.ravel()), dim),
             "x": pa.array(coordinates[:, 0]),
             "y": pa.array(coordinates[:, 1]),
-            "cluster": pa.array(clusters["cluster"].to_numpy(np.int16)),
+            "cluster": pa.array(cluster["cluster"].to_numpy(np.int16)),
         }
     )
 
 
-def attributions_table(model: str, review_id: np.ndarray, attribution_dir: Path) -> pa.Table:
-    found = np.load(attribution_dir / f"{model}.npz")
-    if len(found["scale"]) != len(review_id):
-        raise PipelineError(f"{attribution_dir / model}.npz: does not match the reviews; run make again")
+def _rows(matrix: np.ndarray) -> pa.Array:
+    """A texts x k matrix as one list per text."""
+    return pa.FixedSizeListArray.from_arrays(pa.array(matrix.astype(np.float32).ravel()), matrix.shape[1]).cast(
+        pa.list_(pa.float32())
+    )
+
+
+def attributions_table(model: str, review_id: np.ndarray, path: Path) -> pa.Table:
+    found = artifacts.read_attributions(path)
+    if len(found.scale) != len(review_id):
+        raise PipelineError(f"{path}: does not match the texts; run make again")
+    k = found.at_review.shape[1]
     return pa.table(
         {
             "review_id": pa.array(review_id, pa.int32()),
             "model": pa.array([model] * len(review_id)),
-            "scores": pa.ListArray.from_arrays(pa.array(found["offsets"], pa.int32()), pa.array(found["values"])),
-            "scale": pa.array(found["scale"]),
-            "margin_review": pa.array(found["at_review"]),
-            "margin_baseline": pa.array(found["at_baseline"]),
-            "score_sum": pa.array(found["score_sum"]),
+            "scores": pa.ListArray.from_arrays(pa.array(found.offsets * k, pa.int32()), pa.array(found.values)),
+            "scale": pa.array(found.scale),
+            "target_review": _rows(found.at_review),
+            "target_baseline": _rows(found.at_baseline),
+            "score_sum": _rows(found.score_sum),
         }
     )
+
+
+def add_data_columns(con: duckdb.DuckDBPyConnection, reviews: pd.DataFrame, info: artifacts.DatasetInfo) -> None:
+    """The data's own columns, after the built-in ones of `reviews`."""
+    for column, kind in info.columns.items():
+        sql_type = SQL_TYPES.get(reviews[column].dtype.kind, "varchar")
+        con.execute(f'alter table reviews add column "{column}" {sql_type}')
+        what = {"numeric": "a numeric feature", "category": "a category", "text": "kept, not analysed"}[kind]
+        con.execute(f"comment on column reviews.\"{column}\" is 'From the data file''s own columns: {what}.'")
 
 
 def insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | pa.Table) -> None:
     # Columns by name, so the frame's column order does not matter.
-    columns = ", ".join(frame.column_names if isinstance(frame, pa.Table) else frame.columns)
+    names = frame.column_names if isinstance(frame, pa.Table) else frame.columns
+    columns = ", ".join(f'"{name}"' for name in names)
     con.register("frame", frame)
     con.execute(f"insert into {table} ({columns}) select {columns} from frame")
     con.unregister("frame")
 
 
-def build(out: Path, tables: dict[str, list], latent_dim: int) -> None:
+def build(out: Path, tables: dict[str, list], latent_dim: int, before_insert, views: str) -> None:
     with cli.atomic_output(out) as tmp:
         con = connect_for_writing(tmp)
         try:
             con.execute(MACROS.read_text())
             con.execute(SCHEMA_SQL.read_text().replace("{{latent_dim}}", str(latent_dim)))
+            before_insert(con)
             for table, frames in tables.items():
                 for frame in frames:
                     insert(con, table, frame)
+            con.execute(views)
             for table in DERIVED:
                 con.execute((ROOT / "sql" / "derive" / f"{table}.sql").read_text())
             con.execute("checkpoint")
@@ -157,60 +182,67 @@ def build(out: Path, tables: dict[str, list], latent_dim: int) -> None:
             tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
 
 
-def read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise PipelineError(f"{path}: cannot read ({e}); run make again to rebuild it") from None
+def by_model(paths: list[Path]) -> dict[str, Path]:
+    """Per-model files are named <model>.<suffix>."""
+    return {path.name.split(".")[0].removesuffix("_words"): path for path in paths}
 
 
 def main() -> None:
     p = cli.parser(__doc__)
     p.add_argument("--reviews", required=True, type=Path)
-    p.add_argument("--tokens", required=True, type=Path)
     p.add_argument("--dataset", required=True, type=Path)
+    p.add_argument("--tokens", required=True, type=Path)
+    p.add_argument("--metadata", required=True, type=Path)
     p.add_argument("--models", required=True, type=Path, nargs="+", help="one summary JSON per model")
     p.add_argument("--predictions", required=True, type=Path, nargs="+", help="one parquet file per model")
-    p.add_argument("--latent-dir", required=True, type=Path, help="folder of <model>.npy latent vectors")
-    p.add_argument("--map-dir", required=True, type=Path, help="folder of <model>.npy t-SNE maps")
-    p.add_argument(
-        "--cluster-dir", required=True, type=Path, help="folder of <model>.parquet and <model>_words.parquet"
-    )
-    p.add_argument("--attribution-dir", required=True, type=Path, help="folder of <model>.npz attributions")
-    p.add_argument("--metadata", required=True, type=Path)
+    p.add_argument("--latent", required=True, type=Path, nargs="+", help="<model>.npy per neural model")
+    p.add_argument("--maps", required=True, type=Path, nargs="+", help="<model>.npy per neural model")
+    p.add_argument("--clusters", required=True, type=Path, nargs="+", help="<model>.parquet per neural model")
+    p.add_argument("--cluster-words", required=True, type=Path, nargs="+", help="<model>_words.parquet")
+    p.add_argument("--attributions", required=True, type=Path, nargs="+", help="<model>.npz per neural model")
     p.add_argument("--insights", required=True, type=Path)
     p.add_argument("--insight-reviews", required=True, type=Path)
     p.add_argument("--correlations", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
     args = p.parse_args()
     config = load_config(args.config)
+    info = artifacts.read_dataset_info(args.dataset)
 
-    summaries = [read_json(path) for path in args.models]
-    models, batches, epochs = model_tables(summaries)
-    neural = [summary["model"] for summary in summaries if summary["kind"] == "neural"]
+    order = [spec.name for spec in registry.models(config)]
+    summaries = sorted((artifacts.read_summary(path) for path in args.models), key=lambda s: order.index(s["model"]))
+    models, batches, epochs = model_tables(summaries, info.kind)
+    neural = registry.neural(config)
     latent_dim = max(summary["latent_dim"] for summary in summaries if summary["kind"] == "neural")
-    reviews = reviews_table(args.reviews, args.tokens, args.metadata)
+    reviews = review_table(args.reviews, args.tokens, args.metadata)
     review_id = reviews["review_id"].to_numpy()
+    latent, maps, clusters = by_model(args.latent), by_model(args.maps), by_model(args.clusters)
+    words, attributions = by_model(args.cluster_words), by_model(args.attributions)
+    found = features(info)
+    seed_findings = pd.DataFrame(
+        [(i, statement, feature, sign) for i, (statement, feature, sign) in enumerate(imdb.SEED_FINDINGS, start=1)],
+        columns=["finding", "statement", "feature", "expected_sign"],
+    )
     tables = {
-        "meta": [meta_table(config, read_json(args.dataset))],
+        "meta": [meta_table(config, info)],
+        "labels": [labels_table(reviews, info.labels)],
         "reviews": [reviews],
         "models": [models],
-        "predictions": [pd.read_parquet(path) for path in args.predictions],
+        "predictions": [artifacts.read_predictions(path) for path in args.predictions],
         "training_batches": [batches],
         "training_epochs": [epochs],
         "latent_space": [
-            latent_space_table(model, review_id, args.latent_dir, args.map_dir, args.cluster_dir, latent_dim)
+            latent_space_table(model, review_id, latent[model], maps[model], clusters[model], latent_dim)
             for model in neural
         ],
-        "attributions": [attributions_table(model, review_id, args.attribution_dir) for model in neural],
-        "insights": [pd.read_parquet(args.insights)],
-        "insight_reviews": [pd.read_parquet(args.insight_reviews)],
-        "feature_correlations": [pd.read_parquet(args.correlations)],
-        "cluster_words": [
-            pd.read_parquet(args.cluster_dir / f"{model}_words.parquet").assign(model=model) for model in neural
-        ],
+        "attributions": [attributions_table(model, review_id, attributions[model]) for model in neural],
+        "insights": [artifacts.read_table(args.insights)],
+        "insight_reviews": [artifacts.read_table(args.insight_reviews)],
+        "features": [feature_table(found)],
+        "seed_findings": [seed_findings] if info.kind == "imdb" else [],
+        "feature_correlations": [artifacts.read_table(args.correlations)],
+        "cluster_words": [artifacts.read_cluster_words(words[model]).assign(model=model) for model in neural],
     }
-    build(args.out, tables, latent_dim)
+    build(args.out, tables, latent_dim, lambda con: add_data_columns(con, reviews, info), views_sql(found))
     print(f"{args.out}: {out_size(args.out)}")
 
 

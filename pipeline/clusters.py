@@ -13,7 +13,7 @@ import pandas as pd
 from scipy import sparse
 from sklearn.cluster import KMeans
 
-from pipeline import cli
+from pipeline import artifacts, cli
 from pipeline.config import load_config
 from pipeline.text import OOV, PAD
 
@@ -21,7 +21,16 @@ WORDS_PER_CLUSTER = 15
 PRIOR_WEIGHT = 1000.0  # pseudo-counts spread over the words in proportion to their overall frequency
 
 
+def cluster_count(k: int, texts: int) -> int:
+    """The setting, or about log2(texts / 50) between 2 and 20: 2 for 200 texts, 10 for IMDB's 50,000, 14 for
+    a million. Never more clusters than texts."""
+    if k <= 0:
+        k = int(np.clip(round(np.log2(max(texts, 1) / 50)), 2, 20))
+    return max(1, min(k, texts))
+
+
 def cluster_labels(latent: np.ndarray, k: int, seed: int) -> np.ndarray:
+    k = cluster_count(k, len(latent))
     return KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(latent).astype(np.int16)
 
 
@@ -82,16 +91,12 @@ def main() -> None:
     p.add_argument("--words", required=True, type=Path)
     args = p.parse_args()
     config = load_config(args.config)
-    tokens = np.load(args.tokens)
+    tokens = artifacts.read_tokens(args.tokens)
 
-    labels = cluster_labels(np.load(args.latent), config["clusters"]["k"], config["seed"])
-    words = over_represented_words(
-        labels, word_presence(tokens["sequences"], len(tokens["vocabulary"])), tokens["vocabulary"]
-    )
-    with cli.atomic_output(args.out) as tmp:
-        pd.DataFrame({"review_id": tokens["review_id"], "cluster": labels}).to_parquet(tmp, index=False)
-    with cli.atomic_output(args.words) as tmp:
-        words.to_parquet(tmp, index=False)
+    labels = cluster_labels(artifacts.read_array(args.latent), config["clusters"]["k"], config["seed"])
+    words = over_represented_words(labels, word_presence(tokens.sequences, len(tokens.vocabulary)), tokens.vocabulary)
+    clusters = pd.DataFrame({"review_id": tokens.review_id, "cluster": labels})
+    artifacts.write_clusters(args.out, args.words, clusters, words)
 
 
 if __name__ == "__main__":

@@ -13,12 +13,7 @@ from pipeline.errors import PipelineError
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = ROOT / "pipeline" / "config.toml"
 SCHEMA_SQL = ROOT / "sql" / "schema.sql"
-SCHEMA_VERSION = 1
-
-MODELS = ("dense", "cnn")
-
-# Test accuracy and loss reported by the Tensorleap IMDB study (dense after 5 epochs, CNN after 3).
-SEED_FIGURES = {"dense": (0.89, 0.26), "cnn": (0.89, 0.28)}
+SCHEMA_VERSION = 2
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> dict[str, Any]:
@@ -61,9 +56,33 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def load_config(path: Path | str | None = None) -> dict[str, Any]:
     """The default settings, with those of `path` (if any) laid over them."""
     config = _read_toml(DEFAULT_CONFIG)
+    where = str(path or DEFAULT_CONFIG)
     if path and Path(path).resolve() != DEFAULT_CONFIG:
-        config = _merge(config, _read_toml(Path(path)), str(path))
+        override = _read_toml(Path(path))
+        new = {k: v for k, v in override.items() if k not in config and isinstance(v, dict) and "architecture" in v}
+        config = _merge(config, {k: v for k, v in override.items() if k not in new}, where)
+        for key, table in new.items():
+            # A new model: its settings start from those of its architecture's table, as laid over here.
+            if table["architecture"] not in architectures(config):
+                raise PipelineError(
+                    f"{where}: [{key}] has architecture {table['architecture']!r}; "
+                    f"use one of {', '.join(architectures(config))}"
+                )
+            config = _merge({**config, key: config[table["architecture"]]}, {key: table}, where)
+    for name in config["models"]:
+        if not isinstance(config.get(name), dict) or "architecture" not in config[name]:
+            raise PipelineError(
+                f"{where}: model {name!r} has no settings table; add [{name}] with architecture = "
+                f"{' or '.join(repr(a) for a in architectures(config))}"
+            )
+    if not config["models"]:
+        raise PipelineError(f'{where}: models is empty; name at least one, e.g. models = ["dense"]')
     return config
+
+
+def architectures(config: dict[str, Any]) -> list[str]:
+    """The architectures models can be built from: the default tables that name themselves as one."""
+    return [name for name, table in config.items() if isinstance(table, dict) and table.get("architecture") == name]
 
 
 def config_digest(config: dict[str, Any]) -> str:

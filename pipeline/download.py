@@ -15,7 +15,7 @@ from tqdm import tqdm
 from pipeline import cli
 from pipeline.config import load_config
 from pipeline.errors import PipelineError
-from pipeline.ingest import read_reviews
+from pipeline.imdb import read_reviews
 
 # Tests point this at a local server; users never need it.
 URL_ENV = "REVIEWLENS_DATA_URL"

@@ -1,8 +1,8 @@
 """How faithful the stored attributions are: completeness and a deletion test, for `make bench`.
 
-Completeness: a review's scores should sum to margin(review) - margin(baseline).
-Deletion: removing a review's 5 most positively attributed words should lower its probability of
-positive more than removing 5 words at random.
+Completeness: a text's scores toward a class should sum to target(text) - target(baseline).
+Deletion: removing the 5 words that push a text most toward its predicted class should lower the
+probability of that class more than removing 5 words at random.
 """
 
 from __future__ import annotations
@@ -15,18 +15,23 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from pipeline import artifacts  # noqa: E402
+
 REMOVED = 5
 
 
-def completeness_error(attributions: dict) -> np.ndarray:
-    """Per review, |sum of scores - change in margin| / |change in margin|."""
-    change = attributions["at_review"] - attributions["at_baseline"]
-    return np.abs(attributions["score_sum"] - change) / np.maximum(np.abs(change), 1e-6)
+def completeness_error(attributions: artifacts.Attributions) -> np.ndarray:
+    """Per text and stored class, |sum of scores - change in target| / |change in target|."""
+    change = attributions.at_review - attributions.at_baseline
+    return (np.abs(attributions.score_sum - change) / np.maximum(np.abs(change), 1e-6)).ravel()
 
 
-def ragged_scores(attributions: dict) -> list[np.ndarray]:
-    values, offsets, scale = attributions["values"], attributions["offsets"], attributions["scale"]
-    return [values[offsets[i] : offsets[i + 1]] * scale[i] for i in range(len(scale))]
+def scores_by_class(attributions: artifacts.Attributions, row: int) -> np.ndarray:
+    """One text's scores, tokens x all classes (class 0's are minus the sum of the others')."""
+    k = attributions.at_review.shape[1]
+    start, end = attributions.offsets[row], attributions.offsets[row + 1]
+    stored = attributions.values[start * k : end * k].reshape(-1, k) * attributions.scale[row]
+    return np.concatenate([-stored.sum(axis=1, keepdims=True), stored], axis=1)
 
 
 def without(sequence: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -36,20 +41,22 @@ def without(sequence: np.ndarray, positions: np.ndarray) -> np.ndarray:
 
 
 def deletion_test(
-    model: keras.Model, sequences: np.ndarray, scores: list[np.ndarray], rows: np.ndarray, seed: int
+    model: keras.Model, sequences: np.ndarray, attributions: artifacts.Attributions, rows: np.ndarray, seed: int
 ) -> dict:
     rng = np.random.default_rng(seed)
+    before = model.predict(sequences[rows], batch_size=512, verbose=0)
+    predicted = before.argmax(axis=1)
     top, random = [], []
-    for row in rows:
-        order = np.argsort(-scores[row], kind="stable")
-        top.append(without(sequences[row], order[:REMOVED]))
-        random.append(without(sequences[row], rng.choice(len(scores[row]), REMOVED, replace=False)))
-    before = model.predict(sequences[rows], batch_size=512, verbose=0)[:, 1]
-    after_top = model.predict(np.array(top), batch_size=512, verbose=0)[:, 1]
-    after_random = model.predict(np.array(random), batch_size=512, verbose=0)[:, 1]
-    drop_top, drop_random = before - after_top, before - after_random
+    for row, target in zip(rows, predicted, strict=True):
+        scores = scores_by_class(attributions, row)[:, target]
+        top.append(without(sequences[row], np.argsort(-scores, kind="stable")[:REMOVED]))
+        random.append(without(sequences[row], rng.choice(len(scores), REMOVED, replace=False)))
+    picked = np.arange(len(rows)), predicted
+    after_top = model.predict(np.array(top), batch_size=512, verbose=0)[picked]
+    after_random = model.predict(np.array(random), batch_size=512, verbose=0)[picked]
+    drop_top, drop_random = before[picked] - after_top, before[picked] - after_random
     return {
-        "reviews": len(rows),
+        "texts": len(rows),
         "mean_drop_top5": round(float(drop_top.mean()), 4),
         "mean_drop_random5": round(float(drop_random.mean()), 4),
         "share_top5_drops_more": round(float((drop_top > drop_random).mean()), 4),
@@ -57,19 +64,18 @@ def deletion_test(
 
 
 def measure(build: Path, sample: int = 2000, seed: int = 0) -> dict:
-    tokens = np.load(build / "tokens.npz")
-    sequences = tokens["sequences"]
-    lengths = (sequences != 0).sum(axis=1)
-    candidates = np.flatnonzero((tokens["subset"] == "test") & (lengths >= 4 * REMOVED))
+    tokens = artifacts.read_tokens(build / "tokens.npz")
+    lengths = (tokens.sequences != 0).sum(axis=1)
+    candidates = np.flatnonzero((tokens.subset == "test") & (lengths >= 4 * REMOVED))
     rows = np.random.default_rng(seed).choice(candidates, size=min(sample, len(candidates)), replace=False)
     report = {}
     for path in sorted((build / "attributions").glob("*.npz")):
-        attributions = dict(np.load(path))
+        attributions = artifacts.read_attributions(path)
         errors = completeness_error(attributions)
         model = keras.models.load_model(build / "models" / f"{path.stem}.keras")
         report[path.stem] = {
             "completeness_error_median": round(float(np.median(errors)), 5),
             "completeness_error_p90": round(float(np.quantile(errors, 0.9)), 5),
-            "deletion": deletion_test(model, sequences, ragged_scores(attributions), rows, seed),
+            "deletion": deletion_test(model, tokens.sequences, attributions, rows, seed) if len(rows) else None,
         }
     return report

@@ -1,116 +1,117 @@
-"""Read the IMDB tarball as a stream into one table of reviews, checking its layout on the way.
+"""Read the data into one table of labelled texts: the IMDB tarball, or a file of the user's own.
 
-python -m pipeline.ingest --data aclImdb_v1.tar.gz --out build/reviews.parquet
+    python -m pipeline.ingest --data tickets.csv --out build/reviews.parquet --dataset-info build/dataset.json
+
+Every text gets a review_id (the file's order), its split (from the data, or a seeded stratified split made
+here once), its subset (train, validation, test: the validation hold-out comes from the train split) and its
+label; the label set is read from the data. Any other column comes along as metadata.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import re
-import tarfile
-import zlib
-from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
-from pipeline import cli
+from pipeline import artifacts, cli, formats, imdb
 from pipeline.config import load_config
 from pipeline.errors import PipelineError
 
-# aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt; unsup/ and the .feat files are skipped.
-REVIEW_PATH = re.compile(r"^aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
-SPLITS = ("train", "test")
-FOLDERS = {"neg": "negative", "pos": "positive"}
-FIX_DATA = "download it again or pass a good copy with DATA="
+MAX_CATEGORIES = 50  # a text or true/false column with at most this many values is a category
 
 
-def read_reviews(path: Path, reviews_per_folder: int) -> pd.DataFrame:
-    """Every labeled review in the tarball at `path`, with split, label, rating, file id and text."""
-    path = Path(path)
-    if not path.is_file():
-        raise PipelineError(f"{path}: data file not found; {FIX_DATA}")
-    rows = []
-    try:
-        # "r|gz" reads the archive as a stream: nothing is extracted to disk.
-        with (
-            tarfile.open(path, mode="r|gz") as archive,
-            tqdm(desc="reading reviews", unit=" files", leave=False) as bar,
-        ):
-            for member in archive:
-                match = REVIEW_PATH.match(member.name)
-                if not match:
-                    continue
-                rows.append(_review_row(path, archive, member, match))
-                bar.update()
-    except (tarfile.ReadError, tarfile.CompressionError) as e:
-        if "unexpected end" in str(e) or "truncated" in str(e):
-            raise PipelineError(f"{path}: the tarball is truncated; {FIX_DATA}") from None
-        raise PipelineError(f"{path}: not a gzip-compressed tar file ({e}); {FIX_DATA}") from None
-    except (EOFError, zlib.error, OSError) as e:
-        if isinstance(e, PermissionError):
-            raise PipelineError(f"{path}: cannot read the file ({e.strerror}); check its permissions") from None
-        raise PipelineError(f"{path}: the tarball is truncated or corrupt ({e}); {FIX_DATA}") from None
-    _check_layout(path, rows, reviews_per_folder)
-    reviews = pd.DataFrame(rows).sort_values(["split", "label", "file_id"], key=_split_order)
-    reviews.insert(0, "review_id", range(len(reviews)))
-    return reviews.reset_index(drop=True)
+def read_data(path: Path, settings: dict) -> tuple[pd.DataFrame, str]:
+    """The texts of the data file and its kind (imdb or table), in the file's order."""
+    if imdb.is_tarball(path):
+        reviews = imdb.read_reviews(path, settings["reviews_per_folder"])
+        return imdb.sample(reviews, settings["sample_per_folder"]), "imdb"
+    frame = formats.read_table(path, settings)
+    formats.check_rows(frame, path)
+    return frame, "table"
 
 
-def _review_row(path: Path, archive: tarfile.TarFile, member: tarfile.TarInfo, match: re.Match) -> dict:
-    split, folder, file_id, rating = match.groups()
-    where = f"{path}: review {member.name}"
-    if not member.isfile():
-        raise PipelineError(f"{where} is not a regular file; {FIX_DATA}")
-    raw = archive.extractfile(member).read()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise PipelineError(f"{where} is not valid UTF-8 (byte {e.start}); {FIX_DATA}") from None
-    rating = int(rating)
-    label = FOLDERS[folder]
-    if not (1 <= rating <= 10) or (label == "positive") != (rating >= 7):
-        raise PipelineError(f"{where} has rating {rating}, which does not fit its {folder}/ folder; {FIX_DATA}")
-    return {
-        "split": split,
-        "label": label,
-        "rating": rating,
-        "file_id": int(file_id),
-        "path": member.name,
-        "text": text,
-    }
+def label_set(labels: pd.Series) -> list[str]:
+    """The classes, in the order of the models' outputs: by number when every label is a whole number."""
+    values = sorted(set(labels))
+    if all(value.lstrip("-").isdigit() for value in values):
+        return sorted(values, key=int)
+    return values
 
 
-def _check_layout(path: Path, rows: list[dict], reviews_per_folder: int) -> None:
-    if not rows:
-        raise PipelineError(
-            f"{path}: no aclImdb/{{train,test}}/{{pos,neg}}/*.txt reviews inside; is it the IMDB tarball? {FIX_DATA}"
-        )
-    counts = Counter((row["split"], row["label"]) for row in rows)
-    for split in SPLITS:
-        for folder, label in FOLDERS.items():
-            found = counts[(split, label)]
-            if found != reviews_per_folder:
-                where = f"{path}: aclImdb/{split}/{folder}/"
-                raise PipelineError(f"{where} holds {found} reviews, expected {reviews_per_folder}; {FIX_DATA}")
+def stratified_split(labels: pd.Series, classes: list[str], test_fraction: float, seed: int) -> np.ndarray:
+    """'test' for a seeded `test_fraction` of each class, 'train' for the rest."""
+    rng = np.random.default_rng([seed, 1])  # a stream of its own: the validation hold-out's stays as it was
+    split = np.full(len(labels), "train", dtype=object)
+    for label in classes:
+        rows = np.flatnonzero(labels.to_numpy() == label)
+        split[rng.choice(rows, size=round(len(rows) * test_fraction), replace=False)] = "test"
+    return split
 
 
-def _split_order(column: pd.Series) -> pd.Series:
-    # train before test, negative before positive, then by file id: the order of review_id.
-    if column.name == "split":
-        return column.map({"train": 0, "test": 1})
-    return column
+def assign_subsets(split: pd.Series, labels: pd.Series, classes: list[str], fraction: float, seed: int) -> np.ndarray:
+    """The split as it is, with a stratified validation hold-out cut from train unless the data has one."""
+    subset = split.to_numpy().astype(object)
+    if (subset == "validation").any():
+        return subset
+    rng = np.random.default_rng(seed)
+    for label in classes:
+        rows = np.flatnonzero((subset == "train") & (labels.to_numpy() == label))
+        subset[rng.choice(rows, size=round(len(rows) * fraction), replace=False)] = "validation"
+    return subset
 
 
-def sample(reviews: pd.DataFrame, per_folder: int) -> pd.DataFrame:
-    """The first `per_folder` reviews of each split and label, renumbered; all of them if 0."""
-    if per_folder <= 0:
-        return reviews
-    kept = reviews.groupby(["split", "label"], sort=False).head(per_folder).copy()
-    kept["review_id"] = range(len(kept))
-    return kept.reset_index(drop=True)
+def column_kinds(frame: pd.DataFrame) -> dict[str, str]:
+    """Each extra column of the data: numeric (a feature), category (few values) or text (kept, not analysed)."""
+    kinds = {}
+    for name in frame.columns:
+        values = frame[name]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            kinds[name] = "numeric"
+        elif values.nunique(dropna=True) <= MAX_CATEGORIES:
+            kinds[name] = "category"
+        else:
+            kinds[name] = "text"
+    return kinds
+
+
+def ingest(path: Path, config: dict) -> tuple[pd.DataFrame, artifacts.DatasetInfo]:
+    settings = config["data"]
+    frame, kind = read_data(path, settings)
+    classes = label_set(frame["label"])
+    if "split" in frame.columns:
+        split_source = "given"
+    else:
+        frame["split"] = stratified_split(frame["label"], classes, settings["test_fraction"], config["seed"])
+        split_source = "made"
+    if "source_id" not in frame.columns:
+        frame["source_id"] = None
+    subset = assign_subsets(frame["split"], frame["label"], classes, settings["validation_fraction"], config["seed"])
+    core = ["source_id", "split", "label", "text"]
+    extra = [name for name in frame.columns if name not in core]
+    reviews = pd.concat(
+        [
+            pd.DataFrame({"review_id": np.arange(len(frame), dtype=np.int32)}),
+            frame[core[:2]].reset_index(drop=True),
+            pd.DataFrame({"subset": subset}),
+            frame[core[2:] + extra].reset_index(drop=True),
+        ],
+        axis=1,
+    )
+    reviews.attrs["dropped_rows"] = frame.attrs.get("dropped_rows", 0)
+    if not (reviews["subset"] == "test").any():
+        raise PipelineError(f"{path}: no text is in the test split; add test rows, or leave out the split column")
+    info = artifacts.DatasetInfo(
+        file=path.name,
+        sha256=file_sha256(path),
+        kind=kind,
+        labels=classes,
+        split_source=split_source,
+        columns=column_kinds(frame[extra]),
+        rows=len(reviews),
+    )
+    return reviews, info
 
 
 def file_sha256(path: Path) -> str:
@@ -123,17 +124,15 @@ def file_sha256(path: Path) -> str:
 
 def main() -> None:
     p = cli.parser(__doc__)
-    p.add_argument("--data", required=True, type=Path, help="the aclImdb_v1.tar.gz tarball")
+    p.add_argument("--data", required=True, type=Path, help="the IMDB tarball, or a .csv, .tsv, .parquet, .jsonl")
     p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--dataset-info", required=True, type=Path, help="JSON with the tarball's name and checksum")
+    p.add_argument("--dataset-info", required=True, type=Path, help="JSON with the file's checksum and label set")
     args = p.parse_args()
-    config = load_config(args.config)["data"]
-    reviews = sample(read_reviews(args.data, config["reviews_per_folder"]), config["sample_per_folder"])
-    with cli.atomic_output(args.dataset_info) as tmp:
-        tmp.write_text(json.dumps({"file": args.data.name, "sha256": file_sha256(args.data), "reviews": len(reviews)}))
-    with cli.atomic_output(args.out) as tmp:
-        reviews.to_parquet(tmp, index=False)
-    print(f"{args.out}: {len(reviews):,} reviews")
+    reviews, info = ingest(args.data, load_config(args.config))
+    artifacts.write_dataset(args.out, args.dataset_info, reviews, info)
+    print(f"{args.out}: {len(reviews):,} texts, {len(info.labels)} classes ({', '.join(info.labels[:10])})")
+    if dropped := reviews.attrs.get("dropped_rows"):
+        print(f"{args.data}: skipped {dropped:,} rows without a text or a label (drop_missing = true)")
 
 
 if __name__ == "__main__":

@@ -10,14 +10,23 @@ from pathlib import Path
 import numpy as np
 from openTSNE import TSNE
 
-from pipeline import cli
+from pipeline import artifacts, cli
 from pipeline.config import load_config
+
+PERPLEXITY = 30.0
+
+
+def perplexity(settings: dict, points: int) -> float:
+    """The setting, or 30 where the data allows: openTSNE needs more than 3 x perplexity points."""
+    if settings["perplexity"] > 0:
+        return settings["perplexity"]
+    return max(1.0, min(PERPLEXITY, (points - 1) / 3 - 1))
 
 
 def tsne_map(latent: np.ndarray, settings: dict, seed: int) -> np.ndarray:
     tsne = TSNE(
         n_components=2,
-        perplexity=settings["perplexity"],
+        perplexity=perplexity(settings, len(latent)),
         early_exaggeration_iter=settings["early_exaggeration_iter"],
         n_iter=settings["iterations"],
         exaggeration=settings["exaggeration"],
@@ -34,9 +43,7 @@ def main() -> None:
     p.add_argument("--out", required=True, type=Path)
     args = p.parse_args()
     config = load_config(args.config)
-    coordinates = tsne_map(np.load(args.latent), config["maps"], config["seed"])
-    with cli.atomic_output(args.out) as tmp, tmp.open("wb") as f:
-        np.save(f, coordinates)
+    artifacts.write_array(args.out, tsne_map(artifacts.read_array(args.latent), config["maps"], config["seed"]))
 
 
 if __name__ == "__main__":

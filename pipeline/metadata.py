@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from textblob import TextBlob
 
-from pipeline import cli
+from pipeline import artifacts, cli
 from pipeline.text import tokenize_all
 
 NEGATIONS = frozenset(
@@ -60,9 +60,8 @@ def main() -> None:
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--jobs", type=int, default=2, help="processes for the TextBlob pass")
     args = p.parse_args()
-    table = metadata_table(pd.read_parquet(args.reviews, columns=["review_id", "text"]), args.jobs)
-    with cli.atomic_output(args.out) as tmp:
-        table.to_parquet(tmp, index=False)
+    table = metadata_table(artifacts.read_reviews(args.reviews, columns=["review_id", "text"]), args.jobs)
+    artifacts.write_table(args.out, table)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The two Keras models, each an embedding layer plus a separate head model.
+"""The Keras architectures, each an embedding layer plus a separate head model; pipeline/registry.py says
+which models of which architecture a run trains.
 
 Keras 3 cannot cut a sub-model out of the middle of a model, and attributions need gradients with
 respect to the embedding output: so the head is its own model, fed with the embedded tokens and the
@@ -14,10 +15,9 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-NUM_CLASSES = 2  # softmax over {negative, positive}
 
-
-def build_model(name: str, settings: dict, vocabulary_size: int) -> keras.Model:
+def build_model(name: str, settings: dict, vocabulary_size: int, num_classes: int) -> keras.Model:
+    """A model of the architecture its settings name, ending in a softmax over `num_classes` classes."""
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
     embedding = layers.Embedding(
         vocabulary_size,
@@ -27,7 +27,7 @@ def build_model(name: str, settings: dict, vocabulary_size: int) -> keras.Model:
     )
     # Padding is token 0.
     mask = keras.ops.cast(keras.ops.not_equal(tokens, 0), "float32")
-    head = HEADS[name](settings)
+    head = HEADS[settings["architecture"]](settings, num_classes)
     probabilities = head([embedding(tokens), mask])
     return keras.Model(tokens, probabilities, name=name)
 
@@ -40,20 +40,20 @@ def _head_inputs(settings: dict) -> tuple[keras.KerasTensor, keras.KerasTensor, 
     return embedded, mask, x
 
 
-def dense_head(settings: dict) -> keras.Model:
-    """Embedding -> Dense -> GlobalAveragePooling1D over real tokens -> Dense(2, softmax)."""
+def dense_head(settings: dict, num_classes: int) -> keras.Model:
+    """Embedding -> Dense -> GlobalAveragePooling1D over real tokens -> Dense(classes, softmax)."""
     embedded, mask, x = _head_inputs(settings)
     # Drops whole embedding channels, a regularizer that leaves the padding mask intact.
     x = layers.SpatialDropout1D(settings["embedding_dropout"], name="embedding_dropout")(x)
     x = layers.Dense(settings["hidden_units"], activation="relu", name="dense")(x)
     x = layers.GlobalAveragePooling1D(name="latent")(x, mask=mask)
     x = layers.Dropout(settings["dropout"])(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="output")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="output")(x)
     return keras.Model([embedded, mask], outputs, name="head")
 
 
-def cnn_head(settings: dict) -> keras.Model:
-    """Three convolutional blocks (conv, then pooling), average pooling over real positions, Dense(2, softmax)."""
+def cnn_head(settings: dict, num_classes: int) -> keras.Model:
+    """Three convolutional blocks (conv, then pooling), average pooling over real positions, Dense(classes, softmax)."""
     embedded, mask, x = _head_inputs(settings)
     x = layers.SpatialDropout1D(settings["embedding_dropout"], name="embedding_dropout")(x)
     real = layers.Reshape((-1, 1))(mask)
@@ -70,8 +70,9 @@ def cnn_head(settings: dict) -> keras.Model:
     # Averaging over real positions only, so short reviews are not diluted by padding.
     x = layers.GlobalAveragePooling1D(name="latent")(x, mask=layers.Reshape((-1,))(real))
     x = layers.Dropout(settings["dropout"])(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="output")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="output")(x)
     return keras.Model([embedded, mask], outputs, name="head")
 
 
+# Architecture name (the `architecture` setting) -> its head.
 HEADS = {"dense": dense_head, "cnn": cnn_head}

@@ -1,4 +1,4 @@
-"""Per-review results of one model, the same columns for the neural models and the baseline."""
+"""Per-text results of one model, the same columns for every model: neural, baseline or brought."""
 
 from __future__ import annotations
 
@@ -8,18 +8,22 @@ import pandas as pd
 EPSILON = 1e-7  # as Keras clips probabilities in its cross-entropy
 
 
-def prediction_table(model: str, review_id: np.ndarray, label: np.ndarray, p_positive: np.ndarray) -> pd.DataFrame:
-    p_positive = np.asarray(p_positive, dtype=np.float64)
-    p_true = np.where(label == 1, p_positive, 1.0 - p_positive)
-    predicted = (p_positive >= 0.5).astype(np.int8)
+def prediction_table(
+    model: str, review_id: np.ndarray, label: np.ndarray, probabilities: np.ndarray, labels: list[str]
+) -> pd.DataFrame:
+    """Every class's probability, the predicted class, the loss (cross-entropy of the true class), the
+    confidence (probability of the predicted class) and whether it is right."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    predicted = probabilities.argmax(axis=1)
+    p_true = probabilities[np.arange(len(label)), label]
     return pd.DataFrame(
         {
             "review_id": review_id.astype(np.int32),
             "model": model,
-            "p_positive": p_positive.astype(np.float32),
-            "predicted_label": np.where(predicted == 1, "positive", "negative"),
+            "probabilities": list(probabilities.astype(np.float32)),
+            "predicted_label": np.asarray(labels, dtype=object)[predicted],
             "loss": (-np.log(np.clip(p_true, EPSILON, 1.0))).astype(np.float32),
-            "confidence": np.maximum(p_positive, 1.0 - p_positive).astype(np.float32),
+            "confidence": probabilities.max(axis=1).astype(np.float32),
             "correct": predicted == label,
         }
     )

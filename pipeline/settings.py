@@ -1,4 +1,5 @@
-"""Split the settings into one JSON file per table, touching only the files whose content changed.
+"""Split the settings into one JSON file per table, touching only the files whose content changed, and
+write models.mk: the neural models and settings files that Make's rules follow.
 
 Make compares file times: a step that depends on settings/cnn.json reruns when a CNN setting
 changes, and not when a dense one does.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipeline import cli
+from pipeline import cli, registry
 from pipeline.config import load_config
 
 
@@ -29,6 +30,8 @@ def main() -> None:
     config = load_config(args.config)
     for name, value in config.items():
         write_if_changed(args.out_dir / f"{name}.json", json.dumps(value, indent=2, sort_keys=True) + "\n")
+    makefile = f"NEURAL := {' '.join(registry.neural(config))}\nSETTING_NAMES := {' '.join(config)}\n"
+    write_if_changed(args.out_dir / "models.mk", makefile)
 
 
 if __name__ == "__main__":

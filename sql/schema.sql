@@ -1,6 +1,9 @@
 -- The reviewlens database: every table, every column documented.
--- Built by pipeline/build_db.py; opened read-only by the viewer and by anyone with DuckDB >= 1.0.
--- {{latent_dim}} is replaced at build time by the larger of the two models' latent sizes.
+-- Built by pipeline/build_db.py; opened read-only by the viewer and by anyone with DuckDB >= 1.2.
+-- {{latent_dim}} is replaced at build time by the largest of the neural models' latent sizes. The columns of the
+-- user's data beyond text, label, split and id are added to `reviews` at build time, and the views over the
+-- metadata features (review_features, review_categories) are made from pipeline/features.py.
+-- A "review" is any labelled text: an IMDB review, a support ticket, a question.
 -- The large per-review tables declare no primary or foreign keys: DuckDB stores an index for each,
 -- which cost about 40 MB here. The tests check their keys and references on every build instead.
 
@@ -9,18 +12,28 @@ create table meta (
     value varchar not null
 );
 comment on table meta is 'How this file was built: schema version, dataset checksum, settings, library versions, build time.';
-comment on column meta.key is 'Name of the fact: schema_version, dataset_sha256, dataset_file, config, config_digest, versions, built_at.';
+comment on column meta.key is 'Name of the fact: schema_version, dataset_file, dataset_sha256, dataset_kind (imdb or table), split_source (given or made), config, config_digest, versions, built_at.';
 comment on column meta.value is 'The fact as text; config and versions are JSON.';
+
+create table labels (
+    label varchar primary key,
+    label_index integer not null unique check (label_index >= 0),
+    reviews integer not null check (reviews > 0),
+    train_reviews integer not null check (train_reviews >= 0)
+);
+comment on table labels is 'The label set, read from the data: one row per class.';
+comment on column labels.label is 'The class, by name (integer labels as their decimal text).';
+comment on column labels.label_index is 'Position of the class in the models'' outputs and in predictions.probabilities, from 0.';
+comment on column labels.reviews is 'Texts with this label, all splits.';
+comment on column labels.train_reviews is 'Texts with this label the models were fitted on (subset train).';
 
 create table reviews (
     review_id integer primary key,
-    split varchar not null check (split in ('train', 'test')),
+    source_id varchar,
+    split varchar not null check (split in ('train', 'validation', 'test')),
     subset varchar not null check (subset in ('train', 'validation', 'test')),
-    label varchar not null check (label in ('negative', 'positive')),
-    rating tinyint not null check (rating between 1 and 10),
-    file_id integer not null check (file_id >= 0),
-    path varchar not null,
-    -- zstd: review texts take a quarter of the space they take uncompressed.
+    label varchar not null,
+    -- zstd: texts take a quarter of the space they take uncompressed.
     text varchar not null using compression zstd,
     n_chars integer not null check (n_chars >= 0),
     n_tokens integer not null check (n_tokens >= 0),
@@ -31,19 +44,17 @@ create table reviews (
     n_negations integer not null check (n_negations >= 0),
     n_contrasts integer not null check (n_contrasts >= 0)
 );
-comment on table reviews is 'One row per labeled IMDB review, train and test splits.';
-comment on column reviews.review_id is 'Stable id: train before test, negative before positive, then by file id.';
-comment on column reviews.split is 'Official split of the dataset: train or test.';
-comment on column reviews.subset is 'Role in training: train, validation (held out of the train split) or test.';
-comment on column reviews.label is 'Ground truth: negative (rating <= 4) or positive (rating >= 7).';
-comment on column reviews.rating is 'Star rating out of 10, from the file name.';
-comment on column reviews.file_id is 'The number in the file name <file_id>_<rating>.txt, unique within a split and label.';
-comment on column reviews.path is 'Path of the review inside the tarball.';
-comment on column reviews.text is 'Raw review text, HTML residue included.';
+comment on table reviews is 'One row per labelled text of the data, every split; the data''s own extra columns follow the built-in ones.';
+comment on column reviews.review_id is 'Stable id: the order of the data file (IMDB: train before test, negative before positive, then by file id).';
+comment on column reviews.source_id is 'The text''s id in the data: its id column, or its path in the IMDB tarball; null when the data has none.';
+comment on column reviews.split is 'Split: from the data''s split column (IMDB: its folders), or made by a seeded stratified split (meta split_source).';
+comment on column reviews.subset is 'Role in training: train, validation (given, or held out of the train split) or test.';
+comment on column reviews.label is 'Ground truth: one of the labels table.';
+comment on column reviews.text is 'Raw text, HTML residue included.';
 comment on column reviews.n_chars is 'Length of the raw text in characters.';
 comment on column reviews.n_tokens is 'Number of tokens after cleaning (the tokens() macro), before truncation.';
 comment on column reviews.n_oov is 'Tokens outside the vocabulary (built on the train subset only).';
-comment on column reviews.truncated is 'True when the review has more tokens than the models see.';
+comment on column reviews.truncated is 'True when the text has more tokens than the models see.';
 comment on column reviews.polarity is 'TextBlob polarity of the text, from -1 (negative) to 1 (positive).';
 comment on column reviews.subjectivity is 'TextBlob subjectivity of the text, from 0 (objective) to 1 (subjective).';
 comment on column reviews.n_negations is 'Negation tokens: not, no, never, dont, cant, without...';
@@ -51,7 +62,9 @@ comment on column reviews.n_contrasts is 'Contrast tokens: but, however, althoug
 
 create table models (
     model varchar primary key,
+    rank integer not null unique,
     kind varchar not null check (kind in ('neural', 'baseline')),
+    architecture varchar,
     description varchar not null,
     parameters bigint not null check (parameters > 0),
     epochs integer check (epochs > 0),
@@ -59,32 +72,34 @@ create table models (
     seed_accuracy double check (seed_accuracy between 0 and 1),
     seed_loss double check (seed_loss >= 0)
 );
-comment on table models is 'The models compared: the two Keras models and the TF-IDF baseline.';
-comment on column models.model is 'Short name: dense, cnn or baseline.';
+comment on table models is 'The models compared: the Keras models of the models setting, trained here, and the TF-IDF baseline.';
+comment on column models.model is 'Short name, as in the settings: dense, cnn, ... and baseline.';
+comment on column models.rank is 'Order of the models on the pages: the neural ones as in the models setting, then the baseline.';
 comment on column models.kind is 'neural (Keras) or baseline (scikit-learn).';
+comment on column models.architecture is 'The Keras architecture of a neural model (dense, cnn); null for the baseline.';
 comment on column models.description is 'Architecture in one line.';
 comment on column models.parameters is 'Number of trained parameters (coefficients for the baseline).';
 comment on column models.epochs is 'Training epochs; null for the baseline.';
 comment on column models.latent_dim is 'Size of the pooled representation before the classifier; null for the baseline.';
-comment on column models.seed_accuracy is 'Test accuracy reported by the Tensorleap study this reproduces; null where it reports none.';
+comment on column models.seed_accuracy is 'IMDB only: test accuracy reported by the Tensorleap study this reproduces; null where it reports none.';
 comment on column models.seed_loss is 'Test loss reported by the Tensorleap study; null where it reports none.';
 
 create table predictions (
     review_id integer not null,
     model varchar not null,
-    p_positive float not null check (p_positive between 0 and 1),
-    predicted_label varchar not null check (predicted_label in ('negative', 'positive')),
+    probabilities float[] not null,
+    predicted_label varchar not null,
     loss float not null check (loss >= 0),
-    confidence float not null check (confidence between 0.5 and 1),
+    confidence float not null check (confidence between 0 and 1),
     correct boolean not null
 );
-comment on table predictions is 'One row per review and model.';
-comment on column predictions.review_id is 'The review (reviews.review_id).';
+comment on table predictions is 'One row per text and model.';
+comment on column predictions.review_id is 'The text (reviews.review_id).';
 comment on column predictions.model is 'The model (models.model).';
-comment on column predictions.p_positive is 'Predicted probability that the review is positive.';
-comment on column predictions.predicted_label is 'positive when p_positive >= 0.5, else negative.';
+comment on column predictions.probabilities is 'Predicted probability of every class, in labels.label_index order (list_extract is 1-based: probabilities[label_index + 1]).';
+comment on column predictions.predicted_label is 'The class with the highest probability.';
 comment on column predictions.loss is 'Cross-entropy of the true label: -ln p(label), probabilities clipped at 1e-7.';
-comment on column predictions.confidence is 'Probability of the predicted label, from 0.5 (unsure) to 1.';
+comment on column predictions.confidence is 'Probability of the predicted label, from 1/classes (unsure) to 1.';
 comment on column predictions.correct is 'True when predicted_label equals the review''s label.';
 
 create table training_batches (
@@ -109,8 +124,8 @@ create table training_epochs (
     epoch integer not null check (epoch > 0),
     loss double not null check (loss >= 0),
     accuracy double not null check (accuracy between 0 and 1),
-    val_loss double not null check (val_loss >= 0),
-    val_accuracy double not null check (val_accuracy between 0 and 1),
+    val_loss double check (val_loss >= 0),
+    val_accuracy double check (val_accuracy between 0 and 1),
     primary key (model, epoch)
 );
 comment on table training_epochs is 'Loss and accuracy of each Keras model at the end of every epoch.';
@@ -118,7 +133,7 @@ comment on column training_epochs.model is 'The model (models.model).';
 comment on column training_epochs.epoch is 'Epoch, from 1.';
 comment on column training_epochs.loss is 'Mean training loss over the epoch.';
 comment on column training_epochs.accuracy is 'Mean training accuracy over the epoch.';
-comment on column training_epochs.val_loss is 'Loss on the validation hold-out after the epoch.';
+comment on column training_epochs.val_loss is 'Loss on the validation hold-out after the epoch; null without a hold-out.';
 comment on column training_epochs.val_accuracy is 'Accuracy on the validation hold-out after the epoch.';
 
 create table latent_space (
@@ -131,8 +146,8 @@ create table latent_space (
 );
 comment on table latent_space is 'Where each neural model places each review: its latent vector, its point on the t-SNE map, its k-means cluster.';
 comment on column latent_space.review_id is 'The review (reviews.review_id).';
-comment on column latent_space.model is 'The model (models.model): dense or cnn.';
-comment on column latent_space.latent is 'Pooled representation before the classifier, zero-padded to the larger model''s size (padding changes no distance).';
+comment on column latent_space.model is 'The model (models.model), a neural one.';
+comment on column latent_space.latent is 'Pooled representation before the classifier, zero-padded to the largest model''s size (padding changes no distance).';
 comment on column latent_space.x is 't-SNE map, first coordinate.';
 comment on column latent_space.y is 't-SNE map, second coordinate.';
 comment on column latent_space.cluster is 'k-means cluster of the latent vector, from 0.';
@@ -141,10 +156,11 @@ create table clusters (
     model varchar not null references models (model),
     cluster smallint not null check (cluster >= 0),
     reviews integer not null check (reviews > 0),
-    share_positive double not null check (share_positive between 0 and 1),
+    top_label varchar not null,
+    top_label_share double not null check (top_label_share between 0 and 1),
     accuracy double not null check (accuracy between 0 and 1),
     mean_loss double not null check (mean_loss >= 0),
-    mean_confidence double not null check (mean_confidence between 0.5 and 1),
+    mean_confidence double not null check (mean_confidence between 0 and 1),
     mean_tokens double not null,
     mean_oov double not null,
     mean_oov_rate double not null check (mean_oov_rate between 0 and 1),
@@ -155,7 +171,8 @@ comment on table clusters is 'Each k-means cluster of each model, with its size,
 comment on column clusters.model is 'The model (models.model).';
 comment on column clusters.cluster is 'Cluster number (latent_space.cluster).';
 comment on column clusters.reviews is 'Reviews in the cluster, both splits.';
-comment on column clusters.share_positive is 'Share of its reviews labelled positive.';
+comment on column clusters.top_label is 'Its most common label.';
+comment on column clusters.top_label_share is 'Share of its texts with that label.';
 comment on column clusters.accuracy is 'Share of its reviews the model gets right.';
 comment on column clusters.mean_loss is 'Mean loss of the model on its reviews.';
 comment on column clusters.mean_confidence is 'Mean confidence of the model on its reviews.';
@@ -188,46 +205,62 @@ create table attributions (
     model varchar not null,
     scores tinyint[] not null,
     scale float not null check (scale > 0),
-    margin_review float not null,
-    margin_baseline float not null,
-    score_sum float not null
+    target_review float[] not null,
+    target_baseline float[] not null,
+    score_sum float[] not null
 );
-comment on table attributions is 'Integrated gradients of each neural model for each review: how much each token the model saw pushes toward positive. Read it through the token_attributions view.';
-comment on column attributions.review_id is 'The review (reviews.review_id).';
-comment on column attributions.model is 'The model (models.model): dense or cnn.';
-comment on column attributions.scores is 'One score per token the model saw, in units of scale (int8: score = value * scale); padding has none.';
-comment on column attributions.scale is 'Size of one unit of scores: the review''s largest absolute score / 127.';
-comment on column attributions.margin_review is 'Logit margin, positive minus negative, for the review.';
-comment on column attributions.margin_baseline is 'Logit margin for the baseline: every token''s embedding set to zero.';
-comment on column attributions.score_sum is 'Sum of the unrounded scores; completeness says it equals margin_review - margin_baseline.';
+comment on table attributions is 'Integrated gradients of each neural model for each text: how much each token the model saw pushes toward each class. Read it through the token_attributions view.';
+comment on column attributions.review_id is 'The text (reviews.review_id).';
+comment on column attributions.model is 'The model (models.model), a neural one.';
+comment on column attributions.scores is 'Token by token, one score toward each class from label_index 1 on (class 0''s is minus their sum), in units of scale (int8: score = value * scale); padding has none.';
+comment on column attributions.scale is 'Size of one unit of scores: the text''s largest absolute score / 127.';
+comment on column attributions.target_review is 'For each class from label_index 1 on: its logit minus the mean logit, at the text.';
+comment on column attributions.target_baseline is 'The same at the baseline: every token''s embedding set to zero.';
+comment on column attributions.score_sum is 'For each class from label_index 1 on: the sum of the unrounded scores; completeness says it equals target_review - target_baseline.';
 
 create view token_attributions as
-select
-    review_id,
-    model,
-    position,
-    tokens[position] as token,
-    scores[position] * scale as toward_positive,
-    -scores[position] * scale as toward_negative
-from (
+with
+
+stored as (
+    -- Scores are stored for classes 1 to n-1, token by token.
+    select count(*) - 1 as classes from labels
+),
+
+unnested as (
     -- Unnesting in a subquery lets a filter on review_id reach the tables, so tokens() runs only on the
-    -- reviews asked for.
+    -- texts asked for.
     select
         attributions.review_id,
         attributions.model,
         attributions.scores,
         attributions.scale,
         tokens(reviews.text) as tokens,
-        unnest(range(1, len(attributions.scores) + 1)) as position
+        unnest(range(1, len(attributions.scores) // stored.classes + 1)) as position,
+        stored.classes
     from attributions
     join reviews using (review_id)
-);
-comment on view token_attributions is 'One row per review, model and token the model saw: its integrated-gradients score toward the positive and toward the negative output (one is minus the other).';
+    cross join stored
+)
+
+select
+    unnested.review_id,
+    unnested.model,
+    unnested.position,
+    unnested.tokens[unnested.position] as token,
+    labels.label,
+    unnested.scale * case
+        when labels.label_index = 0
+            then -list_sum(unnested.scores[(unnested.position - 1) * unnested.classes + 1:unnested.position * unnested.classes])
+        else unnested.scores[(unnested.position - 1) * unnested.classes + labels.label_index]
+    end as score
+from unnested
+cross join labels;
+comment on view token_attributions is 'One row per text, model, token the model saw and class: its integrated-gradients score toward that class (negative: away from it). With two classes, the score toward one is minus the score toward the other.';
 
 create table insights (
     insight_id integer primary key,
     model varchar references models (model),
-    kind varchar not null check (kind in ('cluster', 'range', 'mislabelled', 'duplicates')),
+    kind varchar not null check (kind in ('cluster', 'range', 'category', 'mislabelled', 'duplicates')),
     title varchar not null,
     reviews integer not null check (reviews > 0),
     mean_loss double,
@@ -237,12 +270,12 @@ create table insights (
 comment on table insights is 'Findings about where the models fail, computed by the pipeline, most important first.';
 comment on column insights.insight_id is 'Rank of the finding, from 1 (most important).';
 comment on column insights.model is 'The model it is about; null for findings about the data (mislabelled, duplicates).';
-comment on column insights.kind is 'cluster (a high-loss cluster), range (a high-loss range of one feature), mislabelled or duplicates.';
+comment on column insights.kind is 'cluster (a high-loss cluster), range (a high-loss range of one numeric feature), category (a high-loss value of a category column), mislabelled or duplicates.';
 comment on column insights.title is 'The finding in one sentence, written from the numbers.';
 comment on column insights.reviews is 'Reviews it is about (insight_reviews).';
-comment on column insights.mean_loss is 'Their mean loss (test split for cluster and range; both neural models for mislabelled).';
+comment on column insights.mean_loss is 'Their mean loss (test split for cluster, range and category; every neural model for mislabelled).';
 comment on column insights.loss_ratio is 'Their mean loss over the model''s mean test loss.';
-comment on column insights.importance is 'Share of the loss the finding accounts for beyond the mean (cluster, range), share of all loss (mislabelled), or share of reviews (duplicates).';
+comment on column insights.importance is 'Share of the loss the finding accounts for beyond the mean (cluster, range, category), share of all loss (mislabelled), or share of texts (duplicates).';
 
 create table insight_reviews (
     insight_id integer not null,
@@ -273,64 +306,144 @@ comment on column feature_correlations.ci_low is 'Lower end of its 95% bootstrap
 comment on column feature_correlations.ci_high is 'Upper end of its 95% bootstrap interval.';
 comment on column feature_correlations.reviews is 'Reviews it is measured on.';
 
-create view review_features as
-with wide as (
-    select
-        predictions.review_id,
-        predictions.model,
-        reviews.subset,
-        predictions.loss,
-        reviews.n_tokens::double as length_tokens,
-        reviews.n_chars::double as length_chars,
-        reviews.n_oov::double as oov_count,
-        reviews.n_oov / greatest(reviews.n_tokens, 1) as oov_rate,
-        reviews.polarity::double as polarity,
-        abs(reviews.polarity)::double as polarity_strength,
-        reviews.subjectivity::double as subjectivity,
-        predictions.confidence::double as confidence,
-        reviews.rating::double as rating,
-        reviews.n_negations::double as negations,
-        reviews.n_contrasts::double as contrasts
-    from predictions
-    join reviews using (review_id)
-)
-unpivot wide
-on length_tokens, length_chars, oov_count, oov_rate, polarity, polarity_strength, subjectivity, confidence, rating,
-    negations, contrasts
-into name feature value value;
-comment on view review_features is 'One row per review, model and metadata feature: the feature''s value and the model''s loss, for the dashboard.';
+create table features (
+    feature varchar primary key,
+    title varchar not null,
+    sql varchar not null,
+    kind varchar not null check (kind in ('numeric', 'category')),
+    source varchar not null check (source in ('text', 'model', 'data')),
+    "default" boolean not null,
+    rank integer not null unique
+);
+comment on table features is 'The metadata features the dashboard, the insights and the correlations use (pipeline/features.py), the data''s own columns included.';
+comment on column features.feature is 'Name, as in review_features, review_categories and feature_correlations.';
+comment on column features.title is 'As the pages name it.';
+comment on column features.sql is 'Its value, as SQL over the tables reviews and predictions.';
+comment on column features.kind is 'numeric, or category (a text or true/false column of the data with at most 50 values).';
+comment on column features.source is 'text (measured on the text), model (the model''s own, such as confidence) or data (a column of the data file).';
+comment on column features."default" is 'Shown on the dashboard before the user picks.';
+comment on column features.rank is 'Order on the pages: the built-in features, then the data''s columns.';
+
+create table seed_findings (
+    finding integer primary key,
+    statement varchar not null,
+    feature varchar not null references features (feature),
+    expected_sign integer not null check (expected_sign in (-1, 1))
+);
+comment on table seed_findings is 'IMDB only (empty for other data): the Tensorleap study''s five findings about metadata and loss.';
+comment on column seed_findings.finding is 'Number of the finding, from 1.';
+comment on column seed_findings.statement is 'The finding in the study''s words.';
+comment on column seed_findings.feature is 'The feature it is about (features.feature).';
+comment on column seed_findings.expected_sign is 'The sign of its rank correlation with the loss that the finding claims.';
+
+create view review_list as
+select
+    predictions.review_id,
+    predictions.model,
+    reviews.split,
+    reviews.subset,
+    reviews.label,
+    predictions.predicted_label,
+    predictions.probabilities,
+    predictions.confidence,
+    predictions.loss,
+    predictions.correct,
+    reviews.n_tokens,
+    reviews.n_oov,
+    snippet(reviews.text, 160) as snippet
+from predictions
+join reviews using (review_id);
+comment on view review_list is 'One row per text and model as the viewer lists them: label, prediction, loss and the start of the text.';
 
 create view model_agreement as
-with outcomes as (
-    select
-        review_id,
-        bool_or(correct) filter (where model = 'dense') as dense_correct,
-        bool_or(correct) filter (where model = 'cnn') as cnn_correct,
-        max(loss) filter (where model = 'dense') as dense_loss,
-        max(loss) filter (where model = 'cnn') as cnn_loss
-    from predictions
-    where model in ('dense', 'cnn')
-    group by review_id
+with
+
+neural as (
+    select model, rank from models
+    where kind = 'neural'
 )
+
 select
-    *,
+    first.review_id,
+    first.model as first_model,
+    second.model as second_model,
+    first.correct as first_correct,
+    second.correct as second_correct,
+    first.loss as first_loss,
+    second.loss as second_loss,
     case
-        when dense_correct and cnn_correct then 'both right'
-        when dense_correct then 'dense only'
-        when cnn_correct then 'CNN only'
+        when first.correct and second.correct then 'both right'
+        when first.correct then first.model || ' only'
+        when second.correct then second.model || ' only'
         else 'neither'
     end as cohort
-from outcomes;
-comment on view model_agreement is 'Each review with both neural models'' verdicts and losses, and its cohort: both right, dense only, CNN only or neither.';
+from predictions as first
+join neural as first_neural on first_neural.model = first.model
+join predictions as second on second.review_id = first.review_id
+join neural as second_neural on second_neural.model = second.model and second_neural.rank > first_neural.rank;
+comment on view model_agreement is 'Each text and each pair of neural models (first_model before second_model in the models'' order): their verdicts and losses, and its cohort: both right, <first> only, <second> only or neither.';
 
 create view model_metrics as
+with
+
+per_class as (
+    select
+        predictions.model,
+        reviews.subset,
+        labels.label,
+        count(*) filter (where reviews.label = labels.label) as support,
+        count(*) filter (where predictions.predicted_label = labels.label) as predicted,
+        count(*) filter (where reviews.label = labels.label and predictions.correct) as hits
+    from predictions
+    join reviews using (review_id)
+    cross join labels
+    group by all
+),
+
+f1 as (
+    select
+        model,
+        subset,
+        avg(2 * hits / nullif(support + predicted, 0)) filter (where support > 0) as macro_f1
+    from per_class
+    group by all
+),
+
+overall as (
+    select
+        predictions.model,
+        reviews.subset,
+        count(*) as reviews,
+        avg(predictions.correct::integer) as accuracy,
+        avg(predictions.loss) as loss
+    from predictions
+    join reviews using (review_id)
+    group by all
+)
+
+select
+    overall.*,
+    coalesce(f1.macro_f1, 0) as macro_f1
+from overall
+join f1 using (model, subset);
+comment on view model_metrics is 'Accuracy, mean loss and macro-F1 (over the classes present) of every model on each subset (train, validation, test).';
+
+create view class_metrics as
 select
     predictions.model,
     reviews.subset,
-    count(*) as reviews,
-    avg(predictions.correct::integer) as accuracy,
-    avg(predictions.loss) as loss
+    labels.label,
+    labels.label_index,
+    count(*) filter (where reviews.label = labels.label) as support,
+    count(*) filter (where reviews.label = labels.label and predictions.correct)
+        / nullif(count(*) filter (where predictions.predicted_label = labels.label), 0) as "precision",
+    count(*) filter (where reviews.label = labels.label and predictions.correct)
+        / nullif(count(*) filter (where reviews.label = labels.label), 0) as recall,
+    2 * count(*) filter (where reviews.label = labels.label and predictions.correct)
+        / nullif(count(*) filter (where reviews.label = labels.label) + count(*) filter (where predictions.predicted_label = labels.label), 0)
+        as f1
 from predictions
 join reviews using (review_id)
-group by predictions.model, reviews.subset;
-comment on view model_metrics is 'Accuracy and mean loss of every model on each subset (train, validation, test).';
+cross join labels
+group by all;
+comment on view class_metrics is 'Precision, recall and F1 of every model for each class on each subset; null where a class is never predicted or never present.';

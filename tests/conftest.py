@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from tests.imdb_fixture import write_tarball
+from tests.own_data import PARQUET_CONFIG, TICKET_CONFIG, write_reviews_parquet, write_tickets
 from viewer.database import open_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +51,49 @@ def build_dir(tmp_path_factory, tarball) -> Path:
 @pytest.fixture(scope="session")
 def database(build_dir) -> Path:
     return build_dir / "reviewlens.duckdb"
+
+
+def tiny_settings_with(path: Path, settings: str) -> Path:
+    """A settings file: the test suite's tiny settings with the tables and keys of `settings` laid over them."""
+    merged = tomllib.loads(TINY_CONFIG.read_text())
+    for key, value in tomllib.loads(settings).items():
+        merged[key] = {**merged.get(key, {}), **value} if isinstance(value, dict) else value
+    plain = [f"{key} = {json.dumps(value)}" for key, value in merged.items() if not isinstance(value, dict)]
+    tables = [
+        f"[{key}]\n" + "".join(f"{name} = {json.dumps(item)}\n" for name, item in value.items())
+        for key, value in merged.items()
+        if isinstance(value, dict)
+    ]
+    path.write_text("\n".join(plain + tables) + "\n")
+    return path
+
+
+def build_with(tmp_path_factory, name: str, data: Path, settings: str) -> Path:
+    """The real pipeline on `data`, with the test's tiny settings and `settings` laid over them."""
+    folder = tmp_path_factory.mktemp(name)
+    config = tiny_settings_with(folder / "settings.toml", settings)
+    result = make(folder / "build", "all", data=data, config=config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return folder / "build"
+
+
+@pytest.fixture(scope="session")
+def tickets_csv(tmp_path_factory) -> Path:
+    return write_tickets(tmp_path_factory.mktemp("tickets") / "tickets.csv")
+
+
+@pytest.fixture(scope="session")
+def tickets_database(tmp_path_factory, tickets_csv) -> Path:
+    """Three classes from a CSV with other column names and extra columns, no split column, and three neural
+    models: the built-in two and a third defined in the settings only."""
+    return build_with(tmp_path_factory, "tickets", tickets_csv, TICKET_CONFIG) / "reviewlens.duckdb"
+
+
+@pytest.fixture(scope="session")
+def parquet_database(tmp_path_factory) -> Path:
+    """Two classes (integer labels) from a Parquet file with a split column, and one neural model only."""
+    data = write_reviews_parquet(tmp_path_factory.mktemp("parquet") / "reviews.parquet")
+    return build_with(tmp_path_factory, "parquet", data, PARQUET_CONFIG) / "reviewlens.duckdb"
 
 
 @pytest.fixture()

@@ -20,63 +20,99 @@ def query(db, name: str, **params):
     return db.execute((QUERIES / f"{name}.sql").read_text(), params).df()
 
 
-@pytest.mark.parametrize("model", NEURAL)
-def test_one_score_per_token_the_model_saw(db, model):
+def one_score_per_token_and_class(db, model: str, sequence_length: int) -> None:
+    """Classes 1 to n-1 are stored for every token the model saw, and the view shows all n, summing to zero."""
+    classes = db.execute("select count(*) from labels").fetchone()[0]
     mismatched = db.execute(
         "select count(*) from attributions join reviews using (review_id)"
-        " where model = $m and len(scores) != least(n_tokens, $n)",
-        {"m": model, "n": SEQUENCE_LENGTH},
+        " where model = $m and len(scores) != least(n_tokens, $n) * $k",
+        {"m": model, "n": sequence_length, "k": classes - 1},
     ).fetchone()[0]
     assert mismatched == 0
-    assert db.execute("select count(*) from attributions where model = $m", {"m": model}).fetchone()[0] == 400
+    texts = db.execute("select count(*) from reviews").fetchone()[0]
+    assert db.execute("select count(*) from attributions where model = $m", {"m": model}).fetchone()[0] == texts
+    per_token = db.execute(
+        "select count(*) filter (where n != $k), max(abs(total)), count(*) from ("
+        " select count(*) as n, sum(score) as total from token_attributions"
+        " where model = $m and review_id in (0, 5, 17) group by review_id, position)",
+        {"m": model, "k": classes},
+    ).fetchone()
+    largest_scale = db.execute("select max(scale) from attributions where model = $m", {"m": model}).fetchone()[0]
+    assert per_token[2] > 0 and per_token[0] == 0, "every token has one score per class"
+    # Class 0's score is minus the others' sum: they cancel, within the int8 rounding.
+    assert per_token[1] <= largest_scale * (classes - 1) + 1e-6
 
 
 @pytest.mark.parametrize("model", NEURAL)
-def test_completeness_scores_sum_to_the_change_in_margin(db, model):
-    errors = db.execute(
-        "select abs(score_sum - (margin_review - margin_baseline)) / abs(margin_review - margin_baseline)"
-        " from attributions where model = $m and abs(margin_review - margin_baseline) > 1e-3",
+def test_one_score_per_token_the_model_saw(db, model):
+    one_score_per_token_and_class(db, model, SEQUENCE_LENGTH)
+
+
+def completeness(db, model: str) -> None:
+    """Each class's scores sum to the change in its target, and the int8 scores to their unrounded sum."""
+    rows = db.execute(
+        "select unnest(score_sum), unnest(target_review), unnest(target_baseline) from attributions where model = $m",
         {"m": model},
     ).fetchnumpy()
-    errors = next(iter(errors.values()))
+    score_sum, at_review, at_baseline = (rows[name] for name in rows)
+    change = at_review - at_baseline
+    moved = np.abs(change) > 1e-3
+    assert moved.any()
+    errors = np.abs(score_sum - change)[moved] / np.abs(change)[moved]
     assert np.median(errors) <= 0.05
-    # The stored int8 scores add up to the unrounded sum within their rounding.
-    rows = db.execute(
-        "select list_sum(scores) * scale, score_sum, scale * len(scores) / 2 from attributions where model = $m",
+    stored = db.execute(
+        "select list_sum(scores) * scale, list_sum(score_sum), scale * len(scores) / 2 from attributions"
+        " where model = $m",
         {"m": model},
     ).fetchall()
-    assert all(abs(stored - exact) <= bound + 1e-6 for stored, exact, bound in rows)
+    assert all(abs(total - exact) <= bound + 1e-6 for total, exact, bound in stored)
+
+
+@pytest.mark.parametrize("model", NEURAL)
+def test_completeness_scores_sum_to_the_change_in_the_target(db, model):
+    completeness(db, model)
+
+
+def test_dense_attributions_are_exact(db):
+    # The dense architecture's closed form leaves no completeness error beyond float rounding.
+    rows = db.execute(
+        "select unnest(score_sum) - (unnest(target_review) - unnest(target_baseline)) from attributions"
+        " where model = 'dense'"
+    ).fetchnumpy()
+    assert np.abs(next(iter(rows.values()))).max() < 1e-4
 
 
 def test_scores_favour_the_words_of_the_label(db):
     # The generated grammar makes "wonderful" positive and "terrible" negative for any sane model.
     means = dict(
         db.execute(
-            "select token, avg(toward_positive) from token_attributions where model = 'dense'"
+            "select token, avg(score) from token_attributions where model = 'dense' and label = 'positive'"
             " and token in ('wonderful', 'terrible') group by token"
         ).fetchall()
     )
     assert means["wonderful"] > 0 > means["terrible"]
 
 
-def test_toward_negative_is_minus_toward_positive(db):
-    assert (
-        db.execute("select count(*) from token_attributions where toward_negative != -toward_positive").fetchone()[0]
-        == 0
-    )
+def test_with_two_classes_toward_one_is_away_from_the_other(db):
+    mirrored = db.execute(
+        "select count(*), count(*) filter (where n.score = -p.score) from token_attributions p"
+        " join token_attributions n using (review_id, model, position)"
+        " where p.label = 'positive' and n.label = 'negative'"
+    ).fetchone()
+    assert mirrored[0] > 0 and mirrored[0] == mirrored[1]
 
 
 def test_heat_map_shows_the_unseen_part_of_a_truncated_review(db):
     review_id, n_tokens = db.execute(
-        "select review_id, n_tokens from reviews where path = $p", {"p": LONG_NAME}
+        "select review_id, n_tokens from reviews where source_id = $p", {"p": LONG_NAME}
     ).fetchone()
     assert n_tokens > SEQUENCE_LENGTH
-    heat = query(db, "review_heatmap", review_id=review_id, width=40)
+    heat = query(db, "review_heatmap", review_id=review_id, width=40, label="positive")
     for model in NEURAL:
         rows = heat[heat["model"] == model].sort_values("position")
         assert len(rows) == n_tokens
         assert rows["seen"].tolist() == [True] * SEQUENCE_LENGTH + [False] * (n_tokens - SEQUENCE_LENGTH)
-        assert rows.loc[~rows["seen"], "toward_positive"].isna().all()
+        assert rows.loc[~rows["seen"], "score"].isna().all()
         assert rows["relative"].abs().max() == pytest.approx(1.0)
     # Greedy wrap: no line runs past the width, and each line starts at column 0.
     assert (heat["column_end"] <= 40).all()
@@ -84,19 +120,19 @@ def test_heat_map_shows_the_unseen_part_of_a_truncated_review(db):
 
 
 def test_ngrams_sum_their_words_scores(db):
-    ngrams = query(db, "review_ngrams", review_id=5, top=2)
-    words = query(db, "review_heatmap", review_id=5, width=80)
+    ngrams = query(db, "review_ngrams", review_id=5, top=2, label="negative")
+    words = query(db, "review_heatmap", review_id=5, width=80, label="negative")
     for row in ngrams[ngrams["n"] == 2].itertuples():
         tokens = words[(words["model"] == row.model) & words["position"].isin([row.position, row.position + 1])]
         assert row.ngram == " ".join(tokens.sort_values("position")["token"])
-        assert row.toward_positive == pytest.approx(tokens["toward_positive"].sum(), rel=1e-4)
-    assert set(ngrams["direction"]) == {"positive", "negative"}
+        assert row.score == pytest.approx(tokens["score"].sum(), rel=1e-4)
+    assert set(ngrams["direction"]) == {"toward", "away"}
 
 
 def test_model_comparison_flags_sign_flips(db):
-    comparison = query(db, "model_comparison", review_id=5, notable=0.2)
-    flipped = np.sign(comparison["dense"]) != np.sign(comparison["cnn"])
-    strong = comparison[["dense", "cnn"]].abs().max(axis=1) >= 0.2
+    comparison = query(db, "model_comparison", review_id=5, notable=0.2, label="positive", first="dense", second="cnn")
+    flipped = np.sign(comparison["first"]) != np.sign(comparison["second"])
+    strong = comparison[["first", "second"]].abs().max(axis=1) >= 0.2
     assert (comparison["flipped"] == (flipped & strong)).all()
     assert list(comparison["change"].abs()) == sorted(comparison["change"].abs(), reverse=True)
 
@@ -111,6 +147,7 @@ def test_models_ignore_padding_so_short_batches_score_the_same():
     review = np.array([[5, 9, 2, 7, 3, 11, 4]])
     for name in NEURAL:
         keras.utils.set_random_seed(0)
-        model = build_model(name, settings[name], vocabulary_size=20)
-        scores = [model.predict(np.pad(review, ((0, 0), (0, padding))), verbose=0)[0, 1] for padding in (0, 9, 41)]
-        np.testing.assert_allclose(scores, scores[0], rtol=1e-5)
+        model = build_model(name, settings[name], vocabulary_size=20, num_classes=3)
+        scores = [model.predict(np.pad(review, ((0, 0), (0, padding))), verbose=0)[0] for padding in (0, 9, 41)]
+        for padded in scores[1:]:
+            np.testing.assert_allclose(padded, scores[0], rtol=1e-5)

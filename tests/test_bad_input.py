@@ -222,3 +222,57 @@ def test_every_case_in_the_readme_catalogue_has_its_test():
     code = "\n".join(path.read_text() for path in (ROOT / "tests").glob("test_*.py"))
     defined = set(re.findall(r"^def (test_\w+)", code, flags=re.M))
     assert named - defined == set()
+
+
+# --- a file of the user's own: each problem one line, the previous database untouched ----------------------------
+
+GOOD_ROWS = "".join(f'{i},"text number {i}",{"ab"[i % 2]},{"test" if i % 5 == 0 else "train"}\n' for i in range(20))
+BAD_DATA = {
+    # name: (file name, content, words the error line holds)
+    "empty": ("tickets.csv", b"", ["the file is empty"]),
+    "no-text-column": ("tickets.csv", b"body,label\nhello,a\nbye,b\n", ["no column 'text'", "found: body, label"]),
+    "broken-quote": ("tickets.csv", b'text,label\n"fine",a\n"never closed,b\nmore,a\n', ["line 3", "never closed"]),
+    "ragged-row": ("tickets.csv", b"text,label\nhello,a\nx,y,z\nq,b\n", ["line 3 has 3 fields"]),
+    "not-utf8": ("tickets.csv", "text,label\nhello,a\nTrès bien,b\n".encode("latin-1"),
+                 ["line 3 is not valid utf-8", 'encoding = "latin-1"']),
+    "missing-texts-and-labels": ("tickets.csv", b"text,label\nhello,a\n,b\nhi,\n  ,a\n",
+                                 ["2 rows have no text", "1 has no label", "drop_missing = true"]),
+    "one-class": ("tickets.csv", b"text,label\nhello,spam\nbye,spam\n", ["every row has the label 'spam'"]),
+    "class-with-one-train-row": ("tickets.csv", ("id,text,label,split\n" + GOOD_ROWS + "99,lonely,c,train\n").encode(),
+                                 ["label 'c' has only 1 train row"]),
+    "class-only-in-test": ("tickets.csv", ("id,text,label,split\n" + GOOD_ROWS + "98,x,c,test\n99,y,c,test\n").encode(),
+                           ["label 'c' is only in test rows"]),
+    "duplicate-ids": ("tickets.csv", ("id,text,label,split\n" + GOOD_ROWS + "3,again,a,train\n").encode(),
+                      ["1 id appears more than once", "'3'"]),
+    "unknown-split": ("tickets.csv", ("id,text,label,split\n" + GOOD_ROWS + "99,x,a,dev\n").encode(),
+                      ["unknown split value 'dev'"]),
+    "unknown-format": ("tickets.xlsx", b"PK\x03\x04", ["unknown data format"]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", BAD_DATA)
+def test_a_bad_data_file(build_with_database, tmp_path, case):
+    name, content, words = BAD_DATA[case]
+    data = tmp_path / name
+    data.write_bytes(content)
+    run_bad(build_with_database, data, *words)
+
+
+def test_a_file_in_another_encoding_reads_with_the_encoding_setting(build_with_database, tmp_path):
+    data = tmp_path / "tickets.csv"
+    data.write_bytes(("text,label\n" + "".join(f"Très bien {i},{'ab'[i % 2]}\n" for i in range(20))).encode("cp1252"))
+    config = tmp_path / "encoding.toml"
+    config.write_text('[data]\nencoding = "cp1252"\n')
+    result = make(build_with_database, str(build_with_database / "reviews.parquet"), data=data, config=config)
+    assert result.returncode == 0, result.stderr[-2000:]
+    texts = pd.read_parquet(build_with_database / "reviews.parquet")["text"]
+    assert texts.str.startswith("Très bien").all()
+
+
+def test_a_model_without_settings(build_with_database, tarball, tmp_path):
+    config = tmp_path / "models.toml"
+    config.write_text('models = ["dense", "small"]\n')
+    before = (build_with_database / "reviewlens.duckdb").read_bytes()
+    result = make(build_with_database, "all", data=tarball, config=config)
+    line = assert_fails_cleanly(result, build_with_database, before, str(config), "model 'small' has no settings table")
+    assert "architecture = 'dense' or 'cnn'" in line

@@ -57,10 +57,23 @@ def open_page(page, url: str, title: str, navigate: bool = True) -> None:
     assert page.get_by_text("Page not found").count() == 0, url
 
 
+@pytest.fixture(scope="module")
+def tickets_url(tickets_database):
+    """The viewer on data of another shape: three classes of tickets from a CSV, three neural models."""
+    with viewer(tickets_database) as url:
+        yield url
+
+
+@pytest.mark.parametrize("data", ["imdb", "tickets"])
 @pytest.mark.parametrize("path", PAGES, ids=lambda path: path or "overview")
-def test_every_page_opens_without_an_exception(page, viewer_url, path):
-    open_page(page, f"{viewer_url}/{path}", PAGES[path])
+def test_every_page_opens_without_an_exception(page, request, data, path):
+    url = request.getfixturevalue("viewer_url" if data == "imdb" else "tickets_url")
+    open_page(page, f"{url}/{path}", PAGES[path])
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    # Every chart on the page is drawn.
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    for i in range(charts.count()):
+        charts.nth(i).locator("canvas, svg").first.wait_for()
 
 
 def test_overview_draws_its_charts(page, viewer_url):
@@ -75,7 +88,7 @@ def test_deep_link_opens_a_review(page, viewer_url, db):
         "select review_id, text from reviews where subset = 'test' order by review_id desc limit 1"
     ).fetchone()
     open_page(page, f"{viewer_url}/samples?id={review_id}", "Samples")
-    page.get_by_role("heading", name=f"Review {review_id}").wait_for()
+    page.get_by_role("heading", name=f"Text {review_id}").wait_for()
     page.get_by_text("Raw text").click()
     shown = page.locator('[data-testid="stExpander"] [data-testid="stText"]').inner_text()
     assert text.replace("<br />", "\n").strip() == shown.strip()
@@ -91,7 +104,7 @@ def test_selecting_a_row_opens_that_review(page, viewer_url, db):
     page.mouse.click(box["x"] + 15, box["y"] + 55)
     page.wait_for_url("**/samples?id=*", timeout=15_000)
     review_id = int(page.url.split("id=")[1])
-    page.get_by_role("heading", name=f"Review {review_id}").wait_for()
+    page.get_by_role("heading", name=f"Text {review_id}").wait_for()
     highest = db.execute(
         "select review_id from predictions where model = 'dense' order by loss desc, review_id limit 1"
     ).fetchone()[0]
@@ -106,12 +119,12 @@ def test_clicking_a_point_on_the_map_opens_that_review(page, viewer_url):
     review_id = re.search(r"\bid: (\d+)", point.get_attribute("aria-label")).group(1)
     point.click(force=True)
     page.wait_for_url(f"**/samples?id={review_id}", timeout=15_000)
-    page.get_by_role("heading", name=f"Review {review_id}").wait_for()
+    page.get_by_role("heading", name=f"Text {review_id}").wait_for()
 
 
 def test_heat_maps_show_every_word_of_a_review(page, viewer_url, db):
     review_id, n_tokens = db.execute(
-        "select review_id, n_tokens from reviews where path = $p", {"p": LONG_NAME}
+        "select review_id, n_tokens from reviews where source_id = $p", {"p": LONG_NAME}
     ).fetchone()
     open_page(page, f"{viewer_url}/samples?id={review_id}", "Samples")
     page.get_by_text("dense · toward positive").wait_for()
@@ -122,7 +135,8 @@ def test_heat_maps_show_every_word_of_a_review(page, viewer_url, db):
         expect(heat_maps.nth(i).locator("g.mark-text.role-mark text")).to_have_count(n_tokens)
     # A token is shaded in one direction only: toward positive and toward negative split the tokens it saw.
     seen = db.execute(
-        "select count(*) from token_attributions where review_id = $r and model = 'dense' and toward_positive != 0",
+        "select count(*) from token_attributions where review_id = $r and model = 'dense' and label = 'positive'"
+        " and score != 0",
         {"r": review_id},
     ).fetchone()[0]
     shaded = [heat_maps.nth(i).locator("g.mark-rect.role-mark path").count() for i in range(2)]
@@ -132,7 +146,7 @@ def test_heat_maps_show_every_word_of_a_review(page, viewer_url, db):
 def test_review_text_is_shown_as_text_and_runs_nothing(page, viewer_url, db):
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    review_id = db.execute("select review_id from reviews where path = $p", {"p": HOSTILE_NAME}).fetchone()[0]
+    review_id = db.execute("select review_id from reviews where source_id = $p", {"p": HOSTILE_NAME}).fetchone()[0]
     for path in (f"samples?id={review_id}", "failures", "population"):
         open_page(page, f"{viewer_url}/{path}", path.split("?")[0].capitalize())
         page.wait_for_timeout(500)

@@ -76,7 +76,7 @@ def test_seed_findings_verdicts_follow_the_intervals(db):
 
 def paths(db, kind: str) -> set[str]:
     return {row[0] for row in db.execute(
-        "select reviews.path from insights join insight_reviews using (insight_id) join reviews using (review_id)"
+        "select reviews.source_id from insights join insight_reviews using (insight_id) join reviews using (review_id)"
         " where kind = $k", {"k": kind}).fetchall()}  # fmt: skip
 
 

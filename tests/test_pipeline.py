@@ -12,7 +12,8 @@ import sys
 import numpy as np
 import pytest
 
-from pipeline.config import ROOT, SCHEMA_SQL, load_config
+from pipeline.config import ROOT, SCHEMA_SQL, SCHEMA_VERSION, load_config
+from pipeline.features import VIEWS
 from tests.conftest import PER_FOLDER, TINY_CONFIG, make
 from viewer.database import open_database
 
@@ -21,7 +22,8 @@ MODELS = {"dense", "cnn", "baseline"}
 
 
 def schema_tables() -> set[str]:
-    return set(re.findall(r"^create (?:table|view) (\w+)", SCHEMA_SQL.read_text(), flags=re.M))
+    """Every table and view of the file: those of sql/schema.sql and the feature views made from the features."""
+    return set(re.findall(r"^create (?:table|view) (\w+)", SCHEMA_SQL.read_text(), flags=re.M)) | set(VIEWS)
 
 
 def test_database_has_every_schema_table(db):
@@ -61,7 +63,7 @@ def test_every_review_once_with_its_split_label_and_rating(db):
 
 
 def test_validation_hold_out_is_a_stratified_part_of_the_train_split(db):
-    fraction = load_config(TINY_CONFIG)["text"]["validation_fraction"]
+    fraction = load_config(TINY_CONFIG)["data"]["validation_fraction"]
     rows = db.execute("select split, subset, label, count(*) from reviews group by all").fetchall()
     counts = {(split, subset, label): n for split, subset, label, n in rows}
     for label in ("negative", "positive"):
@@ -87,13 +89,22 @@ def test_every_review_has_one_prediction_per_model(db):
     assert {model: (n, distinct) for model, n, distinct in rows} == {m: (REVIEWS, REVIEWS) for m in MODELS}
 
 
-def test_prediction_columns_agree_with_each_other(db):
+def prediction_columns_agree(db) -> None:
+    """Every class's probability, the loss, the confidence, the predicted label and correctness agree."""
+    labels = [row[0] for row in db.execute("select label from labels order by label_index").fetchall()]
     frame = db.execute("select * from predictions join reviews using (review_id)").df()
-    p_true = np.where(frame["label"] == "positive", frame["p_positive"], 1 - frame["p_positive"])
+    probabilities = np.stack(frame["probabilities"].to_numpy())
+    assert probabilities.shape == (len(frame), len(labels))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-4)
+    p_true = probabilities[np.arange(len(frame)), frame["label"].map(labels.index).to_numpy()]
     np.testing.assert_allclose(frame["loss"], -np.log(np.clip(p_true, 1e-7, 1)), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(frame["confidence"], np.maximum(frame["p_positive"], 1 - frame["p_positive"]), atol=1e-6)
-    assert ((frame["p_positive"] >= 0.5) == (frame["predicted_label"] == "positive")).all()
+    np.testing.assert_allclose(frame["confidence"], probabilities.max(axis=1), atol=1e-6)
+    assert (frame["predicted_label"] == np.array(labels)[probabilities.argmax(axis=1)]).all()
     assert (frame["correct"] == (frame["predicted_label"] == frame["label"])).all()
+
+
+def test_prediction_columns_agree_with_each_other(db):
+    prediction_columns_agree(db)
 
 
 def test_models_learn_better_than_chance(db):
@@ -134,7 +145,8 @@ def test_training_history_covers_every_batch_and_epoch(db):
 
 def test_meta_records_schema_checksum_settings_and_versions(db, tarball):
     meta = dict(db.execute("select key, value from meta").fetchall())
-    assert meta["schema_version"] == "1"
+    assert meta["schema_version"] == str(SCHEMA_VERSION) == "2"
+    assert meta["dataset_kind"] == "imdb" and meta["split_source"] == "given"
     assert meta["dataset_sha256"] == hashlib.sha256(tarball.read_bytes()).hexdigest()
     assert json.loads(meta["config"]) == load_config(TINY_CONFIG)
     assert {"duckdb", "keras", "tensorflow-cpu", "scikit-learn"} <= set(json.loads(meta["versions"]))
@@ -204,7 +216,7 @@ def test_duckdb_1_opens_the_file(database, tmp_path_factory):
 
 # The large tables declare no keys (their indexes would double the file): their keys are checked here.
 KEYS = {
-    "reviews": ["path"],
+    "reviews": ["source_id"],
     "predictions": ["review_id", "model"],
     "latent_space": ["review_id", "model"],
     "attributions": ["review_id", "model"],

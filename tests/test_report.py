@@ -102,7 +102,7 @@ def test_the_report_opens_in_chromium_without_errors(report, db):
 
 
 def test_review_text_stays_text(report, db):
-    hostile = db.execute("select text from reviews where path = $p", {"p": HOSTILE_NAME}).fetchone()[0]
+    hostile = db.execute("select text from reviews where source_id = $p", {"p": HOSTILE_NAME}).fetchone()[0]
     assert "<script>" in hostile
     page = report.read_text()
     assert page.count("<script") == 2 and page.count("</script>") == 2

@@ -5,32 +5,26 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-# The metadata features of the review_features view, as the dashboard names them.
-FEATURES = {
-    "length_tokens": "length in tokens",
-    "length_chars": "length in characters",
-    "oov_count": "out-of-vocabulary words",
-    "oov_rate": "out-of-vocabulary rate",
-    "polarity": "TextBlob polarity",
-    "polarity_strength": "TextBlob polarity strength (|polarity|)",
-    "subjectivity": "TextBlob subjectivity",
-    "confidence": "model confidence",
-    "rating": "star rating",
-    "negations": "negation words",
-    "contrasts": "contrast words",
-}
-# The five the seed study reported on.
-SEED_FEATURES = ["length_tokens", "oov_count", "subjectivity", "confidence", "polarity_strength"]
-
-NEURAL_COLORS = alt.Scale(domain=["dense", "cnn"], range=["#4c78a8", "#f58518"])
-LABEL_COLORS = alt.Scale(domain=["negative", "positive"], range=["#e45756", "#54a24b"])
+SENTIMENT = ["negative", "positive"]
 
 
-def training_curve(batches: pd.DataFrame, metric: str, window: int = 25) -> alt.LayerChart:
+def label_scale(labels: list[str]) -> alt.Scale:
+    """Colours of the classes: red and green for negative and positive, a categorical scheme otherwise."""
+    if list(labels) == SENTIMENT:
+        return alt.Scale(domain=SENTIMENT, range=["#e45756", "#54a24b"])
+    return alt.Scale(domain=list(labels), scheme="tableau10" if len(labels) <= 10 else "tableau20")
+
+
+def model_scale(models: list[str]) -> alt.Scale:
+    """One colour per model, in the models' order (the first two: blue and orange)."""
+    return alt.Scale(domain=list(models), scheme="tableau10")
+
+
+def training_curve(batches: pd.DataFrame, metric: str, models: list[str], window: int = 25) -> alt.LayerChart:
     """`metric` (loss or accuracy) of every batch, faint, under its moving average; one colour per model."""
     base = alt.Chart(batches, title=f"Training {metric} per batch").encode(
         x=alt.X("step:Q", title="batch"),
-        color=alt.Color("model:N", scale=NEURAL_COLORS),
+        color=alt.Color("model:N", scale=model_scale(models)),
     )
     raw = base.mark_line(opacity=0.25, strokeWidth=1).encode(y=alt.Y(f"{metric}:Q", title=metric))
     smooth = (
@@ -44,11 +38,11 @@ def training_curve(batches: pd.DataFrame, metric: str, window: int = 25) -> alt.
     return raw + smooth
 
 
-def confusion_matrix(counts: pd.DataFrame, model: str) -> alt.LayerChart:
+def confusion_matrix(counts: pd.DataFrame, model: str, labels: list[str]) -> alt.LayerChart:
     """True label by predicted label for one model, counts written in the cells."""
     base = alt.Chart(counts[counts["model"] == model], title=model).encode(
-        x=alt.X("predicted_label:N", title="predicted"),
-        y=alt.Y("label:N", title="true label"),
+        x=alt.X("predicted_label:N", title="predicted", sort=list(labels)),
+        y=alt.Y("label:N", title="true label", sort=list(labels)),
     )
     cells = base.mark_rect().encode(
         color=alt.Color("reviews:Q", scale=alt.Scale(scheme="blues"), legend=None),
@@ -58,26 +52,35 @@ def confusion_matrix(counts: pd.DataFrame, model: str) -> alt.LayerChart:
         text=alt.Text("reviews:Q", format=","),
         color=alt.condition(alt.datum.reviews > counts["reviews"].max() / 2, alt.value("white"), alt.value("black")),
     )
-    return (cells + text).properties(width=220, height=180)
+    return (cells + text).properties(width=max(220, 40 * len(labels)), height=max(180, 32 * len(labels)))
 
 
-# How the population map can colour and size its points: option -> (column, type, scale).
-MAP_COLORS = {
-    "ground truth": ("label", "N", LABEL_COLORS),
-    "prediction": ("predicted_label", "N", LABEL_COLORS),
-    "correct or not": ("correct", "N", alt.Scale(domain=[True, False], range=["#bab0ac", "#d62728"])),
-    "cluster": ("cluster", "N", alt.Scale(scheme="tableau20")),
-}
+def map_colors(labels: list[str], categories: dict[str, str] | None = None) -> dict[str, tuple[str, alt.Scale]]:
+    """How the population map can colour its points: option -> (column, scale). A category of the data is drawn
+    from a `category` column that the page adds."""
+    colors = {
+        "ground truth": ("label", label_scale(labels)),
+        "prediction": ("predicted_label", label_scale(labels)),
+        "correct or not": ("correct", alt.Scale(domain=[True, False], range=["#bab0ac", "#d62728"])),
+        "cluster": ("cluster", alt.Scale(scheme="tableau20")),
+    }
+    for title in (categories or {}).values():
+        colors[title] = ("category", alt.Scale(scheme="tableau20"))
+    return colors
+
+
 MAP_SIZES = {"loss": "loss", "out-of-vocabulary count": "n_oov", "confidence": "confidence"}
 
 
-def population_map(points: pd.DataFrame, color: str, size: str, highlight: int | None = None) -> alt.Chart:
-    """Every review a dot on the t-SNE map; a click picks one review, a drag draws a box.
+def population_map(
+    points: pd.DataFrame, color: str, colors: dict[str, tuple[str, alt.Scale]], size: str, highlight: int | None = None
+) -> alt.Chart:
+    """Every text a dot on the t-SNE map; a click picks one text, a drag draws a box.
 
     With `highlight`, that cluster keeps its colour and the rest turns grey.
     """
-    column, kind, scale = MAP_COLORS[color]
-    color_encoding = alt.Color(f"{column}:{kind}", scale=scale, title=color)
+    column, scale = colors[color]
+    color_encoding = alt.Color(f"{column}:N", scale=scale, title=color)
     if highlight is not None:
         color_encoding = alt.condition(alt.datum.cluster == highlight, color_encoding, alt.value("#dddddd"))
     return (
@@ -123,11 +126,12 @@ def cluster_words(words: pd.DataFrame) -> alt.Chart:
 
 CHAR_PX = 7.3  # width of one character of the heat maps' monospace font, in pixels
 HEAT_MAP_WIDTH = 56  # characters per line: a review's two directions fit side by side
-DIRECTIONS = {"positive": ("max(datum.relative, 0)", "greens"), "negative": ("max(-datum.relative, 0)", "reds")}
+DIRECTIONS = {"toward": ("max(datum.relative, 0)", "greens"), "away": ("max(-datum.relative, 0)", "reds")}
 
 
 def heat_map(tokens: pd.DataFrame, direction: str, width: int) -> alt.LayerChart:
-    """One model's push of every token toward `direction`, as the review reads: darker is stronger.
+    """One model's push of every token toward a class or away from it (`direction`), as the text reads: darker
+    is stronger.
 
     Tokens pushing the other way are left unshaded; tokens the model never saw (cut off by truncation) are
     grey and unscored. Text is drawn by Vega as text, never parsed as HTML.
@@ -141,8 +145,7 @@ def heat_map(tokens: pd.DataFrame, direction: str, width: int) -> alt.LayerChart
             tooltip=[
                 alt.Tooltip("token:N"),
                 alt.Tooltip("position:Q"),
-                alt.Tooltip("toward_positive:Q", format=".4f", title="toward positive"),
-                alt.Tooltip("toward_negative:Q", format=".4f", title="toward negative"),
+                alt.Tooltip("score:Q", format=".4f", title="score toward the class"),
             ],
         )
     )
@@ -164,47 +167,53 @@ def heat_map(tokens: pd.DataFrame, direction: str, width: int) -> alt.LayerChart
     return (cells + words).properties(width=(width + 14) * CHAR_PX, height=alt.Step(18))
 
 
-def ngram_bars(ngrams: pd.DataFrame) -> alt.Chart:
-    """The n-grams with the largest summed push, toward positive (right) and negative (left), by size."""
+def ngram_bars(ngrams: pd.DataFrame, label: str) -> alt.Chart:
+    """The n-grams with the largest summed push toward a class (right) and away from it (left), by size."""
     return (
         alt.Chart(ngrams)
         .mark_bar()
         .encode(
-            x=alt.X("toward_positive:Q", title="summed score toward positive"),
+            x=alt.X("score:Q", title=f"summed score toward {label}"),
             y=alt.Y("ngram:N", sort="-x", title=None),
             color=alt.Color(
                 "direction:N",
-                scale=alt.Scale(domain=["negative", "positive"], range=["#e45756", "#54a24b"]),
+                scale=alt.Scale(domain=["away", "toward"], range=["#e45756", "#54a24b"]),
                 legend=None,
             ),
             row=alt.Row("n:O", title=None, header=alt.Header(labelExpr="datum.value + '-gram'")),
-            tooltip=["ngram", alt.Tooltip("toward_positive:Q", format=".4f"), "position"],
+            tooltip=["ngram", alt.Tooltip("score:Q", format=".4f"), "position"],
         )
         .resolve_scale(y="independent")
         .properties(width=220)
     )
 
 
-def model_change(comparison: pd.DataFrame) -> alt.LayerChart:
-    """Each token's push under the dense model and under the CNN, joined by a line; red where the sign flips."""
-    data = comparison.assign(label=comparison["token"] + " @" + comparison["position"].astype(str))
-    base = alt.Chart(data).encode(y=alt.Y("label:N", sort=None, title=None, axis=alt.Axis(labelOverlap=False)))
+def model_change(comparison: pd.DataFrame, first: str, second: str, label: str, models: list[str]) -> alt.LayerChart:
+    """Each token's push under the first model and under the second, joined by a line; red where the sign flips."""
+    data = comparison.assign(word=comparison["token"] + " @" + comparison["position"].astype(str))
+    base = alt.Chart(data).encode(y=alt.Y("word:N", sort=None, title=None, axis=alt.Axis(labelOverlap=False)))
     rule = base.mark_rule().encode(
         x=alt.X(
-            "dense:Q",
-            title="push toward positive, relative to each model's strongest token",
+            "first:Q",
+            title=f"push toward {label}, relative to each model's strongest token",
             scale=alt.Scale(domain=[-1, 1]),
         ),
-        x2="cnn:Q",
+        x2="second:Q",
         color=alt.condition("datum.flipped", alt.value("#d62728"), alt.value("#bbbbbb")),
     )
     points = (
-        base.transform_fold(["dense", "cnn"], as_=["model", "relative"])
+        base.transform_calculate(**{first: "datum.first", second: "datum.second"})
+        .transform_fold([first, second], as_=["model", "relative"])
         .mark_circle(size=60, opacity=1)
         .encode(
             x="relative:Q",
-            color=alt.Color("model:N", scale=NEURAL_COLORS),
-            tooltip=["token", "position", alt.Tooltip("dense:Q", format=".2f"), alt.Tooltip("cnn:Q", format=".2f")],
+            color=alt.Color("model:N", scale=model_scale(models)),
+            tooltip=[
+                "token",
+                "position",
+                alt.Tooltip("first:Q", format=".2f", title=first),
+                alt.Tooltip("second:Q", format=".2f", title=second),
+            ],
         )
     )
     zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
@@ -212,26 +221,23 @@ def model_change(comparison: pd.DataFrame) -> alt.LayerChart:
 
 
 def cohort_bars(cohorts: pd.DataFrame) -> alt.Chart:
-    """Reviews per cohort of agreement between the two models."""
+    """Texts per cohort of agreement between two models: both right, the first only, the second only, neither."""
     return (
         alt.Chart(cohorts)
         .mark_bar()
         .encode(
-            x=alt.X("reviews:Q", title="reviews"),
+            x=alt.X("reviews:Q", title="texts"),
             y=alt.Y("cohort:N", sort=None, title=None),
             color=alt.Color(
                 "cohort:N",
-                scale=alt.Scale(
-                    domain=["both right", "dense only", "CNN only", "neither"],
-                    range=["#bab0ac", "#4c78a8", "#f58518", "#d62728"],
-                ),
+                scale=alt.Scale(domain=list(cohorts["cohort"]), range=["#bab0ac", "#4c78a8", "#f58518", "#d62728"]),
                 legend=None,
             ),
             tooltip=[
                 "cohort",
                 alt.Tooltip("reviews:Q", format=","),
-                alt.Tooltip("mean_dense_loss:Q", format=".3f"),
-                alt.Tooltip("mean_cnn_loss:Q", format=".3f"),
+                alt.Tooltip("mean_first_loss:Q", format=".3f", title="first model's mean loss"),
+                alt.Tooltip("mean_second_loss:Q", format=".3f", title="second model's mean loss"),
             ],
         )
     )
@@ -255,6 +261,20 @@ def feature_vs_loss(bins: pd.DataFrame, feature: str) -> alt.LayerChart:
     )
     line = middle.mark_line(color="#d62728", point=True).encode(y="mean_loss:Q")
     return alt.layer(counts, band + line).resolve_scale(y="independent").properties(height=260)
+
+
+def category_vs_loss(values: pd.DataFrame, category: str) -> alt.LayerChart:
+    """Texts per value of one category (bars), with the model's mean loss there and its 95% interval."""
+    base = alt.Chart(values).encode(y=alt.Y("value:N", sort=None, title=category))
+    counts = base.mark_bar(color="#c7d3e3").encode(
+        x=alt.X("reviews:Q", title="texts"),
+        tooltip=["value", alt.Tooltip("reviews:Q", format=","), alt.Tooltip("mean_loss:Q", format=".3f")],
+    )
+    interval = base.mark_rule(color="#d62728").encode(
+        x=alt.X("ci_low:Q", title="mean loss", axis=alt.Axis(titleColor="#d62728", orient="top")), x2="ci_high:Q"
+    )
+    mean = base.mark_point(color="#d62728", filled=True).encode(x="mean_loss:Q")
+    return alt.layer(counts, interval + mean).resolve_scale(x="independent").properties(height=alt.Step(18))
 
 
 def _is_number(values: pd.Series) -> bool:

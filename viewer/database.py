@@ -99,6 +99,24 @@ def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             _changed.notify_all()
 
 
+def forget(path: Path) -> bool:
+    """Close the file's shared connection once the queries running on it are done; False if they outlast the wait.
+
+    For a file about to be deleted (an upload whose browser session has ended); the caller tries again later.
+    """
+    key = str(path)
+    with _changed:
+        handle = _open.get(key)
+        if handle is None:
+            return True
+        if not _changed.wait_for(lambda: handle.users == 0, timeout=2 * TIME_LIMIT):
+            return False
+        handle.connection.close()
+        if _open.get(key) is handle:
+            del _open[key]
+        return True
+
+
 # --- is it a reviewlens database ------------------------------------------------------------------
 
 

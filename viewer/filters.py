@@ -1,23 +1,46 @@
-"""The population map's sidebar filters, and the column settings every list of reviews shares."""
+"""What the pages share: the open file's models, labels and categories, the population map's sidebar filters,
+and the one way to list texts (with a link to each)."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from viewer.session import run_query
+from viewer.session import build_facts, run_query
 
 ANY = "any"
+REVIEW_PAGE = "samples"
+
+
+def neural_models() -> list[str]:
+    """The neural models, in the models' order."""
+    models = run_query("model_figures")
+    return list(models.loc[models["kind"] == "neural", "model"])
+
+
+def labels() -> list[str]:
+    """The label set, in the models' output order."""
+    return list(run_query("labels")["label"])
+
+
+def categories() -> dict[str, str]:
+    """The category features of the data: name -> title."""
+    found = run_query("features")
+    return dict(found.loc[found["kind"] == "category", ["feature", "title"]].itertuples(index=False))
+
+
+def noun() -> str:
+    """What the texts are called: reviews for IMDB, texts for anything else."""
+    return "reviews" if build_facts().get("dataset_kind") == "imdb" else "texts"
 
 
 def population_filters() -> dict:
     """Model, split, label, correctness, loss range and clusters, as named query parameters."""
-    models = run_query("model_figures")
-    models = models[models["kind"] == "neural"]
     loss_max = float(run_query("loss_range").iloc[0].loss_max) + 0.01
     with st.sidebar:
-        model = st.selectbox("Model", models["model"], key="model")
-        split = st.selectbox("Split", [ANY, "test", "train"], key="split")
-        label = st.selectbox("True label", [ANY, "negative", "positive"], key="label")
+        model = st.selectbox("Model", neural_models(), key="model")
+        split = st.selectbox("Split", [ANY, "test", "validation", "train"], key="split")
+        label = st.selectbox("True label", [ANY, *labels()], key="label")
         outcome = st.selectbox("Prediction", [ANY, "incorrect", "correct"], key="outcome")
         loss_min, loss_max = st.slider("Loss", 0.0, loss_max, (0.0, loss_max), key="loss")
         clusters = st.multiselect(
@@ -39,16 +62,38 @@ def population_filters() -> dict:
 
 REVIEW_COLUMNS = {
     "review_id": None,
-    "link": st.column_config.LinkColumn("Review", display_text=r"samples\?id=(\d+)"),
+    "link": st.column_config.LinkColumn("Text", display_text=rf"{REVIEW_PAGE}\?id=(\d+)"),
+    "split": "Split",
+    "subset": "Split",
     "label": "Label",
     "predicted_label": "Predicted",
+    "confidence": st.column_config.NumberColumn("Confidence", format="%.3f"),
     "loss": st.column_config.NumberColumn("Loss", format="%.3f"),
+    "correct": "Correct",
     "distance": st.column_config.NumberColumn("Distance", format="%.3f"),
     "cluster": "Cluster",
-    "rating": st.column_config.NumberColumn("Rating", format="%d ★"),
-    "p_positive": st.column_config.NumberColumn("P(positive)", format="%.3f"),
-    "dense_loss": st.column_config.NumberColumn("Dense loss", format="%.3f"),
-    "cnn_loss": st.column_config.NumberColumn("CNN loss", format="%.3f"),
+    "first_loss": st.column_config.NumberColumn("First model's loss", format="%.3f"),
+    "second_loss": st.column_config.NumberColumn("Second model's loss", format="%.3f"),
+    "losses": "Losses",
     "n_oov": "OOV",
-    "snippet": st.column_config.TextColumn("Start of the review", width="large"),
+    "snippet": st.column_config.TextColumn("Start of the text", width="large"),
 }
+
+
+def side_by_side(items: list, per_row: int = 2):
+    """Each item with a column of its own, `per_row` columns to a row."""
+    for start in range(0, len(items), per_row):
+        row = items[start : start + per_row]
+        yield from zip(st.columns(per_row), row, strict=False)
+
+
+def with_links(frame: pd.DataFrame) -> pd.DataFrame:
+    """The texts with a link to each one's page, as the second column."""
+    links = REVIEW_PAGE + "?id=" + frame["review_id"].astype(str)
+    return frame.drop(columns=["link"], errors="ignore").pipe(lambda f: f.insert(1, "link", links) or f)
+
+
+def show_reviews(frame: pd.DataFrame, where=st, **options):
+    """A list of texts, each linked to its page; `options` go to st.dataframe (selection, for one)."""
+    config = {**REVIEW_COLUMNS, **options.pop("column_config", {})}
+    return where.dataframe(with_links(frame), hide_index=True, column_config=config, **options)

@@ -24,11 +24,9 @@ from pipeline.errors import PipelineError
 from viewer import charts
 from viewer.database import check_database, open_database, query
 
-MAP_SAMPLE = 4000  # reviews per population map
-DASHBOARD_FEATURES = ["length_tokens", "oov_count", "polarity", "subjectivity", "confidence", "rating"]
+MAP_SAMPLE = 4000  # texts per population map
 TOP_INSIGHTS = 10
-HIGHEST_LOSS = 5  # test reviews per model
-NEURAL = ("dense", "cnn")
+HIGHEST_LOSS = 5  # test texts per model
 # Every review's loss lies in this range: the query filters need bounds, the report wants all.
 ALL_LOSSES = {"loss_min": 0.0, "loss_max": 1e9}
 # Inside <script>, "<" could start "</script>" or "<!--": in JSON these characters only occur within strings,
@@ -122,43 +120,60 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
     """The whole report for the database behind `con`."""
     report = Report()
     meta = dict(read(con, "meta").itertuples(index=False))
+    figures = read(con, "model_figures")
+    neural = list(figures.loc[figures["kind"] == "neural", "model"])
+    classes = list(read(con, "labels")["label"])
+    imdb = meta.get("dataset_kind") == "imdb"
+    noun = "reviews" if imdb else "texts"
     report.add("h1", "reviewlens report")
     report.add(
         "p",
-        f"Built {meta['built_at']} from the IMDB dataset (sha256 {meta['dataset_sha256'][:12]}), schema version "
-        f"{meta['schema_version']}. Open the database in the viewer or DuckDB to explore further.",
+        f"Built {meta['built_at']} from {meta['dataset_file']} (sha256 {meta['dataset_sha256'][:12]}), "
+        f"{len(classes)} classes, schema version {meta['schema_version']}. Open the database in the viewer or "
+        "DuckDB to explore further.",
         "note",
     )
 
-    figures = read(con, "model_figures")
     report.add("h2", "Models")
-    report.table(figures.drop(columns=["kind"]), {"epochs": "d", "seed_accuracy": ".2f", "seed_loss": ".2f"})
-    report.add("p", "Seed: the Tensorleap IMDB study's figures. Baseline: TF-IDF with logistic regression.", "note")
+    shown = figures.drop(columns=["kind", "rank"] + ([] if imdb else ["seed_accuracy", "seed_loss"]))
+    report.table(shown, {"epochs": "d", "seed_accuracy": ".2f", "seed_loss": ".2f"})
+    report.add(
+        "p",
+        ("Seed: the Tensorleap IMDB study's figures. " if imdb else "") + "Baseline: TF-IDF with logistic regression.",
+        "note",
+    )
+    per_class = read(con, "class_metrics", subset="test")
+    report.add("h3", "F1 of each class (test split)")
+    f1 = per_class.pivot(index="label", columns="model", values="f1").loc[classes, list(figures["model"])]
+    report.table(f1.reset_index())
     batches = read(con, "training_batches")
     report.charts(
-        charts.training_curve(batches, "loss").properties(width=440),
-        charts.training_curve(batches, "accuracy").properties(width=440),
+        charts.training_curve(batches, "loss", neural).properties(width=440),
+        charts.training_curve(batches, "accuracy", neural).properties(width=440),
     )
     confusion = read(con, "confusion_matrix", subset="test")
     report.add("h3", "Confusion matrices (test split)")
-    report.charts(*(charts.confusion_matrix(confusion, model) for model in figures["model"]))
+    report.charts(*(charts.confusion_matrix(confusion, model, classes) for model in figures["model"]))
 
     report.add("h2", "Population")
     maps = []
-    for model in NEURAL:
+    colors = charts.map_colors(classes)
+    for model in neural:
         points = read(
             con, "population_map", model=model, split=None, label=None, correct=None, clusters=None, **ALL_LOSSES
         )
         # A fixed seed: the same database gives the same report.
         shown = points.sample(n=min(MAP_SAMPLE, len(points)), random_state=0).sort_values("review_id")
-        title = f"{model} ({len(shown):,} of {len(points):,} reviews)"
+        title = f"{model} ({len(shown):,} of {len(points):,} {noun})"
         maps.append(
-            charts.population_map(shown, "correct or not", "loss").properties(width=420, height=400, title=title)
+            charts.population_map(shown, "correct or not", colors, "loss").properties(
+                width=420, height=400, title=title
+            )
         )
     report.charts(*maps, renderer="canvas")
     report.add(
         "p",
-        "Each model's t-SNE map of its latent space, for a random sample of the reviews: red where the model is "
+        f"Each model's t-SNE map of its latent space, for a random sample of the {noun}: red where the model is "
         "wrong, larger where the loss is higher.",
         "note",
     )
@@ -166,58 +181,71 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
     report.add("h2", "Dashboard")
     report.add(
         "p",
-        "Test split. Bars count the reviews in each bin; the red line is the model's mean loss there, "
+        f"Test split. Bars count the {noun} in each bin; the red line is the model's mean loss there, "
         "with its 95% interval.",
         "note",
     )
-    for model in NEURAL:
+    features = read(con, "features")
+    shown_features = features[(features["kind"] == "numeric") & (features["default"] | (features["source"] == "data"))]
+    for model in neural:
         report.add("h3", model)
         report.charts(
             *(
                 charts.feature_vs_loss(
-                    read(con, "feature_histogram", model=model, feature=feature, subset="test", bins=20),
-                    charts.FEATURES[feature],
+                    read(con, "feature_histogram", model=model, feature=feature, subset="test", bins=20), title
                 ).properties(width=330, height=200)
-                for feature in DASHBOARD_FEATURES
+                for feature, title in shown_features[["feature", "title"]].itertuples(index=False)
             )
         )
         correlations = read(con, "feature_correlations", model=model, subset="test")
         report.table(correlations.drop(columns=["model", "subset"], errors="ignore"), {"reviews": ","})
-    report.add("h3", "The seed study's findings, checked on the test split")
     findings = read(con, "seed_findings", subset="test")
-    report.table(findings.drop(columns=["finding", "feature"]))
+    if not findings.empty:
+        report.add("h3", "The seed study's findings, checked on the test split")
+        report.table(findings.drop(columns=["finding", "feature", "rank"]))
 
     report.add("h2", "Insights")
     insights = read(con, "insights").head(TOP_INSIGHTS)
     report.table(insights.drop(columns=["insight_id"]), {"reviews": ","})
 
-    report.add("h2", "Highest-loss reviews")
+    report.add("h2", f"Highest-loss {noun}")
     report.add(
         "p",
-        f"The {HIGHEST_LOSS} test reviews with the highest loss under each model. Integrated gradients: how much "
-        "each word pushed the model toward each label, darker is stronger; grey words were cut off.",
+        f"The {HIGHEST_LOSS} test {noun} with the highest loss under each model. Integrated gradients: how much "
+        "each word pushed the model toward the true label (green) or away from it (red), darker is stronger; grey "
+        "words were cut off.",
         "note",
     )
     worst = pd.concat(
         read(
-            con, "samples", model=model, subset="test", label=None, correct=None, limit=HIGHEST_LOSS, **ALL_LOSSES
+            con,
+            "samples",
+            model=model,
+            subset="test",
+            label=None,
+            predicted_label=None,
+            correct=None,
+            category=None,
+            category_value=None,
+            limit=HIGHEST_LOSS,
+            **ALL_LOSSES,
         ).assign(model=model)
-        for model in NEURAL
+        for model in neural
     )
     for review_id, among in worst.groupby("review_id", sort=False)["model"]:
         review = read(con, "review", review_id=int(review_id)).iloc[0]
         verdicts = read(con, "review_predictions", review_id=int(review_id))
-        report.add("h3", f"Review {review_id} · {review['label']} · rated {review['rating']}/10")
+        report.add("h3", f"Text {review_id} · label {review['label']}")
         report.add("p", f"One of the {HIGHEST_LOSS} highest losses under {' and '.join(among)}.", "note")
-        report.table(verdicts)
-        heat = read(con, "review_heatmap", review_id=int(review_id), width=charts.HEAT_MAP_WIDTH)
+        report.table(verdicts[verdicts["label"] == review["label"]].drop(columns=["label", "rank"]))
+        heat = read(con, "review_heatmap", review_id=int(review_id), width=charts.HEAT_MAP_WIDTH, label=review["label"])
         report.charts(
             *(
                 charts.heat_map(heat[heat["model"] == model], direction, charts.HEAT_MAP_WIDTH).properties(
-                    title=f"{model} · toward {direction}"
+                    title=f"{model} · {direction} {review['label']}"
                 )
-                for model in NEURAL
-                for direction in ("positive", "negative")
+                for model in neural
+                for direction in ("toward", "away")
             )
         )
     return report.render("reviewlens report")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -31,14 +32,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def viewer(database: Path, timeout: float = 60) -> Iterator[str]:
-    """`streamlit run viewer` on `database`; yields its URL once it answers its health check."""
+def viewer(database: Path, timeout: float = 60, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`streamlit run viewer` on `database`, with `env` added to its environment; yields its URL once it answers
+    its health check."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "viewer", "--server.headless", "true",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
          "--server.port", str(port), "--", "--db", str(database)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})},
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:

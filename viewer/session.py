@@ -8,21 +8,18 @@ with `streamlit run viewer -- --db PATH`, $REVIEWLENS_DB, or the file `make all`
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import sys
-import tempfile
-import threading
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from viewer import uploads
 from viewer.database import ROOT, check_database, connect, file_version, query
 
 DEFAULT_DB = ROOT / "build" / "reviewlens.duckdb"
 DB_ENV = "REVIEWLENS_DB"
-UPLOADS = Path(tempfile.gettempdir()) / "reviewlens-uploads"
 
 
 def database_path() -> Path:
@@ -56,14 +53,14 @@ def open_upload(upload) -> str | None:
     """Check a file uploaded in the sidebar once and open it for this session; say why not if it is unusable."""
     checked = st.session_state.setdefault("checked_uploads", {})
     if upload.file_id not in checked:
-        data = upload.getvalue()
-        UPLOADS.mkdir(exist_ok=True)
-        saved = UPLOADS / f"{hashlib.sha256(data).hexdigest()[:16]}.duckdb"
-        if not saved.exists():
-            partial = saved.with_name(f".{saved.name}.part-{os.getpid()}-{threading.get_ident()}")
-            partial.write_bytes(data)
-            os.replace(partial, saved)
+        saved = uploads.keep(upload.getvalue())
+        if saved is None:
+            # Not remembered: once other tabs have let go of their files, the next rerun opens it.
+            st.session_state["uploaded_database"] = None
+            return uploads.over_cap()
         problem = check_database(saved)
+        if problem:
+            uploads.let_go()
         checked[upload.file_id] = (str(saved), problem and problem.replace(f"`{saved}`", f"`{upload.name}`"))
     saved, problem = checked[upload.file_id]
     st.session_state["uploaded_database"] = None if problem else saved
@@ -77,7 +74,8 @@ def require_database() -> None:
         return
     st.error(problem)
     st.markdown(
-        "Build one with `make all` (add `DATA=path/to/aclImdb_v1.tar.gz` to use a local copy of the dataset), "
+        "Build one with `make all` (add `DATA=path/to/your.csv` for your own labelled texts, or a local copy of the "
+        "IMDB tarball), "
         "upload one in the sidebar, or open another file: `streamlit run viewer -- --db path/to/reviewlens.duckdb` "
         f"or set `{DB_ENV}`."
     )

@@ -1,4 +1,4 @@
--- The highest-loss reviews of one cluster ($cluster) of one model.
+-- The highest-loss texts of one cluster ($cluster) of one model.
 with
 
 latent_space as (
@@ -7,27 +7,21 @@ latent_space as (
         and cluster = $cluster
 ),
 
-predictions as (
-    select * from predictions
+review_list as (
+    select * from review_list
     where model = $model
-),
-
-reviews as (
-    select * from reviews
 ),
 
 final as (
     select
-        latent_space.review_id,
-        'samples?id=' || latent_space.review_id as link,
-        reviews.label,
-        predictions.predicted_label,
-        predictions.loss,
-        reviews.n_oov,
-        snippet(reviews.text, 160) as snippet
+        review_list.review_id,
+        review_list.label,
+        review_list.predicted_label,
+        review_list.loss,
+        review_list.n_oov,
+        review_list.snippet
     from latent_space
-    join predictions using (review_id)
-    join reviews using (review_id)
+    join review_list using (review_id)
 )
 
 select * from final

@@ -10,11 +10,12 @@ final as (
         mean_oov,
         mean_oov_rate,
         mean_tokens,
-        share_positive,
+        top_label,
+        top_label_share,
         share_truncated
     from clusters
     where model = $model
 )
 
 select * from final
-order by mean_loss desc
+order by mean_loss desc, cluster

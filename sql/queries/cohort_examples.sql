@@ -1,31 +1,34 @@
--- Examples from one cohort ($cohort: both right, dense only, CNN only, neither) of one subset ($subset):
--- the reviews where the models' losses differ most, or for "neither", where they are highest.
+-- Examples from one cohort ($cohort: both right, <first> only, <second> only, neither) of two neural models
+-- ($first, $second) on one subset ($subset): the texts where their losses differ most, or for "neither",
+-- where they are highest.
 with
 
 agreement as (
     select * from model_agreement
-    where cohort = $cohort
+    where first_model = $first
+        and second_model = $second
+        and cohort = $cohort
 ),
 
-reviews as (
-    select * from reviews
-    where subset = $subset
+review_list as (
+    select * from review_list
+    where model = $first
+        and subset = $subset
 ),
 
 final as (
     select
-        reviews.review_id,
-        'samples?id=' || reviews.review_id as link,
-        reviews.label,
-        agreement.dense_loss,
-        agreement.cnn_loss,
-        snippet(reviews.text, 160) as snippet
+        review_list.review_id,
+        review_list.label,
+        agreement.first_loss,
+        agreement.second_loss,
+        review_list.snippet
     from agreement
-    join reviews using (review_id)
+    join review_list using (review_id)
 )
 
 select * from final
 order by
-    if($cohort = 'neither', dense_loss + cnn_loss, abs(dense_loss - cnn_loss)) desc,
+    if($cohort = 'neither', first_loss + second_loss, abs(first_loss - second_loss)) desc,
     review_id
 limit $limit

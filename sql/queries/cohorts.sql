@@ -1,12 +1,16 @@
--- Reviews of one subset ($subset) by which neural model gets them right: both, dense only, CNN only, neither.
+-- Texts of one subset ($subset) by which of two neural models ($first, $second) gets them right: both, the
+-- first only, the second only, neither.
 with
 
 cohorts as (
-    select * from (values (1, 'both right'), (2, 'dense only'), (3, 'CNN only'), (4, 'neither')) as c (rank, cohort)
+    select * from (values (1, 'both right'), (2, $first || ' only'), (3, $second || ' only'), (4, 'neither'))
+        as c (rank, cohort)
 ),
 
 agreement as (
     select * from model_agreement
+    where first_model = $first
+        and second_model = $second
 ),
 
 reviews as (
@@ -18,8 +22,8 @@ counted as (
     select
         agreement.cohort,
         count(*) as reviews,
-        avg(agreement.dense_loss) as mean_dense_loss,
-        avg(agreement.cnn_loss) as mean_cnn_loss
+        avg(agreement.first_loss) as mean_first_loss,
+        avg(agreement.second_loss) as mean_second_loss
     from agreement
     join reviews using (review_id)
     group by agreement.cohort
@@ -29,8 +33,8 @@ final as (
     select
         cohorts.cohort,
         coalesce(counted.reviews, 0) as reviews,
-        counted.mean_dense_loss,
-        counted.mean_cnn_loss
+        counted.mean_first_loss,
+        counted.mean_second_loss
     from cohorts
     left join counted using (cohort)
     order by cohorts.rank

@@ -1,25 +1,46 @@
--- Reviews per true and predicted label for every model, on one subset ($subset).
+-- Texts per true and predicted label for every model on one subset ($subset), every pair of labels, zeros
+-- included.
 with
 
-predictions as (
-    select * from predictions
+labels as (
+    select * from labels
 ),
 
-reviews as (
-    select * from reviews
+models as (
+    select * from models
+),
+
+review_list as (
+    select * from review_list
+    where subset = $subset
+),
+
+counted as (
+    select
+        model,
+        label,
+        predicted_label,
+        count(*) as reviews
+    from review_list
+    group by all
 ),
 
 final as (
     select
-        predictions.model,
-        reviews.label,
-        predictions.predicted_label,
-        count(*) as reviews
-    from predictions
-    join reviews using (review_id)
-    where reviews.subset = $subset
-    group by all
+        models.model,
+        truth.label,
+        truth.label_index,
+        predicted.label as predicted_label,
+        predicted.label_index as predicted_index,
+        coalesce(counted.reviews, 0) as reviews
+    from models
+    cross join labels as truth
+    cross join labels as predicted
+    left join counted
+        on counted.model = models.model
+        and counted.label = truth.label
+        and counted.predicted_label = predicted.label
 )
 
 select * from final
-order by model, label, predicted_label
+order by model, label_index, predicted_index

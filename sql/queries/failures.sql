@@ -1,29 +1,25 @@
--- One model's highest-loss wrong predictions on one subset ($subset), false positives or false negatives
--- ($predicted_label is what the model wrongly said).
+-- One model's highest-loss wrong predictions on one subset ($subset): texts of label $label (null for any)
+-- that it read as $predicted_label (null for any).
 with
 
-predictions as (
-    select * from predictions
+review_list as (
+    select * from review_list
     where model = $model
+        and subset = $subset
         and not correct
-        and predicted_label = $predicted_label
-),
-
-reviews as (
-    select * from reviews
-    where subset = $subset
+        and ($label is null or label = $label)
+        and ($predicted_label is null or predicted_label = $predicted_label)
 ),
 
 final as (
     select
-        reviews.review_id,
-        'samples?id=' || reviews.review_id as link,
-        reviews.rating,
-        predictions.p_positive,
-        predictions.loss,
-        snippet(reviews.text, 160) as snippet
-    from predictions
-    join reviews using (review_id)
+        review_id,
+        label,
+        predicted_label,
+        confidence,
+        loss,
+        snippet
+    from review_list
 )
 
 select * from final

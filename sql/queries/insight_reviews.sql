@@ -1,4 +1,4 @@
--- The reviews one finding ($insight_id) is about, in the finding's order, with each neural model's loss.
+-- The texts one finding ($insight_id) is about, in the finding's order, with every neural model's loss.
 with
 
 members as (
@@ -6,8 +6,23 @@ members as (
     where insight_id = $insight_id
 ),
 
-agreement as (
-    select * from model_agreement
+models as (
+    select * from models
+    where kind = 'neural'
+),
+
+review_list as (
+    select * from review_list
+),
+
+losses as (
+    select
+        review_list.review_id,
+        string_agg(models.model || ' ' || printf('%.3f', review_list.loss), ' · ' order by models.rank) as losses
+    from members
+    join review_list using (review_id)
+    join models using (model)
+    group by all
 ),
 
 reviews as (
@@ -18,15 +33,13 @@ final as (
     select
         members.rank,
         reviews.review_id,
-        'samples?id=' || reviews.review_id as link,
         reviews.split,
         reviews.label,
-        agreement.dense_loss,
-        agreement.cnn_loss,
+        losses.losses,
         snippet(reviews.text, 160) as snippet
     from members
     join reviews using (review_id)
-    join agreement using (review_id)
+    join losses using (review_id)
 )
 
 select * from final

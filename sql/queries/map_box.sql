@@ -1,4 +1,4 @@
--- The reviews inside a box drawn on one model's map, with the map's filters, highest loss first.
+-- The texts inside a box drawn on one model's map, with the map's filters, highest loss first.
 with
 
 latent_space as (
@@ -6,34 +6,28 @@ latent_space as (
     where model = $model
         and x between $x_min and $x_max
         and y between $y_min and $y_max
+        and ($clusters is null or list_contains($clusters, cluster))
 ),
 
-predictions as (
-    select * from predictions
+review_list as (
+    select * from review_list
     where model = $model
-),
-
-reviews as (
-    select * from reviews
+        and ($split is null or split = $split)
+        and ($label is null or label = $label)
+        and ($correct is null or correct = $correct)
+        and loss between $loss_min and $loss_max
 ),
 
 final as (
     select
-        latent_space.review_id,
-        'samples?id=' || latent_space.review_id as link,
-        reviews.label,
-        predictions.predicted_label,
-        predictions.loss,
+        review_list.review_id,
+        review_list.label,
+        review_list.predicted_label,
+        review_list.loss,
         latent_space.cluster,
-        snippet(reviews.text, 160) as snippet
+        review_list.snippet
     from latent_space
-    join predictions using (review_id)
-    join reviews using (review_id)
-    where ($split is null or reviews.split = $split)
-        and ($label is null or reviews.label = $label)
-        and ($correct is null or predictions.correct = $correct)
-        and ($clusters is null or list_contains($clusters, latent_space.cluster))
-        and predictions.loss between $loss_min and $loss_max
+    join review_list using (review_id)
 )
 
 select * from final

@@ -1,36 +1,38 @@
--- Token by token, how the two models' attributions for one review ($review_id) differ. Scores are
--- relative to each model's strongest token in the review, so the two scales compare.
+-- Token by token, how two neural models' ($first, $second) attributions toward one class ($label) for one text
+-- ($review_id) differ. Scores are relative to each model's strongest token in the text, so the two scales
+-- compare.
 with
 
 attributions as (
     select
         *,
-        toward_positive / nullif(max(abs(toward_positive)) over (partition by model), 0) as relative
+        score / nullif(max(abs(score)) over (partition by model), 0) as relative
     from token_attributions
     where review_id = $review_id
+        and label = $label
 ),
 
-dense as (
+first as (
     select * from attributions
-    where model = 'dense'
+    where model = $first
 ),
 
-cnn as (
+second as (
     select * from attributions
-    where model = 'cnn'
+    where model = $second
 ),
 
 final as (
     select
-        dense.position,
-        dense.token,
-        dense.relative as dense,
-        cnn.relative as cnn,
-        cnn.relative - dense.relative as change,
-        sign(dense.relative) != sign(cnn.relative) and greatest(abs(dense.relative), abs(cnn.relative)) >= $notable
-            as flipped
-    from dense
-    join cnn using (position)
+        first.position,
+        first.token,
+        first.relative as first,
+        second.relative as second,
+        second.relative - first.relative as change,
+        sign(first.relative) != sign(second.relative)
+            and greatest(abs(first.relative), abs(second.relative)) >= $notable as flipped
+    from first
+    join second using (position)
 )
 
 select * from final

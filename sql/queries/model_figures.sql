@@ -1,4 +1,5 @@
--- Each model's accuracy and loss on the test split and the validation hold-out, beside the seed's figures.
+-- Each model's accuracy, macro-F1 and loss on the test split and the validation hold-out, beside the seed
+-- study's figures (IMDB only), in the models' order.
 with
 
 models as (
@@ -16,11 +17,13 @@ final as (
         models.description,
         models.epochs,
         test.accuracy as test_accuracy,
+        test.macro_f1 as test_macro_f1,
         test.loss as test_loss,
         models.seed_accuracy,
         models.seed_loss,
         validation.accuracy as validation_accuracy,
-        validation.loss as validation_loss
+        validation.loss as validation_loss,
+        models.rank
     from models
     left join metrics as test
         on test.model = models.model and test.subset = 'test'
@@ -29,4 +32,4 @@ final as (
 )
 
 select * from final
-order by kind desc, model desc
+order by rank

@@ -1,19 +1,24 @@
--- Every review as a point on one model's t-SNE map, with what the map can colour, size and show on hover.
+-- Every text as a point on one model's t-SNE map, with what the map can colour, size and show on hover.
 -- Each filter parameter is null for "any"; $clusters is a list of cluster numbers.
 with
 
 latent_space as (
     select * from latent_space
     where model = $model
+        and ($clusters is null or list_contains($clusters, cluster))
 ),
 
 predictions as (
     select * from predictions
     where model = $model
+        and ($correct is null or correct = $correct)
+        and loss between $loss_min and $loss_max
 ),
 
 reviews as (
     select * from reviews
+    where ($split is null or split = $split)
+        and ($label is null or label = $label)
 ),
 
 final as (
@@ -33,11 +38,6 @@ final as (
     from latent_space
     join predictions using (review_id)
     join reviews using (review_id)
-    where ($split is null or reviews.split = $split)
-        and ($label is null or reviews.label = $label)
-        and ($correct is null or predictions.correct = $correct)
-        and ($clusters is null or list_contains($clusters, latent_space.cluster))
-        and predictions.loss between $loss_min and $loss_max
 )
 
 select * from final

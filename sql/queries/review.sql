@@ -1,20 +1,11 @@
--- One review ($review_id) with its text and metadata.
+-- One text ($review_id) with everything the data and the pipeline say about it, its extra columns included.
 with
 
 final as (
     select
-        review_id,
-        split,
-        subset,
-        label,
-        rating,
-        path,
-        text,
+        *,
         -- Line breaks for reading; the raw text keeps its HTML residue.
-        replace(text, '<br />', chr(10)) as display_text,
-        n_tokens,
-        n_oov,
-        truncated
+        replace(text, '<br />', chr(10)) as display_text
     from reviews
     where review_id = $review_id
 )

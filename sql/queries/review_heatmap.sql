@@ -1,6 +1,7 @@
--- Every token of one review ($review_id) wrapped into lines of at most $width characters, with each neural model's
--- attribution scaled to that model's strongest token in the review (1 = strongest). Tokens past the
--- models' sequence length have no score: the models never saw them.
+-- Every token of one text ($review_id) wrapped into lines of at most $width characters, with each neural model's
+-- attribution toward one class ($label) scaled to that model's strongest token in the text (1 = strongest,
+-- negative = away from the class). Tokens past the models' sequence length have no score: the models never
+-- saw them.
 with recursive
 
 tokens as materialized (
@@ -38,30 +39,31 @@ laid_out as (
 ),
 
 models as (
-    select model from models
+    select model, rank from models
     where kind = 'neural'
 ),
 
 attributions as (
     select
         *,
-        max(abs(toward_positive)) over (partition by model) as strongest
+        max(abs(score)) over (partition by model) as strongest
     from token_attributions
     where review_id = $review_id
+        and label = $label
 ),
 
 final as (
     select
         models.model,
+        models.rank,
         laid_out.position,
         laid_out.token,
         laid_out.line,
         laid_out.column_start,
         laid_out.column_end,
         attributions.position is not null as seen,
-        attributions.toward_positive,
-        attributions.toward_negative,
-        attributions.toward_positive / nullif(attributions.strongest, 0) as relative
+        attributions.score,
+        attributions.score / nullif(attributions.strongest, 0) as relative
     from laid_out
     cross join models
     left join attributions
@@ -70,4 +72,4 @@ final as (
 )
 
 select * from final
-order by model desc, position
+order by rank, position

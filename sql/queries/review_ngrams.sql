@@ -1,10 +1,11 @@
--- The words, bigrams and trigrams of one review ($review_id) with the largest summed attribution toward
--- positive and toward negative, for each neural model: the $top strongest of each kind and direction.
+-- The words, bigrams and trigrams of one text ($review_id) with the largest summed attribution toward and away
+-- from one class ($label), for each neural model: the $top strongest of each size and direction.
 with
 
 attributions as (
     select * from token_attributions
     where review_id = $review_id
+        and label = $label
 ),
 
 ngrams as (
@@ -13,7 +14,7 @@ ngrams as (
         sizes.n,
         attributions.position,
         string_agg(later.token, ' ' order by later.position) as ngram,
-        sum(later.toward_positive) as toward_positive
+        sum(later.score) as score
     from attributions
     cross join (values (1), (2), (3)) as sizes (n)
     join attributions as later
@@ -26,8 +27,8 @@ ngrams as (
 ranked as (
     select
         *,
-        row_number() over (partition by model, n order by toward_positive desc, position) as rank_positive,
-        row_number() over (partition by model, n order by toward_positive asc, position) as rank_negative
+        row_number() over (partition by model, n order by score desc, position) as rank_toward,
+        row_number() over (partition by model, n order by score asc, position) as rank_away
     from ngrams
 ),
 
@@ -35,13 +36,13 @@ final as (
     select
         model,
         n,
-        case when rank_positive <= $top then 'positive' else 'negative' end as direction,
+        case when rank_toward <= $top then 'toward' else 'away' end as direction,
         ngram,
         position,
-        toward_positive
+        score
     from ranked
-    where rank_positive <= $top or rank_negative <= $top
+    where rank_toward <= $top or rank_away <= $top
 )
 
 select * from final
-order by model desc, n, direction desc, abs(toward_positive) desc
+order by model, n, direction desc, abs(score) desc

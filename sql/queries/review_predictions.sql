@@ -1,8 +1,17 @@
--- Every model's prediction for one review ($review_id).
+-- Every model's prediction for one text ($review_id), with the probability of each class.
 with
 
 models as (
     select * from models
+),
+
+labels as (
+    select * from labels
+),
+
+predictions as (
+    select * from predictions
+    where review_id = $review_id
 ),
 
 final as (
@@ -10,14 +19,16 @@ final as (
         predictions.model,
         models.kind,
         predictions.predicted_label,
-        predictions.p_positive,
         predictions.confidence,
         predictions.loss,
-        predictions.correct
+        predictions.correct,
+        labels.label,
+        predictions.probabilities[labels.label_index + 1] as probability,
+        models.rank
     from predictions
     join models using (model)
-    where predictions.review_id = $review_id
+    cross join labels
 )
 
 select * from final
-order by kind desc, model desc
+order by rank, probability desc, label

@@ -1,33 +1,36 @@
--- Reviews with one model's prediction, filtered and sorted by loss, highest first.
--- Each filter parameter is null for "any".
+-- Texts with one model's prediction, filtered and sorted by loss, highest first. Each filter parameter is null
+-- for "any"; $category and $category_value filter on a category of the data (review_categories).
 with
 
-predictions as (
-    select * from predictions
+review_list as (
+    select * from review_list
     where model = $model
+        and ($subset is null or subset = $subset)
+        and ($label is null or label = $label)
+        and ($predicted_label is null or predicted_label = $predicted_label)
+        and ($correct is null or correct = $correct)
+        and loss between $loss_min and $loss_max
 ),
 
-reviews as (
-    select * from reviews
+categories as (
+    select review_id from review_categories
+    where model = $model
+        and category = $category
+        and value = $category_value
 ),
 
 filtered as (
     select
-        reviews.review_id,
-        reviews.subset,
-        reviews.label,
-        reviews.rating,
-        predictions.predicted_label,
-        predictions.p_positive,
-        predictions.loss,
-        predictions.correct,
-        snippet(reviews.text, 160) as snippet
-    from predictions
-    join reviews using (review_id)
-    where ($subset is null or reviews.subset = $subset)
-        and ($label is null or reviews.label = $label)
-        and ($correct is null or predictions.correct = $correct)
-        and predictions.loss between $loss_min and $loss_max
+        review_id,
+        subset,
+        label,
+        predicted_label,
+        confidence,
+        loss,
+        correct,
+        snippet
+    from review_list
+    where $category is null or review_id in (select review_id from categories)
 ),
 
 final as (

@@ -1,4 +1,4 @@
--- The $k reviews nearest to one review ($review_id) in one model's latent space, the review itself first.
+-- The $k texts nearest to one text ($review_id) in one model's latent space, the text itself first.
 with
 
 target as (
@@ -13,28 +13,22 @@ latent_space as (
     where model = $model
 ),
 
-predictions as (
-    select * from predictions
+review_list as (
+    select * from review_list
     where model = $model
-),
-
-reviews as (
-    select * from reviews
 ),
 
 final as (
     select
         latent_space.review_id,
-        'samples?id=' || latent_space.review_id as link,
         array_distance(latent_space.latent, target.latent) as distance,
-        reviews.label,
-        predictions.predicted_label,
-        predictions.loss,
-        snippet(reviews.text, 160) as snippet
+        review_list.label,
+        review_list.predicted_label,
+        review_list.loss,
+        review_list.snippet
     from latent_space
     cross join target
-    join predictions using (review_id)
-    join reviews using (review_id)
+    join review_list using (review_id)
 )
 
 select * from final

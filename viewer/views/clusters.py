@@ -1,21 +1,20 @@
-"""Clusters: groups of reviews the model sees alike, and what sets each group apart."""
+"""Clusters: groups of texts the model sees alike, and what sets each group apart."""
 
 import streamlit as st
 
 from viewer import charts
-from viewer.filters import REVIEW_COLUMNS
+from viewer.filters import labels, neural_models, noun, show_reviews
 from viewer.session import run_query
 
 REVIEWS_SHOWN = 20
 
 st.title("Clusters")
 st.caption(
-    "Which groups of reviews does the model find hard? k-means on the model's latent space, "
-    "highest mean loss first; pick one to see its reviews and the words that set it apart."
+    f"Which groups of {noun()} does the model find hard? k-means on the model's latent space, "
+    "highest mean loss first; pick one to see what is in it and the words that set it apart."
 )
 
-models = run_query("model_figures")
-model = st.sidebar.selectbox("Model", models.loc[models["kind"] == "neural", "model"], key="model")
+model = st.sidebar.selectbox("Model", neural_models(), key="model")
 summary = run_query("cluster_summary", model=model)
 
 st.dataframe(
@@ -23,13 +22,14 @@ st.dataframe(
     hide_index=True,
     column_config={
         "cluster": "Cluster",
-        "reviews": st.column_config.NumberColumn("Reviews", format="%d"),
+        "reviews": st.column_config.NumberColumn("Texts", format="%d"),
         "accuracy": st.column_config.NumberColumn("Accuracy", format="%.3f"),
         "mean_loss": st.column_config.NumberColumn("Mean loss", format="%.3f"),
         "mean_oov": st.column_config.NumberColumn("Mean OOV", format="%.1f"),
         "mean_oov_rate": st.column_config.NumberColumn("OOV rate", format="%.3f"),
         "mean_tokens": st.column_config.NumberColumn("Mean length", format="%.0f"),
-        "share_positive": st.column_config.NumberColumn("Positive", format="%.2f"),
+        "top_label": "Most common label",
+        "top_label_share": st.column_config.NumberColumn("Its share", format="%.2f"),
         "share_truncated": st.column_config.NumberColumn("Truncated", format="%.2f"),
     },
 )
@@ -38,22 +38,21 @@ focus = st.selectbox(
     "Focus on cluster",
     summary["cluster"],
     key="focus",
-    format_func=lambda c: f"{c}: {summary.set_index('cluster').loc[c, 'reviews']:,} reviews",
+    format_func=lambda c: f"{c}: {summary.set_index('cluster').loc[c, 'reviews']:,} {noun()}",
 )
 points = run_query(
     "population_map", model=model, split=None, label=None, correct=None, clusters=None, loss_min=0.0, loss_max=1e9
 )
 left, right = st.columns([3, 2])
-left.altair_chart(charts.population_map(points, "cluster", "out-of-vocabulary count", highlight=focus), width="stretch")
+colors = charts.map_colors(labels())
+left.altair_chart(
+    charts.population_map(points, "cluster", colors, "out-of-vocabulary count", highlight=focus), width="stretch"
+)
 
 words = run_query("cluster_words", model=model, cluster=int(focus))
 right.subheader("Words that set it apart")
 right.altair_chart(charts.cluster_words(words), width="stretch")
-right.caption("Share of the cluster's reviews that use the word, against the other reviews.")
+right.caption(f"Share of the cluster's {noun()} that use the word, against the other {noun()}.")
 
-st.subheader(f"Highest-loss reviews in cluster {focus}")
-st.dataframe(
-    run_query("cluster_reviews", model=model, cluster=int(focus), limit=REVIEWS_SHOWN),
-    hide_index=True,
-    column_config=REVIEW_COLUMNS,
-)
+st.subheader(f"Highest-loss {noun()} in cluster {focus}")
+show_reviews(run_query("cluster_reviews", model=model, cluster=int(focus), limit=REVIEWS_SHOWN))

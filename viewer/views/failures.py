@@ -1,45 +1,61 @@
-"""Failures: each model's worst mistakes, and which reviews one model gets right and the other wrong."""
+"""Failures: each model's worst mistakes, and which texts one model gets right and another wrong."""
 
 import streamlit as st
 
 from viewer import charts
-from viewer.filters import REVIEW_COLUMNS
+from viewer.filters import neural_models, noun, show_reviews, side_by_side
 from viewer.session import run_query
 
 SHOWN = 15
+SIDE_BY_SIDE = 2  # the most common mistakes, each in a column
 
 st.title("Failures")
 st.caption(
-    "Where does each model fail worst, and where do the two models part ways? "
-    "Open a review to see which words misled the model."
+    "Where does each model fail worst, and where do the models part ways? "
+    "Open a text to see which words misled the model."
 )
 
-models = run_query("model_figures")
+neural = neural_models()
 with st.sidebar:
-    model = st.selectbox("Model", models.loc[models["kind"] == "neural", "model"], key="model")
+    model = st.selectbox("Model", neural, key="model")
     subset = st.selectbox("Split", ["test", "validation", "train"], key="subset")
 
-left, right = st.columns(2)
-for column, predicted, title in (
-    (left, "positive", "False positives: negative reviews read as positive"),
-    (right, "negative", "False negatives: positive reviews read as negative"),
-):
-    column.subheader(title)
-    column.dataframe(
-        run_query("failures", model=model, subset=subset, predicted_label=predicted, limit=SHOWN),
-        hide_index=True,
-        column_config=REVIEW_COLUMNS,
+# The mistakes by true and predicted label: with two classes, the false positives and the false negatives.
+confusions = run_query("confusions", model=model, subset=subset)
+if confusions.empty:
+    st.success(f"{model} gets every {noun()[:-1]} of the {subset} split right.")
+pairs = [f"{row.label} read as {row.predicted_label}" for row in confusions.itertuples()]
+shown = st.multiselect("Mistakes", pairs, default=pairs[:SIDE_BY_SIDE], key="mistakes")
+for column, pair in side_by_side(shown, SIDE_BY_SIDE):
+    row = confusions.iloc[pairs.index(pair)]
+    column.subheader(f"{row.label.capitalize()} {noun()} read as {row.predicted_label}")
+    column.caption(f"{row.reviews:,} {noun()}, mean loss {row.mean_loss:.3f}; the highest losses first.")
+    failures = run_query(
+        "failures", model=model, subset=subset, label=row.label, predicted_label=row.predicted_label, limit=SHOWN
     )
+    show_reviews(failures, column)
 
 st.subheader("Which model gets it right")
-cohorts = run_query("cohorts", subset=subset)
+if len(neural) < 2:
+    st.info("This needs two neural models; the database has one.")
+    st.stop()
+left, right = st.columns(2)
+first = left.selectbox("First model", neural, index=0, key="first")
+second = right.selectbox("Second model", [m for m in neural if m != first], index=0, key="second")
+# The pair in the models' order, as model_agreement holds it.
+first, second = sorted((first, second), key=neural.index)
+cohorts = run_query("cohorts", subset=subset, first=first, second=second)
 left, right = st.columns([2, 3])
 left.altair_chart(charts.cohort_bars(cohorts), width="stretch")
-cohort = right.segmented_control("Cohort", cohorts["cohort"], default="dense only", key="cohort")
+cohort = right.segmented_control("Cohort", cohorts["cohort"], default=f"{first} only", key=f"cohort-{first}-{second}")
 if cohort:
-    right.dataframe(
-        run_query("cohort_examples", subset=subset, cohort=cohort, limit=SHOWN),
-        hide_index=True,
-        column_config=REVIEW_COLUMNS,
+    examples = run_query("cohort_examples", subset=subset, cohort=cohort, first=first, second=second, limit=SHOWN)
+    show_reviews(
+        examples,
+        right,
+        column_config={
+            "first_loss": st.column_config.NumberColumn(f"{first} loss", format="%.3f"),
+            "second_loss": st.column_config.NumberColumn(f"{second} loss", format="%.3f"),
+        },
     )
     right.caption("Sorted by how far the two models' losses are apart; for 'neither', by their sum.")

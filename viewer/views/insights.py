@@ -2,15 +2,15 @@
 
 import streamlit as st
 
-from viewer.filters import REVIEW_COLUMNS
+from viewer.filters import noun, show_reviews
 from viewer.session import run_query
 
 SHOWN = 50
 
 st.title("Insights")
 st.caption(
-    "What accounts for the loss? High-loss clusters and feature ranges, likely mislabelled reviews and "
-    "duplicates, found by the pipeline and ranked by how much they matter. Select one to see its reviews."
+    f"What accounts for the loss? High-loss clusters, feature ranges and categories, likely mislabelled {noun()} and "
+    f"duplicates, found by the pipeline and ranked by how much they matter. Select one to see its {noun()}."
 )
 
 insights = run_query("insights")
@@ -28,7 +28,7 @@ table = st.dataframe(
         "kind": "Kind",
         "model": "Model",
         "title": st.column_config.TextColumn("Finding", width="large"),
-        "reviews": st.column_config.NumberColumn("Reviews", format="%d"),
+        "reviews": st.column_config.NumberColumn("Texts", format="%d"),
         "mean_loss": st.column_config.NumberColumn("Mean loss", format="%.3f"),
         "loss_ratio": st.column_config.NumberColumn("× mean", format="%.1f"),
         "importance": st.column_config.NumberColumn("Importance", format="%.3f",
@@ -46,5 +46,5 @@ if row.empty:
 
 st.subheader(row["title"].iloc[0])
 reviews = run_query("insight_reviews", insight_id=int(chosen), limit=SHOWN)
-st.caption(f"The first {len(reviews)} of {int(row['reviews'].iloc[0]):,} reviews.")
-st.dataframe(reviews.drop(columns=["rank"]), hide_index=True, column_config={**REVIEW_COLUMNS, "split": "Split"})
+st.caption(f"The first {len(reviews)} of {int(row['reviews'].iloc[0]):,} {noun()}.")
+show_reviews(reviews.drop(columns=["rank"]))

@@ -3,14 +3,23 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.session import run_query
+from viewer.filters import labels, neural_models
+from viewer.session import build_facts, run_query
+
+SPLIT_SOURCES = {
+    "given": "The split into train and test comes from the data.",
+    "made": "The data has no split column: a seeded, stratified split held out a share of each class for test.",
+}
 
 st.title("Overview")
-st.caption("How accurate is each model on the test split, next to the study it reproduces and a simple baseline?")
+st.caption("How accurate is each model on the test split, class by class, next to a simple baseline?")
 
+facts = build_facts()
 figures = run_query("model_figures")
 batches = run_query("training_batches")
 confusion = run_query("confusion_matrix", subset="test")
+per_class = run_query("class_metrics", subset="test")
+classes = labels()
 
 columns = st.columns(len(figures))
 for column, row in zip(columns, figures.itertuples(), strict=True):
@@ -18,15 +27,18 @@ for column, row in zip(columns, figures.itertuples(), strict=True):
         None if row.seed_accuracy != row.seed_accuracy else f"{row.test_accuracy - row.seed_accuracy:+.3f} vs seed"
     )
     column.metric(f"{row.model} test accuracy", f"{row.test_accuracy:.3f}", delta=seed_delta)
-    column.caption(f"test loss {row.test_loss:.3f} · {row.description}")
+    column.caption(f"macro-F1 {row.test_macro_f1:.3f} · test loss {row.test_loss:.3f} · {row.description}")
 
+seed = figures["seed_accuracy"].notna().any()
+shown = figures.drop(columns=["kind", "description", "rank"] + ([] if seed else ["seed_accuracy", "seed_loss"]))
 st.dataframe(
-    figures.drop(columns=["kind", "description"]),
+    shown,
     hide_index=True,
     column_config={
         "model": "Model",
         "epochs": "Epochs",
         "test_accuracy": st.column_config.NumberColumn("Test accuracy", format="%.3f"),
+        "test_macro_f1": st.column_config.NumberColumn("Test macro-F1", format="%.3f"),
         "test_loss": st.column_config.NumberColumn("Test loss", format="%.3f"),
         "seed_accuracy": st.column_config.NumberColumn("Seed accuracy", format="%.2f"),
         "seed_loss": st.column_config.NumberColumn("Seed loss", format="%.2f"),
@@ -34,14 +46,41 @@ st.dataframe(
         "validation_loss": st.column_config.NumberColumn("Validation loss", format="%.3f"),
     },
 )
-st.caption("Seed: figures reported by the Tensorleap IMDB study. Baseline: TF-IDF with logistic regression.")
+st.caption(
+    ("Seed: figures reported by the Tensorleap IMDB study. " if seed else "")
+    + "Baseline: TF-IDF with logistic regression. "
+    + f"{len(classes)} classes. "
+    + SPLIT_SOURCES.get(facts.get("split_source"), "")
+)
+
+st.subheader("Each class (test split)")
+st.dataframe(
+    per_class.pivot(index="label", columns="model", values="f1").loc[classes, list(figures["model"])],
+    column_config={
+        "label": "Class",
+        **{m: st.column_config.NumberColumn(f"{m} F1", format="%.3f") for m in figures["model"]},
+    },
+)
+with st.expander("Precision and recall"):
+    st.dataframe(
+        per_class.drop(columns=["label_index", "rank"]),
+        hide_index=True,
+        column_config={
+            "model": "Model",
+            "label": "Class",
+            "support": st.column_config.NumberColumn("Texts", format="%d"),
+            "precision": st.column_config.NumberColumn("Precision", format="%.3f"),
+            "recall": st.column_config.NumberColumn("Recall", format="%.3f"),
+            "f1": st.column_config.NumberColumn("F1", format="%.3f"),
+        },
+    )
 
 st.subheader("Training curves")
 left, right = st.columns(2)
-left.altair_chart(charts.training_curve(batches, "loss"), width="stretch")
-right.altair_chart(charts.training_curve(batches, "accuracy"), width="stretch")
+left.altair_chart(charts.training_curve(batches, "loss", neural_models()), width="stretch")
+right.altair_chart(charts.training_curve(batches, "accuracy", neural_models()), width="stretch")
 st.caption("Faint: each batch. Bold: moving mean over 25 batches.")
 
 st.subheader("Confusion matrices (test split)")
 for column, model in zip(st.columns(len(figures)), figures["model"], strict=True):
-    column.altair_chart(charts.confusion_matrix(confusion, model))
+    column.altair_chart(charts.confusion_matrix(confusion, model, classes))

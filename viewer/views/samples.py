@@ -1,9 +1,9 @@
-"""Samples: every review with each model's verdict; open one to read it and compare the models."""
+"""Samples: every text with each model's verdict; open one to read it and compare the models."""
 
 import streamlit as st
 
 from viewer import charts
-from viewer.filters import ANY, REVIEW_COLUMNS
+from viewer.filters import ANY, categories, labels, neural_models, noun, show_reviews, side_by_side
 from viewer.session import run_query
 
 LIMIT = 500
@@ -13,10 +13,12 @@ NOTABLE = 0.2  # a sign flip counts when either model gives the word at least th
 COMPARED = 25
 
 st.title("Samples")
-st.caption("Which reviews does a model get wrong, and how badly? Sorted by loss, highest first.")
+st.caption(f"Which {noun()} does a model get wrong, and how badly? Sorted by loss, highest first.")
 
 figures = run_query("model_figures")
 loss_range = run_query("loss_range").iloc[0]
+classes = labels()
+category_titles = categories()
 
 with st.sidebar:
     model = st.selectbox("Model", figures["model"], key="model")
@@ -27,43 +29,46 @@ with st.sidebar:
         help="train is the part of the train split the models were fitted on.",
     )
     outcome = st.selectbox("Prediction", [ANY, "incorrect", "correct"], key="outcome")
-    label = st.selectbox("True label", [ANY, "negative", "positive"], key="label")
+    label = st.selectbox("True label", [ANY, *classes], key="label")
+    predicted = st.selectbox("Predicted label", [ANY, *classes], key="predicted")
     loss_min, loss_max = st.slider(
         "Loss", 0.0, float(loss_range.loss_max) + 0.01, (0.0, float(loss_range.loss_max) + 0.01), key="loss"
     )
+    category = category_value = None
+    if category_titles:
+        category = st.selectbox(
+            "Category", [ANY, *category_titles], key="category", format_func=lambda c: category_titles.get(c, c)
+        )
+        if category != ANY:
+            values = run_query("category_loss", model=model, category=category, subset=None)["value"]
+            category_value = st.selectbox("Value", values, key="category_value")
+        else:
+            category = None
 
 samples = run_query(
     "samples",
     model=model,
     subset=None if subset == ANY else subset,
     label=None if label == ANY else label,
+    predicted_label=None if predicted == ANY else predicted,
     correct=None if outcome == ANY else outcome == "correct",
     loss_min=loss_min,
     loss_max=loss_max,
+    category=category,
+    category_value=category_value,
     limit=LIMIT,
 )
 matching = int(samples["matching"].iloc[0]) if len(samples) else 0
 st.write(
-    f"{matching:,} reviews match" + (f"; the {LIMIT} with the highest loss are listed." if matching > LIMIT else ".")
+    f"{matching:,} {noun()} match" + (f"; the {LIMIT} with the highest loss are listed." if matching > LIMIT else ".")
 )
 
-table = st.dataframe(
+table = show_reviews(
     samples.drop(columns=["matching"]),
-    hide_index=True,
     on_select="rerun",
     selection_mode="single-row",
     key="table",
-    column_config={
-        "review_id": st.column_config.NumberColumn("Id", format="%d"),
-        "subset": "Split",
-        "label": "Label",
-        "rating": st.column_config.NumberColumn("Rating", format="%d ★"),
-        "predicted_label": "Predicted",
-        "p_positive": st.column_config.ProgressColumn("P(positive)", min_value=0.0, max_value=1.0, format="%.2f"),
-        "loss": st.column_config.NumberColumn("Loss", format="%.3f"),
-        "correct": "Correct",
-        "snippet": st.column_config.TextColumn("Review", width="large"),
-    },
+    column_config={"review_id": st.column_config.NumberColumn("Id", format="%d"), "link": None},
 )
 
 selected = table.selection.rows
@@ -72,74 +77,107 @@ if selected:
 
 review_id = st.query_params.get("id")
 if review_id is None:
-    st.info("Select a row to read the review and compare the models.")
+    st.info("Select a row to read the text and compare the models.")
     st.stop()
 
 review = run_query("review", review_id=int(review_id)) if review_id.isdigit() else None
 if review is None or review.empty:
-    st.error(f"No review with id {review_id}. Pick one from the table.")
+    st.error(f"No text with id {review_id}. Pick one from the table.")
     st.stop()
 review = review.iloc[0]
 
 predictions = run_query("review_predictions", review_id=int(review_id))
-by_model = predictions.set_index("model")
+verdicts = predictions.drop_duplicates("model").set_index("model")
+neural = neural_models()
 
 st.divider()
-st.subheader(f"Review {review.review_id}")
+st.subheader(f"Text {review.review_id}")
+features = run_query("features")
+extra = [
+    f"{title} {review[name]}"
+    for name, title in features.loc[features["source"] == "data", ["feature", "title"]].itertuples(index=False)
+    if name in review.index
+]
 st.caption(
-    f"{review.split} split ({review.subset}) · label **{review.label}** · rating {review.rating}/10 · "
-    f"{review.n_tokens} tokens, {review.n_oov} out of vocabulary" + (" · truncated" if review.truncated else "")
+    " · ".join(
+        [f"{review.split} split ({review.subset})", f"label **{review.label}**", *extra]
+        + [f"{review.n_tokens} tokens, {review.n_oov} out of vocabulary"]
+        + (["truncated"] if review.truncated else [])
+        + ([f"id {review.source_id}"] if review.source_id else [])
+    )
 )
-columns = st.columns(len(predictions) + 1)
-for column, row in zip(columns, predictions.itertuples(), strict=False):
-    column.metric(f"{row.model}: P(positive)", f"{row.p_positive:.3f}", help=f"predicted {row.predicted_label}")
-    column.caption(f"loss {row.loss:.3f}" + ("" if row.correct else " · wrong"))
-dense_loss, cnn_loss = by_model.loc["dense", "loss"], by_model.loc["cnn", "loss"]
-# A percentage of a near-zero loss means nothing: below 0.01 only the difference is shown.
-columns[-1].metric(
-    "Loss, dense to CNN",
-    f"{(cnn_loss - dense_loss) / dense_loss:+.0%}" if dense_loss >= 0.01 else f"{cnn_loss - dense_loss:+.3f}",
-    delta=f"{cnn_loss - dense_loss:+.3f}",
-    delta_color="inverse",
-)
+columns = st.columns(len(verdicts) + 1)
+for column, row in zip(columns, verdicts.reset_index().itertuples(), strict=False):
+    p_true = predictions[(predictions["model"] == row.model) & (predictions["label"] == review.label)]["probability"]
+    column.metric(f"{row.model}: P({review.label})", f"{p_true.iloc[0]:.3f}", help="the probability of the true label")
+    column.caption(f"predicted {row.predicted_label} · loss {row.loss:.3f}" + ("" if row.correct else " · wrong"))
+if len(neural) >= 2:
+    first_loss, second_loss = verdicts.loc[neural[0], "loss"], verdicts.loc[neural[1], "loss"]
+    # A percentage of a near-zero loss means nothing: below 0.01 only the difference is shown.
+    columns[-1].metric(
+        f"Loss, {neural[0]} to {neural[1]}",
+        f"{(second_loss - first_loss) / first_loss:+.0%}" if first_loss >= 0.01 else f"{second_loss - first_loss:+.3f}",
+        delta=f"{second_loss - first_loss:+.3f}",
+        delta_color="inverse",
+    )
+with st.expander("Every class's probability"):
+    st.dataframe(
+        predictions.pivot(index="label", columns="model", values="probability").loc[classes, list(verdicts.index)],
+        column_config={m: st.column_config.NumberColumn(m, format="%.3f") for m in verdicts.index},
+    )
 
 st.markdown("#### What each model read into it")
+# Two classes mirror each other; with more, the true class and the one the first model predicted.
+first_prediction = verdicts.loc[neural[0], "predicted_label"]
+default = [review.label] if len(classes) == 2 else list(dict.fromkeys([review.label, first_prediction]))
+chosen = st.multiselect("Toward the class", classes, default=default, key="toward")
 st.caption(
-    "Integrated gradients: how much each word pushed the model toward each label; darker is stronger, "
-    "relative to the model's strongest word in this review. Grey words were cut off: the models never saw them."
+    "Integrated gradients: how much each word pushed the model toward the class (green) or away from it (red); "
+    "darker is stronger, relative to the model's strongest word in this text. Grey words were cut off: the "
+    "models never saw them."
 )
-heat = run_query("review_heatmap", review_id=int(review_id), width=charts.HEAT_MAP_WIDTH)
-for column, model in zip(st.columns(2), ("dense", "cnn"), strict=True):
-    tokens = heat[heat["model"] == model]
-    column.markdown(f"**{model}** · toward positive")
-    column.altair_chart(charts.heat_map(tokens, "positive", charts.HEAT_MAP_WIDTH), width="content")
-    column.markdown(f"**{model}** · toward negative")
-    column.altair_chart(charts.heat_map(tokens, "negative", charts.HEAT_MAP_WIDTH), width="content")
 
-st.markdown("#### Strongest words and phrases")
-ngrams = run_query("review_ngrams", review_id=int(review_id), top=NGRAMS)
-for column, model in zip(st.columns(2), ("dense", "cnn"), strict=True):
+
+def away_title(label: str) -> str:
+    """Away from one of two classes is toward the other."""
+    return f"toward {classes[1 - classes.index(label)]}" if len(classes) == 2 else f"away from {label}"
+
+
+for toward in chosen:
+    heat = run_query("review_heatmap", review_id=int(review_id), width=charts.HEAT_MAP_WIDTH, label=toward)
+    for column, model in side_by_side(neural):
+        tokens = heat[heat["model"] == model]
+        column.markdown(f"**{model}** · toward {toward}")
+        column.altair_chart(charts.heat_map(tokens, "toward", charts.HEAT_MAP_WIDTH), width="content")
+        column.markdown(f"**{model}** · {away_title(toward)}")
+        column.altair_chart(charts.heat_map(tokens, "away", charts.HEAT_MAP_WIDTH), width="content")
+
+focus = chosen[0] if chosen else review.label
+st.markdown(f"#### Strongest words and phrases toward {focus}")
+ngrams = run_query("review_ngrams", review_id=int(review_id), top=NGRAMS, label=focus)
+for column, model in side_by_side(neural):
     column.markdown(f"**{model}**")
-    column.altair_chart(charts.ngram_bars(ngrams[ngrams["model"] == model]), width="content")
+    column.altair_chart(charts.ngram_bars(ngrams[ngrams["model"] == model], focus), width="content")
 
-st.markdown("#### Where the models disagree")
-comparison = run_query("model_comparison", review_id=int(review_id), notable=NOTABLE)
-flipped = comparison[comparison["flipped"]]
-st.caption(
-    f"{len(flipped)} words push the other way under the CNN than under the dense model "
-    f"(red lines); the {min(COMPARED, len(comparison))} largest changes are shown."
-)
-st.altair_chart(charts.model_change(comparison.head(COMPARED)), width="stretch")
+if len(neural) >= 2:
+    st.markdown("#### Where the models disagree")
+    first, second = neural[0], neural[1]
+    comparison = run_query(
+        "model_comparison", review_id=int(review_id), notable=NOTABLE, label=focus, first=first, second=second
+    )
+    flipped = comparison[comparison["flipped"]]
+    st.caption(
+        f"{len(flipped)} words push the other way under {second} than under {first} "
+        f"(red lines); the {min(COMPARED, len(comparison))} largest changes are shown."
+    )
+    st.altair_chart(
+        charts.model_change(comparison.head(COMPARED), first, second, focus, list(figures["model"])), width="stretch"
+    )
 
 with st.expander("Raw text"):
     st.text(review.display_text)
 
-st.subheader("Similar reviews")
-neural = figures.loc[figures["kind"] == "neural", "model"]
+st.subheader(f"Similar {noun()}")
 space = st.radio("In the latent space of", neural, horizontal=True, key="space")
-st.dataframe(
-    run_query("similar_reviews", model=space, review_id=int(review_id), k=NEIGHBOURS + 1).iloc[1:],
-    hide_index=True,
-    column_config=REVIEW_COLUMNS,
-)
-st.caption("The nearest reviews by Euclidean distance between latent vectors: the ones the model sees as most alike.")
+show_reviews(run_query("similar_reviews", model=space, review_id=int(review_id), k=NEIGHBOURS + 1).iloc[1:])
+st.caption("The nearest texts by Euclidean distance between latent vectors: the ones the model sees as most alike.")

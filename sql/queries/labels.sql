@@ -1,0 +1,14 @@
+-- The label set, in the models' output order, with how many texts carry each label.
+with
+
+final as (
+    select
+        label,
+        label_index,
+        reviews,
+        train_reviews
+    from labels
+)
+
+select * from final
+order by label_index
