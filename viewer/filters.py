@@ -89,8 +89,9 @@ def side_by_side(items: list, per_row: int = 2):
 
 def with_links(frame: pd.DataFrame) -> pd.DataFrame:
     """The texts with a link to each one's page, as the second column."""
-    links = REVIEW_PAGE + "?id=" + frame["review_id"].astype(str)
-    return frame.drop(columns=["link"], errors="ignore").pipe(lambda f: f.insert(1, "link", links) or f)
+    linked = frame.copy()
+    linked.insert(1, "link", REVIEW_PAGE + "?id=" + frame["review_id"].astype(str))
+    return linked
 
 
 def show_reviews(frame: pd.DataFrame, where=st, **options):
