@@ -21,7 +21,7 @@ import numpy as np
 from pipeline import artifacts, cli, faithfulness
 from pipeline.config import ROOT
 from pipeline.errors import PipelineError
-from viewer.database import TIME_LIMIT, Refused, open_database, query, run_sql
+from viewer.database import TIME_LIMIT, Refused, open_database, run_sql
 
 
 def make(target: str, build: Path, data: Path, config: str | None, timings: Path | None = None) -> float:
@@ -43,7 +43,11 @@ def model_figures(database: Path) -> dict:
         metrics = con.execute("select * from model_metrics where subset in ('test', 'validation')").df()
     return {
         model: {
-            row.subset: {"accuracy": round(row.accuracy, 4), "macro_f1": round(row.macro_f1, 4), "loss": round(row.loss, 4)}
+            row.subset: {
+                "accuracy": round(row.accuracy, 4),
+                "macro_f1": round(row.macro_f1, 4),
+                "loss": round(row.loss, 4),
+            }
             for row in rows.itertuples()
         }
         for model, rows in metrics.groupby("model")
