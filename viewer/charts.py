@@ -52,7 +52,10 @@ def confusion_matrix(counts: pd.DataFrame, model: str, labels: list[str]) -> alt
         text=alt.Text("reviews:Q", format=","),
         color=alt.condition(alt.datum.reviews > counts["reviews"].max() / 2, alt.value("white"), alt.value("black")),
     )
-    return (cells + text).properties(width=max(220, 40 * len(labels)), height=max(180, 32 * len(labels)))
+    # A step per class keeps each cell readable however many classes there are.
+    return (cells + text).properties(
+        width=alt.Step(max(40, 220 // len(labels))), height=alt.Step(max(28, 180 // len(labels)))
+    )
 
 
 def map_colors(labels: list[str], categories: dict[str, str] | None = None) -> dict[str, tuple[str, alt.Scale]]:
