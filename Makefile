@@ -11,13 +11,18 @@ CONFIG ?= pipeline/config.toml
 CHROMIUM := /usr/bin/chromium
 DB := $(BUILD)/reviewlens.duckdb
 STEP := $(PY) -m pipeline
-# The neural models and the settings tables come from the settings (pipeline/config.toml, CONFIG=):
-# pipeline.settings writes them into models.mk, which make reads before anything else.
+# The models and the settings tables come from the settings (pipeline/config.toml, CONFIG=) and the model
+# files brought in (MODEL=a.keras,b.keras): pipeline.settings writes them into models.mk, which make reads
+# before anything else, and the whole settings into config.json, which every step reads.
+MODEL ?=
 ifneq ($(filter-out help clean lint test view,$(or $(MAKECMDGOALS),help)),)
 -include $(BUILD)/settings/models.mk
 endif
 SETTINGS := $(SETTING_NAMES:%=$(BUILD)/settings/%.json)
-MODELS := $(NEURAL) baseline
+RESOLVED := $(BUILD)/settings/config.json
+# Models with a latent space (maps, clusters): those trained here and those brought in; then the baseline.
+MAPPED := $(TRAINED) $(BROUGHT)
+MODELS := $(MAPPED) baseline
 # The modules every step uses; each rule adds its own.
 CORE := pipeline/cli.py pipeline/config.py pipeline/errors.py pipeline/artifacts.py
 
@@ -25,8 +30,10 @@ CORE := pipeline/cli.py pipeline/config.py pipeline/errors.py pipeline/artifacts
 .DELETE_ON_ERROR:
 # The database is replaced by a rename, never rewritten in place: make must never delete it.
 .PRECIOUS: $(DB)
+# The models are kept beside the database, though only steps read them.
+.SECONDARY: $(MAPPED:%=$(BUILD)/models/%.keras) $(TRAINED:%=$(BUILD)/training/%.json)
 
-## Set up the environment and build the database (DATA=your.csv, .tsv, .parquet, .jsonl or the IMDB tarball)
+## Set up the environment and build the database (DATA=your.csv, .parquet, .jsonl or the IMDB tarball; MODEL=your.keras)
 all: $(DB)
 
 ## Open the viewer on the database, on this machine only (ADDRESS=0.0.0.0 serves it to your network)
@@ -101,84 +108,99 @@ $(CHROMIUM):
 # --- pipeline --------------------------------------------------------------------------------
 
 # One file per settings table, rewritten only when its content changes, so a new CNN setting
-# retrains the CNN and nothing else; and models.mk, the models these rules follow.
-$(BUILD)/settings/models.mk $(SETTINGS) &: FORCE $(VENV)/.pipeline
-	@$(STEP).settings --config $(CONFIG) --out-dir $(BUILD)/settings
+# retrains the CNN and nothing else; config.json, all of them; and models.mk, the models these rules follow.
+$(BUILD)/settings/models.mk $(RESOLVED) $(SETTINGS) &: FORCE $(VENV)/.pipeline
+	@$(STEP).settings --config $(CONFIG) --brought "$(MODEL)" --out-dir $(BUILD)/settings
 
 # Download the official tarball, only when no DATA= was given.
 $(BUILD)/aclImdb_v1.tar.gz: | $(VENV)/.pipeline $(BUILD)/settings/data.json
-	$(STEP).download --config $(CONFIG) --out $@
+	$(STEP).download --config $(RESOLVED) --out $@
 
 # Every labelled text with its split and label, and the label set; the IMDB tarball is read as a stream.
 $(BUILD)/reviews.parquet $(BUILD)/dataset.json &: pipeline/ingest.py pipeline/imdb.py pipeline/formats.py $(CORE) \
 		$(BUILD)/settings/data.json $(BUILD)/settings/seed.json $(wildcard $(DATA)) \
 		| $(if $(filter $(DATA),$(BUILD)/aclImdb_v1.tar.gz),$(DATA))
-	$(STEP).ingest --config $(CONFIG) --data $(DATA) --out $(BUILD)/reviews.parquet --dataset-info $(BUILD)/dataset.json
+	$(STEP).ingest --config $(RESOLVED) --data $(DATA) --out $(BUILD)/reviews.parquet --dataset-info $(BUILD)/dataset.json
 
 # Cleaned, tokenized, encoded texts; the vocabulary comes from the train subset.
 $(BUILD)/tokens.npz: pipeline/preprocess.py pipeline/text.py sql/macros.sql $(CORE) $(BUILD)/reviews.parquet \
 		$(BUILD)/dataset.json $(BUILD)/settings/text.json
-	$(STEP).preprocess --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --dataset-info $(BUILD)/dataset.json \
+	$(STEP).preprocess --config $(RESOLVED) --reviews $(BUILD)/reviews.parquet --dataset-info $(BUILD)/dataset.json \
 		--out $@
 
 # TextBlob sentiment and negation and contrast counts of every text, on both cores.
 $(BUILD)/metadata.parquet: pipeline/metadata.py pipeline/text.py sql/macros.sql $(CORE) $(BUILD)/reviews.parquet
-	$(STEP).metadata --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --out $@
+	$(STEP).metadata --config $(RESOLVED) --reviews $(BUILD)/reviews.parquet --out $@
 
 # Ranked findings about the failures, and each feature's rank correlation with the loss.
 $(BUILD)/insights.parquet $(BUILD)/insight_reviews.parquet $(BUILD)/correlations.parquet &: pipeline/insights.py \
 		pipeline/features.py pipeline/text.py sql/macros.sql $(CORE) $(BUILD)/reviews.parquet $(BUILD)/dataset.json \
-		$(BUILD)/metadata.parquet $(BUILD)/tokens.npz $(NEURAL:%=$(BUILD)/predictions/%.parquet) \
-		$(NEURAL:%=$(BUILD)/clusters/%.parquet) $(BUILD)/settings/insights.json $(BUILD)/settings/seed.json
-	$(STEP).insights --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --dataset-info $(BUILD)/dataset.json \
+		$(BUILD)/metadata.parquet $(BUILD)/tokens.npz $(MAPPED:%=$(BUILD)/predictions/%.parquet) \
+		$(MAPPED:%=$(BUILD)/clusters/%.parquet) $(BUILD)/settings/insights.json $(BUILD)/settings/seed.json
+	$(STEP).insights --config $(RESOLVED) --reviews $(BUILD)/reviews.parquet --dataset-info $(BUILD)/dataset.json \
 		--tokens $(BUILD)/tokens.npz --metadata $(BUILD)/metadata.parquet \
-		--predictions $(NEURAL:%=$(BUILD)/predictions/%.parquet) --clusters $(NEURAL:%=$(BUILD)/clusters/%.parquet) \
+		--predictions $(MAPPED:%=$(BUILD)/predictions/%.parquet) --clusters $(MAPPED:%=$(BUILD)/clusters/%.parquet) \
 		--out $(BUILD)/insights.parquet --members $(BUILD)/insight_reviews.parquet \
 		--correlations $(BUILD)/correlations.parquet
 
-# A Keras model, its training history, its predictions and latent vectors for every text.
-$(BUILD)/models/%.keras $(BUILD)/models/%.json $(BUILD)/predictions/%.parquet $(BUILD)/latent/%.npy: pipeline/train.py \
-		pipeline/models.py pipeline/predictions.py pipeline/registry.py $(CORE) $(BUILD)/tokens.npz \
-		$(BUILD)/settings/%.json $(BUILD)/settings/seed.json $(BUILD)/settings/models.json
-	$(STEP).train --config $(CONFIG) --model $* --tokens $(BUILD)/tokens.npz \
-		--out $(BUILD)/models/$*.keras --summary $(BUILD)/models/$*.json --predictions $(BUILD)/predictions/$*.parquet \
-		--latent $(BUILD)/latent/$*.npy
+# A Keras model trained here, and the settings and history of its training.
+$(BUILD)/models/%.keras $(BUILD)/training/%.json: pipeline/train.py pipeline/models.py pipeline/registry.py $(CORE) \
+		$(BUILD)/tokens.npz $(BUILD)/settings/%.json $(BUILD)/settings/seed.json $(BUILD)/settings/models.json
+	$(STEP).train --config $(RESOLVED) --model $* --tokens $(BUILD)/tokens.npz --out $(BUILD)/models/$*.keras \
+		--history $(BUILD)/training/$*.json
 
-# Integrated gradients of a model for every token of every text.
-$(BUILD)/attributions/%.npz: pipeline/attributions.py pipeline/registry.py $(CORE) $(BUILD)/models/%.keras \
+# A model brought in (MODEL=), copied beside the database; its settings hold the file's checksum.
+$(BROUGHT:%=$(BUILD)/models/%.keras): $(BUILD)/models/%.keras: pipeline/bring.py pipeline/registry.py $(CORE) \
+		$(BUILD)/settings/%.json
+	$(STEP).bring --config $(RESOLVED) --model $* --out $@
+
+# Every Keras model, trained or brought, through the one model interface: its predictions and latent vectors.
+$(BUILD)/models/%.json $(BUILD)/predictions/%.parquet $(BUILD)/latent/%.npy: pipeline/score.py pipeline/classifier.py \
+		pipeline/keras_models.py pipeline/predictions.py pipeline/registry.py pipeline/text.py sql/macros.sql $(CORE) \
+		$(BUILD)/models/%.keras $(BUILD)/reviews.parquet $(BUILD)/tokens.npz $(BUILD)/settings/%.json
+	$(STEP).score --config $(RESOLVED) --model $* --weights $(BUILD)/models/$*.keras --reviews $(BUILD)/reviews.parquet \
+		--tokens $(BUILD)/tokens.npz --history $(BUILD)/training/$*.json --summary $(BUILD)/models/$*.json \
+		--predictions $(BUILD)/predictions/$*.parquet --latent $(BUILD)/latent/$*.npy
+
+# Integrated gradients of a Keras model for every token of every text.
+$(BUILD)/attributions/%.npz: pipeline/attributions.py pipeline/classifier.py pipeline/keras_models.py \
+		pipeline/registry.py pipeline/text.py sql/macros.sql $(CORE) $(BUILD)/models/%.keras $(BUILD)/reviews.parquet \
 		$(BUILD)/tokens.npz $(BUILD)/settings/attributions.json $(BUILD)/settings/%.json
-	$(STEP).attributions --config $(CONFIG) --model $* --weights $(BUILD)/models/$*.keras --tokens $(BUILD)/tokens.npz \
-		--out $@
+	$(STEP).attributions --config $(RESOLVED) --model $* --weights $(BUILD)/models/$*.keras \
+		--reviews $(BUILD)/reviews.parquet --tokens $(BUILD)/tokens.npz --out $@
 
 # The t-SNE map of a model's latent space.
 $(BUILD)/maps/%.npy: pipeline/maps.py $(CORE) $(BUILD)/latent/%.npy $(BUILD)/settings/maps.json $(BUILD)/settings/seed.json
-	$(STEP).maps --config $(CONFIG) --latent $(BUILD)/latent/$*.npy --out $@
+	$(STEP).maps --config $(RESOLVED) --latent $(BUILD)/latent/$*.npy --out $@
 
 # k-means clusters of a model's latent space and the words over-represented in each.
 $(BUILD)/clusters/%.parquet $(BUILD)/clusters/%_words.parquet: pipeline/clusters.py pipeline/text.py sql/macros.sql \
 		$(CORE) $(BUILD)/latent/%.npy $(BUILD)/tokens.npz $(BUILD)/settings/clusters.json $(BUILD)/settings/seed.json
-	$(STEP).clusters --config $(CONFIG) --latent $(BUILD)/latent/$*.npy --tokens $(BUILD)/tokens.npz \
+	$(STEP).clusters --config $(RESOLVED) --latent $(BUILD)/latent/$*.npy --tokens $(BUILD)/tokens.npz \
 		--out $(BUILD)/clusters/$*.parquet --words $(BUILD)/clusters/$*_words.parquet
 
-# The TF-IDF + logistic regression reference.
-$(BUILD)/models/baseline.json $(BUILD)/predictions/baseline.parquet &: pipeline/baseline.py pipeline/text.py \
+# The TF-IDF + logistic regression reference, analysed through the one model interface too.
+$(BUILD)/models/baseline.json $(BUILD)/predictions/baseline.parquet $(BUILD)/attributions/baseline.npz &: \
+		pipeline/baseline.py pipeline/classifier.py pipeline/score.py pipeline/attributions.py pipeline/text.py \
 		pipeline/predictions.py pipeline/registry.py sql/macros.sql $(CORE) $(BUILD)/reviews.parquet \
-		$(BUILD)/tokens.npz $(BUILD)/settings/baseline.json $(BUILD)/settings/seed.json
-	$(STEP).baseline --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --tokens $(BUILD)/tokens.npz \
-		--summary $(BUILD)/models/baseline.json --predictions $(BUILD)/predictions/baseline.parquet
+		$(BUILD)/tokens.npz $(BUILD)/settings/baseline.json $(BUILD)/settings/attributions.json \
+		$(BUILD)/settings/seed.json
+	$(STEP).baseline --config $(RESOLVED) --reviews $(BUILD)/reviews.parquet --tokens $(BUILD)/tokens.npz \
+		--summary $(BUILD)/models/baseline.json --predictions $(BUILD)/predictions/baseline.parquet \
+		--attributions $(BUILD)/attributions/baseline.npz
 
 # The shared database, written aside and renamed into place when complete.
 $(DB): pipeline/build_db.py pipeline/imdb.py pipeline/registry.py pipeline/features.py pipeline/text.py $(CORE) \
 		sql/schema.sql sql/macros.sql $(wildcard sql/derive/*.sql) $(BUILD)/dataset.json $(BUILD)/tokens.npz \
 		$(BUILD)/settings/models.json $(MODELS:%=$(BUILD)/models/%.json) $(MODELS:%=$(BUILD)/predictions/%.parquet) \
-		$(NEURAL:%=$(BUILD)/maps/%.npy) $(NEURAL:%=$(BUILD)/clusters/%.parquet) \
-		$(NEURAL:%=$(BUILD)/attributions/%.npz) $(BUILD)/metadata.parquet $(BUILD)/insights.parquet
-	$(STEP).build_db --config $(CONFIG) --reviews $(BUILD)/reviews.parquet --dataset $(BUILD)/dataset.json \
+		$(MAPPED:%=$(BUILD)/maps/%.npy) $(MAPPED:%=$(BUILD)/clusters/%.parquet) \
+		$(MODELS:%=$(BUILD)/attributions/%.npz) $(BUILD)/metadata.parquet $(BUILD)/insights.parquet
+	$(STEP).build_db --config $(RESOLVED) --reviews $(BUILD)/reviews.parquet --dataset $(BUILD)/dataset.json \
 		--tokens $(BUILD)/tokens.npz --metadata $(BUILD)/metadata.parquet \
 		--models $(MODELS:%=$(BUILD)/models/%.json) --predictions $(MODELS:%=$(BUILD)/predictions/%.parquet) \
-		--latent $(NEURAL:%=$(BUILD)/latent/%.npy) --maps $(NEURAL:%=$(BUILD)/maps/%.npy) \
-		--clusters $(NEURAL:%=$(BUILD)/clusters/%.parquet) --cluster-words $(NEURAL:%=$(BUILD)/clusters/%_words.parquet) \
-		--attributions $(NEURAL:%=$(BUILD)/attributions/%.npz) --insights $(BUILD)/insights.parquet \
+		--latent $(MAPPED:%=$(BUILD)/latent/%.npy) --maps $(MAPPED:%=$(BUILD)/maps/%.npy) \
+		--clusters $(MAPPED:%=$(BUILD)/clusters/%.parquet) --cluster-words $(MAPPED:%=$(BUILD)/clusters/%_words.parquet) \
+		--attributions $(MODELS:%=$(BUILD)/attributions/%.npz) --insights $(BUILD)/insights.parquet \
 		--insight-reviews $(BUILD)/insight_reviews.parquet --correlations $(BUILD)/correlations.parquet --out $@
 
 # The static report, drawn from the database alone.

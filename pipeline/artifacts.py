@@ -165,6 +165,12 @@ class Attributions:
     at_review: np.ndarray  # texts x k: the target at the text
     at_baseline: np.ndarray  # texts x k: the target at the all-zero embedding
 
+    @classmethod
+    def none(cls, texts: int, k: int) -> Attributions:
+        """For a model analysed without attributions: no scores at all."""
+        zeros = np.zeros((texts, k), dtype=np.float32)
+        return cls(np.zeros(0, np.int8), np.zeros(texts + 1, np.int64), np.ones(texts, np.float32), zeros, zeros, zeros)
+
 
 def write_attributions(path: Path, attributions: Attributions) -> None:
     _write_npz(path, **asdict(attributions))

@@ -1,7 +1,10 @@
-"""The reference the neural models are held against: TF-IDF over words and bigrams, logistic regression.
+"""The reference the other models are held against: TF-IDF over words and bigrams, logistic regression. It is
+fitted, then analysed through the one model interface like every other model, attributions included: being
+linear, its attributions are exact.
 
     python -m pipeline.baseline --reviews build/reviews.parquet --tokens build/tokens.npz \
-        --summary build/models/baseline.json --predictions build/predictions/baseline.parquet
+        --summary build/models/baseline.json --predictions build/predictions/baseline.parquet \
+        --attributions build/attributions/baseline.npz
 """
 
 from __future__ import annotations
@@ -14,11 +17,122 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from pipeline import artifacts, cli
+from pipeline import attributions, cli, score
+from pipeline.classifier import Classifier, Corpus, Scores
 from pipeline.config import load_config
-from pipeline.predictions import prediction_table
 from pipeline.registry import BASELINE
-from pipeline.text import clean_all
+
+CHUNK = 5000  # texts attributed at a time, which bounds the memory of their n-gram strings
+
+
+class BaselineClassifier(Classifier):
+    """TF-IDF and logistic regression behind the one model interface. A text's target for class c, its centred
+    logit, is a sum over its n-gram features of coefficient times TF-IDF weight, plus the centred intercept (the
+    target of the empty text, the baseline). Each occurrence of a feature gets an equal share of the feature's
+    term and shares it equally among the tokens it spans, so the token scores add up to target(text) -
+    target(baseline) exactly."""
+
+    name, kind = BASELINE, "baseline"
+
+    def __init__(self, vectorizer: TfidfVectorizer, model: LogisticRegression, labels: list[str], settings: dict):
+        self.vectorizer, self.model, self.labels, self.settings = vectorizer, model, labels, settings
+        self._features: sparse.csr_matrix | None = None
+        # Logits of every class of the data as a linear function of the features: absent classes get a very low one.
+        coefficients = np.zeros((len(labels), model.coef_.shape[1]))
+        intercepts = np.full(len(labels), -30.0)
+        if len(model.classes_) == 2 and model.coef_.shape[0] == 1:
+            coefficients[model.classes_[1]] = model.coef_[0]
+            intercepts[model.classes_] = [0.0, model.intercept_[0]]
+        else:
+            coefficients[model.classes_] = model.coef_
+            intercepts[model.classes_] = model.intercept_
+        centred = coefficients - coefficients.mean(axis=0)
+        self.directions = centred[1:].T.astype(np.float32)  # features x (classes - 1)
+        self.offsets = (intercepts - intercepts.mean())[1:].astype(np.float32)
+
+    @classmethod
+    def fit(cls, corpus: Corpus, settings: dict, seed: int) -> BaselineClassifier:
+        texts = [" ".join(words) for words in corpus.words]
+        train_rows = corpus.tokens.subset == "train"
+        vectorizer = TfidfVectorizer(
+            token_pattern=r"\S+",  # the texts are cleaned already: tokens are what lies between spaces
+            ngram_range=(1, settings["ngram_max"]),
+            max_features=settings["max_features"],
+            min_df=2,
+            sublinear_tf=True,
+            dtype=np.float32,
+        )
+        # Fit on the training texts, then transform only the others: each text is tokenized once.
+        train = vectorizer.fit_transform([t for t, keep in zip(texts, train_rows, strict=True) if keep])
+        rest = vectorizer.transform([t for t, keep in zip(texts, train_rows, strict=True) if not keep])
+        # liblinear fits two classes fast; with more it would fit one against the rest, so lbfgs fits the softmax.
+        solver = "liblinear" if len(corpus.labels) == 2 else "lbfgs"
+        model = LogisticRegression(C=settings["C"], max_iter=1000, solver=solver, random_state=seed)
+        model.fit(train, corpus.tokens.label[train_rows])
+        fitted = cls(vectorizer, model, corpus.labels, settings)
+        order = np.concatenate([np.flatnonzero(train_rows), np.flatnonzero(~train_rows)])
+        fitted._features = sparse.vstack([train, rest], format="csr")[np.argsort(order)]
+        return fitted
+
+    def features(self, corpus: Corpus) -> sparse.csr_matrix:
+        if self._features is None:
+            self._features = self.vectorizer.transform([" ".join(words) for words in corpus.words])
+        return self._features
+
+    def describe(self) -> dict:
+        return {
+            "kind": self.kind,
+            "architecture": None,
+            "description": f"TF-IDF (1 to {self.settings['ngram_max']}-grams, {len(self.vectorizer.vocabulary_):,} "
+            f"features) > LogisticRegression(C={self.settings['C']})",
+            "parameters": int(self.model.coef_.size + self.model.intercept_.size),
+            "no_attributions": None,
+        }
+
+    def predict(self, corpus: Corpus) -> tuple[np.ndarray, None]:
+        # Every class's column, also for a class the training texts lack (probability 0).
+        probabilities = np.zeros((len(corpus.texts), len(self.labels)))
+        probabilities[:, self.model.classes_] = self.model.predict_proba(self.features(corpus))
+        return probabilities, None
+
+    def attribute(self, corpus: Corpus, steps: int, batch_size: int) -> Scores:
+        features, vocabulary = self.features(corpus), self.vectorizer.vocabulary_
+        scores: list[np.ndarray] = []
+        for start in range(0, len(corpus.texts), CHUNK):
+            words = corpus.words[start : start + CHUNK]
+            lengths = np.array([len(w) for w in words])
+            flat = pd.Series([word for text in words for word in text], dtype=object).str.lower()
+            text_of = np.repeat(np.arange(len(words)), lengths)
+            position = np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+            chunk = np.zeros((len(flat), len(self.labels) - 1), dtype=np.float32)
+            occurrences = []  # per n: (first token, feature) of every n-gram occurrence that is a feature
+            for n in range(1, self.settings["ngram_max"] + 1):
+                starts = np.flatnonzero(position + n <= np.repeat(lengths, lengths))
+                grams = flat.iloc[starts].reset_index(drop=True)
+                for j in range(1, n):
+                    grams = grams + " " + flat.iloc[starts + j].reset_index(drop=True)
+                feature = grams.map(vocabulary).to_numpy(dtype=float)
+                found = ~np.isnan(feature)
+                occurrences.append((n, starts[found], feature[found].astype(np.int64)))
+            # A feature's TF-IDF weight is shared by its occurrences in the text.
+            rows = np.concatenate([text_of[first] for _, first, _ in occurrences])
+            columns = np.concatenate([feature for _, _, feature in occurrences])
+            key = rows * features.shape[1] + columns
+            _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+            weight = np.asarray(features[start + rows, columns]).ravel() / counts[inverse]
+            at = 0
+            for n, first, feature in occurrences:
+                share = (weight[at : at + len(first)] / n)[:, None] * self.directions[feature]
+                at += len(first)
+                for j in range(n):
+                    chunk[first + j] += share  # for one n and j, no two occurrences land on one token
+            bounds = np.cumsum(lengths)[:-1]
+            scores.extend(np.split(chunk, bounds))
+        sums = np.array([s.sum(axis=0) for s in scores]).reshape(len(scores), -1)
+        at_baseline = np.broadcast_to(self.offsets, sums.shape).astype(np.float32)
+        # The target at the text, computed from the features directly: completeness is checked against it.
+        at_review = (features @ self.directions + self.offsets).astype(np.float32)
+        return Scores(scores, np.asarray(at_review), at_baseline)
 
 
 def main() -> None:
@@ -27,44 +141,14 @@ def main() -> None:
     p.add_argument("--tokens", required=True, type=Path)
     p.add_argument("--summary", required=True, type=Path, help="JSON describing the model")
     p.add_argument("--predictions", required=True, type=Path)
+    p.add_argument("--attributions", required=True, type=Path)
     args = p.parse_args()
     config = load_config(args.config)
-    settings = config["baseline"]
+    corpus = Corpus.read(args.reviews, args.tokens)
 
-    texts = pd.Series(clean_all(artifacts.read_reviews(args.reviews, columns=["text"])["text"]))
-    tokens = artifacts.read_tokens(args.tokens)
-    train_rows = tokens.subset == "train"
-    vectorizer = TfidfVectorizer(
-        token_pattern=r"\S+",  # the texts are cleaned already: tokens are what lies between spaces
-        ngram_range=(1, settings["ngram_max"]),
-        max_features=settings["max_features"],
-        min_df=2,
-        sublinear_tf=True,
-        dtype=np.float32,
-    )
-    # Fit on the training reviews, then transform only the others: each text is tokenized once.
-    features = sparse.vstack(
-        [vectorizer.fit_transform(texts[train_rows]), vectorizer.transform(texts[~train_rows])], format="csr"
-    )
-    # liblinear fits two classes fast; with more it would fit one against the rest, so lbfgs fits the softmax.
-    solver = "liblinear" if len(tokens.labels) == 2 else "lbfgs"
-    classifier = LogisticRegression(C=settings["C"], max_iter=1000, solver=solver, random_state=config["seed"])
-    classifier.fit(features[: train_rows.sum()], tokens.label[train_rows])
-    order = np.concatenate([np.flatnonzero(train_rows), np.flatnonzero(~train_rows)])
-    # Every class's column, also for a class the training rows lack (probability 0).
-    probabilities = np.zeros((len(texts), len(tokens.labels)))
-    probabilities[np.ix_(order, classifier.classes_)] = classifier.predict_proba(features)
-
-    summary = {
-        "model": BASELINE,
-        "kind": "baseline",
-        "description": f"TF-IDF (1 to {settings['ngram_max']}-grams, {len(vectorizer.vocabulary_):,} features)"
-        f" > LogisticRegression(C={settings['C']})",
-        "parameters": int(classifier.coef_.size + classifier.intercept_.size),
-    }
-    artifacts.write_summary(args.summary, summary)
-    predictions = prediction_table(BASELINE, tokens.review_id, tokens.label, probabilities, list(tokens.labels))
-    artifacts.write_predictions(args.predictions, predictions)
+    classifier = BaselineClassifier.fit(corpus, config[BASELINE], config["seed"])
+    score.write(classifier, corpus, args.summary, args.predictions, None)
+    attributions.write(classifier, corpus, config["attributions"], args.attributions)
 
 
 if __name__ == "__main__":

@@ -70,7 +70,7 @@ def heat_map_review(database: Path) -> int:
     """The longest test text the last neural model gets wrong: a heavy heat map to draw."""
     with open_database(database) as con:
         return con.execute(
-            "select review_id from review_list where model = (select model from models where kind = 'neural'"
+            "select review_id from review_list where model = (select model from models where kind <> 'baseline'"
             " order by rank desc limit 1) and not correct and subset = 'test' order by n_tokens desc, review_id limit 1"
         ).fetchone()[0]
 

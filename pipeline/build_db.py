@@ -38,7 +38,7 @@ def connect_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), config={"storage_compatibility_version": STORAGE_VERSION})
 
 
-def meta_table(config: dict, info: artifacts.DatasetInfo) -> pd.DataFrame:
+def meta_table(config: dict, info: artifacts.DatasetInfo, summaries: list[dict]) -> pd.DataFrame:
     versions = {name: version(name) for name in LIBRARIES} | {"python": platform.python_version()}
     facts = {
         "schema_version": str(SCHEMA_VERSION),
@@ -51,6 +51,10 @@ def meta_table(config: dict, info: artifacts.DatasetInfo) -> pd.DataFrame:
         "versions": json.dumps(versions, sort_keys=True),
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    for summary in summaries:
+        if summary.get("sha256"):  # a model brought in: which file it was
+            facts[f"model_{summary['model']}_file"] = summary["file"]
+            facts[f"model_{summary['model']}_sha256"] = summary["sha256"]
     return pd.DataFrame({"key": list(facts), "value": list(facts.values())})
 
 
@@ -79,6 +83,9 @@ def model_tables(summaries: list[dict], kind: str) -> tuple[pd.DataFrame, pd.Dat
                 "rank": rank,
                 "kind": summary["kind"],
                 "architecture": summary.get("architecture"),
+                "file": summary.get("file"),
+                "sha256": summary.get("sha256"),
+                "no_attributions": summary.get("no_attributions"),
                 "description": summary["description"],
                 "parameters": summary["parameters"],
                 "epochs": len(summary.get("epochs", [])) or None,
@@ -195,11 +202,11 @@ def main() -> None:
     p.add_argument("--metadata", required=True, type=Path)
     p.add_argument("--models", required=True, type=Path, nargs="+", help="one summary JSON per model")
     p.add_argument("--predictions", required=True, type=Path, nargs="+", help="one parquet file per model")
-    p.add_argument("--latent", required=True, type=Path, nargs="+", help="<model>.npy per neural model")
-    p.add_argument("--maps", required=True, type=Path, nargs="+", help="<model>.npy per neural model")
-    p.add_argument("--clusters", required=True, type=Path, nargs="+", help="<model>.parquet per neural model")
+    p.add_argument("--latent", required=True, type=Path, nargs="+", help="<model>.npy per model but the baseline")
+    p.add_argument("--maps", required=True, type=Path, nargs="+", help="<model>.npy per model but the baseline")
+    p.add_argument("--clusters", required=True, type=Path, nargs="+", help="<model>.parquet per model but the baseline")
     p.add_argument("--cluster-words", required=True, type=Path, nargs="+", help="<model>_words.parquet")
-    p.add_argument("--attributions", required=True, type=Path, nargs="+", help="<model>.npz per neural model")
+    p.add_argument("--attributions", required=True, type=Path, nargs="+", help="<model>.npz per model")
     p.add_argument("--insights", required=True, type=Path)
     p.add_argument("--insight-reviews", required=True, type=Path)
     p.add_argument("--correlations", required=True, type=Path)
@@ -211,8 +218,9 @@ def main() -> None:
     order = [spec.name for spec in registry.models(config)]
     summaries = sorted((artifacts.read_summary(path) for path in args.models), key=lambda s: order.index(s["model"]))
     models, batches, epochs = model_tables(summaries, info.kind)
-    neural = registry.neural(config)
-    latent_dim = max(summary["latent_dim"] for summary in summaries if summary["kind"] == "neural")
+    neural = registry.mapped(config)
+    attributed = [summary["model"] for summary in summaries if not summary.get("no_attributions")]
+    latent_dim = max(summary["latent_dim"] for summary in summaries if "latent_dim" in summary)
     reviews = review_table(args.reviews, args.tokens, args.metadata)
     review_id = reviews["review_id"].to_numpy()
     latent, maps, clusters = by_model(args.latent), by_model(args.maps), by_model(args.clusters)
@@ -223,7 +231,7 @@ def main() -> None:
         columns=["finding", "statement", "feature", "expected_sign"],
     )
     tables = {
-        "meta": [meta_table(config, info)],
+        "meta": [meta_table(config, info, summaries)],
         "labels": [labels_table(reviews, info.labels)],
         "reviews": [reviews],
         "models": [models],
@@ -234,7 +242,7 @@ def main() -> None:
             latent_space_table(model, review_id, latent[model], maps[model], clusters[model], latent_dim)
             for model in neural
         ],
-        "attributions": [attributions_table(model, review_id, attributions[model]) for model in neural],
+        "attributions": [attributions_table(model, review_id, attributions[model]) for model in attributed],
         "insights": [artifacts.read_table(args.insights)],
         "insight_reviews": [artifacts.read_table(args.insight_reviews)],
         "features": [feature_table(found)],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from pipeline.errors import PipelineError
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = ROOT / "pipeline" / "config.toml"
 SCHEMA_SQL = ROOT / "sql" / "schema.sql"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> dict[str, Any]:
@@ -53,12 +54,20 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise PipelineError(f"{path}: not valid TOML ({e}); fix the file") from None
 
 
-def load_config(path: Path | str | None = None) -> dict[str, Any]:
-    """The default settings, with those of `path` (if any) laid over them."""
+def load_config(path: Path | str | None = None, brought: list[str] = ()) -> dict[str, Any]:
+    """The default settings, with those of `path` (if any) laid over them, and a table for each model file
+    `brought` in (MODEL=). A .json path is a resolved config that pipeline.settings wrote: it is read as it is."""
+    if path and Path(path).suffix == ".json":
+        try:
+            return json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise PipelineError(f"{path}: cannot read ({e}); run make again") from None
     config = _read_toml(DEFAULT_CONFIG)
     where = str(path or DEFAULT_CONFIG)
-    if path and Path(path).resolve() != DEFAULT_CONFIG:
-        override = _read_toml(Path(path))
+    override = _read_toml(Path(path)) if path and Path(path).resolve() != DEFAULT_CONFIG else {}
+    if brought:
+        override = bring(override, brought, config)
+    if override:
         new = {k: v for k, v in override.items() if k not in config and isinstance(v, dict) and "architecture" in v}
         config = _merge(config, {k: v for k, v in override.items() if k not in new}, where)
         for key, table in new.items():
@@ -77,7 +86,43 @@ def load_config(path: Path | str | None = None) -> dict[str, Any]:
             )
     if not config["models"]:
         raise PipelineError(f'{where}: models is empty; name at least one, e.g. models = ["dense"]')
+    for name in config["models"]:
+        if config[name]["architecture"] == "keras":
+            config[name] = _model_file(name, config[name])
     return config
+
+
+def _model_file(name: str, table: dict[str, Any]) -> dict[str, Any]:
+    """A brought model's table with its file's full path and checksum: a new file is a new model."""
+    path = Path(table["file"]).expanduser()
+    if not table["file"] or not path.is_file():
+        raise PipelineError(f"model {name}: no file {table['file']!r}; give the path of a saved .keras model")
+    return {**table, "file": str(path.resolve()), "sha256": file_sha256(path)}
+
+
+def bring(override: dict[str, Any], files: list[str], defaults: dict[str, Any]) -> dict[str, Any]:
+    """The settings with a model table for each file, named after the file, over the table of that name in the
+    settings if there is one."""
+    override = dict(override)
+    models = list(override.get("models", defaults["models"]))
+    for file in files:
+        path = Path(file)
+        name = re.sub(r"[^a-z0-9_]+", "_", path.name.split(".")[0].lower()).strip("_") or "model"
+        table = override.get(name, {})
+        if name in defaults or name in models or name == "config" or not isinstance(table, dict):
+            raise PipelineError(f"MODEL={file}: the name {name!r} is taken; rename the file, e.g. my_{path.name}")
+        override[name] = {"architecture": "keras", **table, "file": file}
+        models.append(name)
+    override["models"] = models
+    return override
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def architectures(config: dict[str, Any]) -> list[str]:

@@ -9,14 +9,13 @@ label; the label set is read from the data. Any other column comes along as meta
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from pipeline import artifacts, cli, formats, imdb
-from pipeline.config import load_config
+from pipeline.config import file_sha256, load_config
 from pipeline.errors import PipelineError
 
 MAX_CATEGORIES = 50  # a text or true/false column with at most this many values is a category
@@ -112,14 +111,6 @@ def ingest(path: Path, config: dict) -> tuple[pd.DataFrame, artifacts.DatasetInf
         rows=len(reviews),
     )
     return reviews, info
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def main() -> None:

@@ -1,8 +1,8 @@
-"""Train one model on the train subset, validate on the hold-out, and predict every review.
+"""Train one model on the train subset and validate it on the hold-out; pipeline.score then analyses it,
+as it does a model brought in.
 
     python -m pipeline.train --model dense --tokens build/tokens.npz \
-        --out build/models/dense.keras --summary build/models/dense.json \
-        --predictions build/predictions/dense.parquet --latent build/latent/dense.npy
+        --out build/models/dense.keras --history build/training/dense.json
 """
 
 from __future__ import annotations
@@ -13,13 +13,11 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from pipeline import artifacts, cli, registry  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.models import build_model  # noqa: E402
-from pipeline.predictions import prediction_table  # noqa: E402
 
 MIN_BATCH = 16
 BATCHES_PER_EPOCH = 150  # IMDB: 22,500 / 150 = 150 >= 128, so its batches stand
@@ -85,6 +83,7 @@ def fitted_settings(settings: dict, examples: int, sequence_length: int, max_seq
 
 
 def train(name: str, config: dict, data: artifacts.Tokens) -> tuple[keras.Model, dict]:
+    """The trained model, and the settings it was trained with and its history, batch by batch and epoch by epoch."""
     keras.utils.set_random_seed(config["seed"])
     tf.config.experimental.enable_op_determinism()
     subset, x, y = data.subset, data.sequences, data.label.astype("int32")
@@ -118,42 +117,7 @@ def train(name: str, config: dict, data: artifacts.Tokens) -> tuple[keras.Model,
     history = [
         {"epoch": i + 1, **{key: float(values[i]) for key, values in fit.history.items()}} for i in range(epochs)
     ]
-    summary = {
-        "model": name,
-        "kind": "neural",
-        "architecture": settings["architecture"],
-        "description": describe(model),
-        "parameters": model.count_params(),
-        "settings": settings,
-        "batches": batches.batches,
-        "epochs": history,
-    }
-    return model, summary
-
-
-def scorer(model: keras.Model) -> keras.Model:
-    """The trained model with a second output: the pooled representation the classifier reads (layer "latent")."""
-    head = model.get_layer("head")
-    head_with_latent = keras.Model(head.inputs, [head.output, head.get_layer("latent").output])
-    tokens = keras.Input(shape=(None,), dtype="int32")
-    mask = keras.ops.cast(keras.ops.not_equal(tokens, 0), "float32")
-    return keras.Model(tokens, head_with_latent([model.get_layer("embedding")(tokens), mask]))
-
-
-def describe(model: keras.Model) -> str:
-    """The architecture in one line, e.g. 'Embedding(20000, 32) > Dense(32) > ... > Dense(2, softmax)'."""
-    embedding = model.get_layer("embedding")
-    parts = [f"Embedding({embedding.input_dim}, {embedding.output_dim})"]
-    for layer in model.get_layer("head").layers:
-        if isinstance(layer, keras.layers.Conv1D):
-            parts.append(f"Conv1D({layer.filters}, {layer.kernel_size[0]})")
-        elif isinstance(layer, keras.layers.Dense):
-            parts.append(f"Dense({layer.units}, {layer.activation.__name__})")
-        elif isinstance(
-            layer, (keras.layers.MaxPooling1D, keras.layers.GlobalMaxPooling1D, keras.layers.GlobalAveragePooling1D)
-        ):
-            parts.append(type(layer).__name__)
-    return " > ".join(parts)
+    return model, {"settings": settings, "batches": batches.batches, "epochs": history}
 
 
 def main() -> None:
@@ -161,22 +125,14 @@ def main() -> None:
     p.add_argument("--model", required=True, help="a name from the models setting")
     p.add_argument("--tokens", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--summary", required=True, type=Path, help="JSON with the architecture and history")
-    p.add_argument("--predictions", required=True, type=Path)
-    p.add_argument("--latent", required=True, type=Path, help="the pooled representation of every review (.npy)")
+    p.add_argument("--history", required=True, type=Path, help="JSON with the settings used and the history")
     args = p.parse_args()
     config = load_config(args.config)
     registry.spec(config, args.model)  # a model the settings name
     data = artifacts.read_tokens(args.tokens)
 
-    model, summary = train(args.model, config, data)
-    probabilities, latent = scorer(model).predict(data.sequences, batch_size=1024, verbose=0)
-    summary["latent_dim"] = latent.shape[1]
-
-    predictions = prediction_table(args.model, data.review_id, data.label, probabilities, list(data.labels))
-    artifacts.write_predictions(args.predictions, predictions)
-    artifacts.write_array(args.latent, latent.astype(np.float32))
-    artifacts.write_summary(args.summary, summary)
+    model, history = train(args.model, config, data)
+    artifacts.write_summary(args.history, history)
     with cli.atomic_output(args.out.with_suffix(".keras")) as tmp:
         model.save(tmp.with_suffix(".keras"))
         tmp.with_suffix(".keras").replace(tmp)

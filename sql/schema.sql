@@ -63,8 +63,11 @@ comment on column reviews.n_contrasts is 'Contrast tokens: but, however, althoug
 create table models (
     model varchar primary key,
     rank integer not null unique,
-    kind varchar not null check (kind in ('neural', 'baseline')),
+    kind varchar not null check (kind in ('trained', 'brought', 'baseline')),
     architecture varchar,
+    file varchar,
+    sha256 varchar,
+    no_attributions varchar,
     description varchar not null,
     parameters bigint not null check (parameters > 0),
     epochs integer check (epochs > 0),
@@ -72,14 +75,17 @@ create table models (
     seed_accuracy double check (seed_accuracy between 0 and 1),
     seed_loss double check (seed_loss >= 0)
 );
-comment on table models is 'The models compared: the Keras models of the models setting, trained here, and the TF-IDF baseline.';
-comment on column models.model is 'Short name, as in the settings: dense, cnn, ... and baseline.';
-comment on column models.rank is 'Order of the models on the pages: the neural ones as in the models setting, then the baseline.';
-comment on column models.kind is 'neural (Keras) or baseline (scikit-learn).';
-comment on column models.architecture is 'The Keras architecture of a neural model (dense, cnn); null for the baseline.';
+comment on table models is 'The models compared: those of the models setting, trained here or brought in as a file (MODEL=), and the TF-IDF baseline.';
+comment on column models.model is 'Short name, as in the settings: dense, cnn, ..., a brought model''s file name, and baseline.';
+comment on column models.rank is 'Order of the models on the pages: as in the models setting, then the baseline.';
+comment on column models.kind is 'trained (a Keras model trained here), brought (a Keras model file of the user''s) or baseline (scikit-learn).';
+comment on column models.architecture is 'dense or cnn for a model trained here, keras for one brought in; null for the baseline.';
+comment on column models.file is 'A brought model: the file it was read from.';
+comment on column models.sha256 is 'A brought model: the SHA-256 checksum of its file.';
+comment on column models.no_attributions is 'Why the model has no attributions (e.g. no embedding layer); null when it has them.';
 comment on column models.description is 'Architecture in one line.';
 comment on column models.parameters is 'Number of trained parameters (coefficients for the baseline).';
-comment on column models.epochs is 'Training epochs; null for the baseline.';
+comment on column models.epochs is 'Training epochs; null for a model not trained here.';
 comment on column models.latent_dim is 'Size of the pooled representation before the classifier; null for the baseline.';
 comment on column models.seed_accuracy is 'IMDB only: test accuracy reported by the Tensorleap study this reproduces; null where it reports none.';
 comment on column models.seed_loss is 'Test loss reported by the Tensorleap study; null where it reports none.';
@@ -209,13 +215,13 @@ create table attributions (
     target_baseline float[] not null,
     score_sum float[] not null
 );
-comment on table attributions is 'Integrated gradients of each neural model for each text: how much each token the model saw pushes toward each class. Read it through the token_attributions view.';
+comment on table attributions is 'Integrated gradients of each model for each text (exact for the baseline and the dense architecture): how much each token the model read pushes toward each class. Read it through the token_attributions view.';
 comment on column attributions.review_id is 'The text (reviews.review_id).';
-comment on column attributions.model is 'The model (models.model), a neural one.';
+comment on column attributions.model is 'The model (models.model); a model with no_attributions has none.';
 comment on column attributions.scores is 'Token by token, one score toward each class from label_index 1 on (class 0''s is minus their sum), in units of scale (int8: score = value * scale); padding has none.';
 comment on column attributions.scale is 'Size of one unit of scores: the text''s largest absolute score / 127.';
 comment on column attributions.target_review is 'For each class from label_index 1 on: its logit minus the mean logit, at the text.';
-comment on column attributions.target_baseline is 'The same at the baseline: every token''s embedding set to zero.';
+comment on column attributions.target_baseline is 'The same at the attribution baseline: every token''s embedding set to zero (for the TF-IDF model: no tokens).';
 comment on column attributions.score_sum is 'For each class from label_index 1 on: the sum of the unrounded scores; completeness says it equals target_review - target_baseline.';
 
 create view token_attributions as
@@ -358,9 +364,9 @@ comment on view review_list is 'One row per text and model as the viewer lists t
 create view model_agreement as
 with
 
-neural as (
+mapped as (
     select model, rank from models
-    where kind = 'neural'
+    where kind <> 'baseline'
 )
 
 select
@@ -378,10 +384,10 @@ select
         else 'neither'
     end as cohort
 from predictions as first
-join neural as first_neural on first_neural.model = first.model
+join mapped as first_mapped on first_mapped.model = first.model
 join predictions as second on second.review_id = first.review_id
-join neural as second_neural on second_neural.model = second.model and second_neural.rank > first_neural.rank;
-comment on view model_agreement is 'Each text and each pair of neural models (first_model before second_model in the models'' order): their verdicts and losses, and its cohort: both right, <first> only, <second> only or neither.';
+join mapped as second_mapped on second_mapped.model = second.model and second_mapped.rank > first_mapped.rank;
+comment on view model_agreement is 'Each text and each pair of models other than the baseline (first_model before second_model in the models'' order): their verdicts and losses, and its cohort: both right, <first> only, <second> only or neither.';
 
 create view model_metrics as
 with

@@ -13,9 +13,9 @@ REVIEW_PAGE = "samples"
 
 
 def neural_models() -> list[str]:
-    """The neural models, in the models' order."""
+    """The models with a latent space (trained here or brought in; every one but the baseline), in order."""
     models = run_query("model_figures")
-    return list(models.loc[models["kind"] == "neural", "model"])
+    return list(models.loc[models["kind"] != "baseline", "model"])
 
 
 def labels() -> list[str]:

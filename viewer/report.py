@@ -121,7 +121,7 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
     report = Report()
     meta = dict(read(con, "meta").itertuples(index=False))
     figures = read(con, "model_figures")
-    neural = list(figures.loc[figures["kind"] == "neural", "model"])
+    neural = list(figures.loc[figures["kind"] != "baseline", "model"])
     classes = list(read(con, "labels")["label"])
     imdb = meta.get("dataset_kind") == "imdb"
     noun = "reviews" if imdb else "texts"

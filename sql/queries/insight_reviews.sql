@@ -8,7 +8,7 @@ members as (
 
 models as (
     select * from models
-    where kind = 'neural'
+    where kind <> 'baseline'
 ),
 
 review_list as (

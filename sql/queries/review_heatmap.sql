@@ -1,4 +1,4 @@
--- Every token of one text ($review_id) wrapped into lines of at most $width characters, with each neural model's
+-- Every token of one text ($review_id) wrapped into lines of at most $width characters, with each model's
 -- attribution toward one class ($label) scaled to that model's strongest token in the text (1 = strongest,
 -- negative = away from the class). Tokens past the models' sequence length have no score: the models never
 -- saw them.
@@ -40,7 +40,7 @@ laid_out as (
 
 models as (
     select model, rank from models
-    where kind = 'neural'
+    where no_attributions is null
 ),
 
 attributions as (

@@ -1,0 +1,102 @@
+"""The one interface through which the pipeline analyses every model: trained here, brought in as a file, or
+the TF-IDF baseline. A step asks a Classifier for the class probabilities and latent vectors of the texts
+(predict) and for each token's attribution toward each class (attribute), and never touches Keras or
+scikit-learn itself: a model of another framework is one more Classifier.
+
+Attributions of every model follow one definition (see pipeline/attributions.py): toward classes 1 to n-1 of
+the data's label set, with the class's centred logit as the target, summing to target(text) - target(baseline),
+laid on the pipeline's own tokens, the words the pages show.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from pipeline import artifacts
+from pipeline.registry import ModelSpec
+
+
+@dataclass
+class Corpus:
+    """Every text, in review_id order, as each kind of model reads it."""
+
+    texts: np.ndarray  # as written in the data
+    tokens: artifacts.Tokens  # the pipeline's encoding, which the models trained here read
+    labels: list[str]  # the data's label set
+
+    @classmethod
+    def read(cls, reviews: Path, tokens: Path) -> Corpus:
+        found = artifacts.read_tokens(tokens)
+        texts = artifacts.read_reviews(reviews, columns=["text"])["text"].to_numpy(dtype=object)
+        return cls(texts, found, [str(label) for label in found.labels])
+
+    @cached_property
+    def words(self) -> list[list[str]]:
+        """Every text's tokens by the pipeline's own cleaning (the tokens() macro)."""
+        from pipeline.text import tokenize_all
+
+        return tokenize_all(self.texts)
+
+
+@dataclass
+class Scores:
+    """Attributions of every text: scores[i] is tokens x (classes - 1), on the first tokens of text i."""
+
+    scores: list[np.ndarray]
+    at_review: np.ndarray  # texts x (classes - 1): the target at the text
+    at_baseline: np.ndarray  # the same at the baseline
+
+
+class Classifier:
+    """A model, as the pipeline sees it."""
+
+    name: str
+    kind: str  # trained, brought or baseline
+    # Why the model has no attributions, when it has none (the pages say it).
+    no_attributions: str | None = None
+
+    def describe(self) -> dict:
+        """kind, architecture, description and parameters, for the models table."""
+        raise NotImplementedError
+
+    def predict(self, corpus: Corpus) -> tuple[np.ndarray, np.ndarray | None]:
+        """Every class's probability (texts x classes, in the data's label order) and the latent vectors, if any."""
+        raise NotImplementedError
+
+    def attribute(self, corpus: Corpus, steps: int, batch_size: int) -> Scores:
+        raise NotImplementedError
+
+
+def load(spec: ModelSpec, path: Path, corpus: Corpus) -> Classifier:
+    """The Classifier of a model trained (path: its .keras file) or brought in (the file of its settings)."""
+    from pipeline import keras_models
+
+    return keras_models.load(spec, path, corpus)
+
+
+def align(ours: list[str], theirs: list[str], scores: np.ndarray) -> np.ndarray:
+    """A model's scores on its own tokens (theirs: one row of `scores` each) laid on the pipeline's tokens (ours):
+    matching tokens carry their scores over; a run of tokens that differ shares its scores evenly; a token of
+    theirs with no counterpart gives its score to the token before. Sums are kept, so completeness holds.
+    Returns a row per token of ours up to the last one the model read."""
+    if theirs == ours[: len(theirs)]:
+        return scores
+    laid = np.zeros((len(ours), scores.shape[1]), dtype=np.float32)
+    if not ours:
+        return laid
+    last = 0
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, ours, theirs, autojunk=False).get_opcodes():
+        if op == "equal":
+            laid[i1:i2] += scores[j1:j2]
+        elif op == "replace":
+            laid[i1:i2] += scores[j1:j2].sum(axis=0) / (i2 - i1)
+        elif op == "insert":
+            laid[max(i1 - 1, 0)] += scores[j1:j2].sum(axis=0)
+        if op != "delete":
+            last = max(last, i2, 1)
+    return laid[:last]
