@@ -157,6 +157,8 @@ def add_data_columns(con: duckdb.DuckDBPyConnection, reviews: pd.DataFrame, info
 
 
 def insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | pa.Table) -> None:
+    if len(frame) == 0:  # e.g. no training history when every model was brought in
+        return
     # Columns by name, so the frame's column order does not matter.
     names = frame.column_names if isinstance(frame, pa.Table) else frame.columns
     columns = ", ".join(f'"{name}"' for name in names)

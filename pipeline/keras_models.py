@@ -278,9 +278,10 @@ class BroughtClassifier(KerasClassifier):
         width = model.outputs[0].shape[-1]
         classes = 2 if width == 1 else width
         if classes != len(self.labels):
+            what = "1 unit (2 classes)" if width == 1 else f"{width} classes"
             raise PipelineError(
-                f"model {name}: outputs {width} {'unit' if width == 1 else 'classes'} ({classes} classes) but the data "
-                f"has {len(self.labels)} labels ({', '.join(self.labels)}); bring a model trained on this label set"
+                f"model {name}: outputs {what} but the data has {len(self.labels)} labels "
+                f"({', '.join(self.labels)}); bring a model trained on this label set"
             )
         own = [str(label) for label in settings["labels"]] or self.labels
         if sorted(own) != sorted(self.labels):
@@ -307,10 +308,13 @@ class BroughtClassifier(KerasClassifier):
                 self.no_attributions = "it reads strings without a TextVectorization layer, so its tokens are unknown"
             self.vocabulary = list(self.vectorizer.get_vocabulary()) if self.vectorizer is not None else []
         else:
-            self._ids_in(settings, name)
+            self._ids_in(settings, name, corpus)
         self.check(corpus)
+        if not self.strings:
+            # A model that any length of padding leaves unchanged reads batches cut to their longest text: faster.
+            self.cut = self._padding_free(corpus)
 
-    def _ids_in(self, settings: dict, name: str) -> None:
+    def _ids_in(self, settings: dict, name: str, corpus: Corpus) -> None:
         if not settings["vocabulary"]:
             raise PipelineError(
                 f"model {name}: takes token ids, so it needs the vocabulary it was trained with; "
@@ -331,8 +335,10 @@ class BroughtClassifier(KerasClassifier):
                 f"{self.embedding.name} takes {self.embedding.input_dim:,}; give the one the model was trained with"
             )
         fixed = self.model.inputs[0].shape[1] if len(self.model.inputs[0].shape) > 1 else None
-        self.length = settings["sequence_length"] or fixed
-        self.cut = fixed is None and not settings["sequence_length"]
+        # Every text gets the same number of ids: the setting, the model's input length, or the data's.
+        self.fixed = fixed
+        self.length = settings["sequence_length"] or fixed or corpus.tokens.sequence_length
+        self.cut = False
         self.ours = settings["standardize"] == "reviewlens"
         if self.ours:
             self.index = {token: i for i, token in enumerate(self.vocabulary)}
@@ -353,18 +359,23 @@ class BroughtClassifier(KerasClassifier):
             ids = self.vectorizer(texts).numpy() if self.vectorizer is not None else np.zeros((len(rows), 1), np.int32)
             return texts, ids
         if self.ours:
-            length = self.length or corpus.tokens.sequence_length
-            ids = np.zeros((len(rows), length), dtype=np.int32)
+            ids = np.zeros((len(rows), self.length), dtype=np.int32)
             for i, row in enumerate(rows):
-                found = [self.index.get(word, self.oov) for word in corpus.words[row][:length]]
+                found = [self.index.get(word, self.oov) for word in corpus.words[row][: self.length]]
                 ids[i, : len(found)] = found
         else:
             ids = self.vectorizer(tf.constant(list(corpus.texts[rows]), dtype=tf.string)).numpy()
-            if self.length is None:
-                ids = ids[:, : corpus.tokens.sequence_length]
         if self.cut:
             ids = _cut(ids)
         return tf.constant(ids.astype(np.int32)), ids
+
+    def _padding_free(self, corpus: Corpus) -> bool:
+        """Whether the model scores the first texts the same with their padding cut or lengthened."""
+        if self.fixed:
+            return False
+        ids = self.inputs(corpus, np.arange(min(8, len(corpus.texts))))[1]
+        outputs = [self.model(tf.constant(x), training=False).numpy() for x in (_cut(ids), np.pad(ids, ((0, 0), (0, 16))))]
+        return bool(np.allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-6))
 
     def model_tokens(self, corpus: Corpus, row: int, ids: np.ndarray) -> list[str] | None:
         if not self.strings and self.ours:

@@ -22,11 +22,20 @@ PER_FOLDER = 100
 REAL_DATA = ROOT.parent / "shared" / "data" / "aclImdb_v1.tar.gz"
 
 
-def make(build: Path, *targets: str, data: Path | None = None, config: Path = TINY_CONFIG, env: dict | None = None):
-    """Run the project's Makefile as a user would, with the build going to `build`."""
+def make(
+    build: Path,
+    *targets: str,
+    data: Path | None = None,
+    config: Path = TINY_CONFIG,
+    env: dict | None = None,
+    models: list[Path] = (),
+):
+    """Run the project's Makefile as a user would, with the build going to `build` (models: MODEL=)."""
     args = ["make", "-C", str(ROOT), *targets, f"BUILD={build}", f"CONFIG={config}", f"PYTHON={sys.executable}"]
     if data is not None:
         args.append(f"DATA={data}")
+    if models:
+        args.append(f"MODEL={','.join(str(path) for path in models)}")
     return subprocess.run(args, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
 
 

@@ -114,6 +114,8 @@ def test_heat_map_shows_the_unseen_part_of_a_truncated_review(db):
         assert rows["seen"].tolist() == [True] * SEQUENCE_LENGTH + [False] * (n_tokens - SEQUENCE_LENGTH)
         assert rows.loc[~rows["seen"], "score"].isna().all()
         assert rows["relative"].abs().max() == pytest.approx(1.0)
+    # The baseline reads every token.
+    assert heat.loc[heat["model"] == "baseline", "seen"].tolist() == [True] * n_tokens
     # Greedy wrap: no line runs past the width, and each line starts at column 0.
     assert (heat["column_end"] <= 40).all()
     assert (heat.groupby(["model", "line"])["column_start"].min() == 0).all()
@@ -151,3 +153,26 @@ def test_models_ignore_padding_so_short_batches_score_the_same():
         scores = [model.predict(np.pad(review, ((0, 0), (0, padding))), verbose=0)[0] for padding in (0, 9, 41)]
         for padded in scores[1:]:
             np.testing.assert_allclose(padded, scores[0], rtol=1e-5)
+
+
+def test_baseline_attributions_are_exact_on_every_token(db):
+    # Linear: each token's share of its n-grams' coefficient x TF-IDF terms, on the whole text, not cut.
+    completeness(db, "baseline")
+    error, worst = db.execute(
+        "select max(abs(s - (r - b))), max(abs(r - b)) from ("
+        " select unnest(score_sum) s, unnest(target_review) r, unnest(target_baseline) b"
+        " from attributions where model = 'baseline')"
+    ).fetchone()
+    assert worst > 0.1 and error < 1e-5
+    one_score_per_token_and_class(db, "baseline", 10**9)
+
+
+def test_baseline_scores_match_its_coefficients(db):
+    # "wonderful" and "terrible" push the baseline the same ways as the neural models.
+    means = dict(
+        db.execute(
+            "select token, avg(score) from token_attributions where model = 'baseline' and label = 'positive'"
+            " and token in ('wonderful', 'terrible') group by token"
+        ).fetchall()
+    )
+    assert means["wonderful"] > 0 > means["terrible"]

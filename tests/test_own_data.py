@@ -97,9 +97,9 @@ def test_predictions_hold_every_class(tickets, parquet):
 def test_a_third_model_defined_in_the_settings_goes_everywhere(tickets):
     models = tickets.execute("select model, rank, kind, architecture from models order by rank").fetchall()
     assert models == [
-        ("dense", 1, "neural", "dense"),
-        ("cnn", 2, "neural", "cnn"),
-        ("small", 3, "neural", "cnn"),
+        ("dense", 1, "trained", "dense"),
+        ("cnn", 2, "trained", "cnn"),
+        ("small", 3, "trained", "cnn"),
         ("baseline", 4, "baseline", None),
     ]
     texts = 3 * PER_CLASS

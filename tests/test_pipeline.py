@@ -119,8 +119,8 @@ def test_models_table_holds_seed_figures_for_the_neural_models_only(db):
     settings = load_config(TINY_CONFIG)
     assert rows == [
         ("baseline", "baseline", None, None, None),
-        ("cnn", "neural", settings["cnn"]["epochs"], 0.89, 0.28),
-        ("dense", "neural", settings["dense"]["epochs"], 0.89, 0.26),
+        ("cnn", "trained", settings["cnn"]["epochs"], 0.89, 0.28),
+        ("dense", "trained", settings["dense"]["epochs"], 0.89, 0.26),
     ]
 
 

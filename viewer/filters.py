@@ -18,6 +18,13 @@ def neural_models() -> list[str]:
     return list(models.loc[models["kind"] != "baseline", "model"])
 
 
+def attributed_models() -> tuple[list[str], dict[str, str]]:
+    """The models with attributions, in order (the baseline's are exact), and why each other model has none."""
+    models = run_query("model_figures")
+    missing = models["no_attributions"].notna()
+    return list(models.loc[~missing, "model"]), dict(models.loc[missing, ["model", "no_attributions"]].values)
+
+
 def labels() -> list[str]:
     """The label set, in the models' output order."""
     return list(run_query("labels")["label"])

@@ -122,6 +122,7 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
     meta = dict(read(con, "meta").itertuples(index=False))
     figures = read(con, "model_figures")
     neural = list(figures.loc[figures["kind"] != "baseline", "model"])
+    attributed = list(figures.loc[figures["no_attributions"].isna(), "model"])
     classes = list(read(con, "labels")["label"])
     imdb = meta.get("dataset_kind") == "imdb"
     noun = "reviews" if imdb else "texts"
@@ -135,11 +136,16 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
     )
 
     report.add("h2", "Models")
-    shown = figures.drop(columns=["kind", "rank"] + ([] if imdb else ["seed_accuracy", "seed_loss"]))
-    report.table(shown, {"epochs": "d", "seed_accuracy": ".2f", "seed_loss": ".2f"})
+    hidden = ["kind", "rank", "file", "sha256", "no_attributions"] + ([] if imdb else ["seed_accuracy", "seed_loss"])
+    report.table(figures.drop(columns=hidden), {"epochs": "d", "seed_accuracy": ".2f", "seed_loss": ".2f"})
     report.add(
         "p",
-        ("Seed: the Tensorleap IMDB study's figures. " if imdb else "") + "Baseline: TF-IDF with logistic regression.",
+        ("Seed: the Tensorleap IMDB study's figures. " if imdb else "")
+        + "Baseline: TF-IDF with logistic regression. "
+        + "".join(f"{row.model} was brought in: {row.file}, SHA-256 {row.sha256[:16]}. " for row in
+                  figures[figures["kind"] == "brought"].itertuples())
+        + "".join(f"{row.model} has no heat maps: {row.no_attributions}. " for row in
+                  figures[figures["no_attributions"].notna()].itertuples()),
         "note",
     )
     per_class = read(con, "class_metrics", subset="test")
@@ -244,7 +250,7 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
                 charts.heat_map(heat[heat["model"] == model], direction, charts.HEAT_MAP_WIDTH).properties(
                     title=f"{model} · {direction} {review['label']}"
                 )
-                for model in neural
+                for model in attributed
                 for direction in ("toward", "away")
             )
         )

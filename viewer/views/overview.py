@@ -6,6 +6,7 @@ from viewer import charts
 from viewer.filters import labels, neural_models
 from viewer.session import build_facts, run_query
 
+KINDS = {"trained": "trained here", "brought": "brought in", "baseline": "trained here"}
 SPLIT_SOURCES = {
     "given": "The split into train and test comes from the data.",
     "made": "The data has no split column: a seeded, stratified split held out a share of each class for test.",
@@ -30,12 +31,15 @@ for column, row in zip(columns, figures.itertuples(), strict=True):
     column.caption(f"macro-F1 {row.test_macro_f1:.3f} · test loss {row.test_loss:.3f} · {row.description}")
 
 seed = figures["seed_accuracy"].notna().any()
-shown = figures.drop(columns=["kind", "description", "rank"] + ([] if seed else ["seed_accuracy", "seed_loss"]))
+shown = figures.drop(
+    columns=["description", "file", "sha256", "no_attributions", "rank"] + ([] if seed else ["seed_accuracy", "seed_loss"])
+).assign(kind=figures["kind"].map(KINDS))
 st.dataframe(
     shown,
     hide_index=True,
     column_config={
         "model": "Model",
+        "kind": "Source",
         "epochs": "Epochs",
         "test_accuracy": st.column_config.NumberColumn("Test accuracy", format="%.3f"),
         "test_macro_f1": st.column_config.NumberColumn("Test macro-F1", format="%.3f"),
@@ -52,6 +56,10 @@ st.caption(
     + f"{len(classes)} classes. "
     + SPLIT_SOURCES.get(facts.get("split_source"), "")
 )
+for row in figures[figures["kind"] == "brought"].itertuples():
+    st.caption(f"**{row.model}** was brought in: `{row.file}`, SHA-256 `{row.sha256[:16]}…`")
+for row in figures[figures["no_attributions"].notna()].itertuples():
+    st.caption(f"**{row.model}** has no heat maps: {row.no_attributions}.")
 
 st.subheader("Each class (test split)")
 st.dataframe(

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.filters import ANY, categories, labels, neural_models, noun, show_reviews, side_by_side
+from viewer.filters import ANY, attributed_models, categories, labels, neural_models, noun, show_reviews, side_by_side
 from viewer.session import run_query
 
 LIMIT = 500
@@ -89,6 +89,7 @@ review = review.iloc[0]
 predictions = run_query("review_predictions", review_id=int(review_id))
 verdicts = predictions.drop_duplicates("model").set_index("model")
 neural = neural_models()
+attributed, unattributed = attributed_models()
 
 st.divider()
 st.subheader(f"Text {review.review_id}")
@@ -134,8 +135,10 @@ chosen = st.multiselect("Toward the class", classes, default=default, key="towar
 st.caption(
     "Integrated gradients: how much each word pushed the model toward the class (green) or away from it (red); "
     "darker is stronger, relative to the model's strongest word in this text. Grey words were cut off: the "
-    "models never saw them."
+    "model never saw them. The baseline's are exact: each word's share of its TF-IDF terms."
 )
+for model, why in unattributed.items():
+    st.info(f"{model} has no heat maps: {why}.")
 
 
 def away_title(label: str) -> str:
@@ -145,7 +148,7 @@ def away_title(label: str) -> str:
 
 for toward in chosen:
     heat = run_query("review_heatmap", review_id=int(review_id), width=charts.HEAT_MAP_WIDTH, label=toward)
-    for column, model in side_by_side(neural):
+    for column, model in side_by_side(attributed):
         tokens = heat[heat["model"] == model]
         column.markdown(f"**{model}** · toward {toward}")
         column.altair_chart(charts.heat_map(tokens, "toward", charts.HEAT_MAP_WIDTH), width="content")
@@ -155,13 +158,14 @@ for toward in chosen:
 focus = chosen[0] if chosen else review.label
 st.markdown(f"#### Strongest words and phrases toward {focus}")
 ngrams = run_query("review_ngrams", review_id=int(review_id), top=NGRAMS, label=focus)
-for column, model in side_by_side(neural):
+for column, model in side_by_side(attributed):
     column.markdown(f"**{model}**")
     column.altair_chart(charts.ngram_bars(ngrams[ngrams["model"] == model], focus), width="content")
 
-if len(neural) >= 2:
+compared = [model for model in neural if model in attributed]
+if len(compared) >= 2:
     st.markdown("#### Where the models disagree")
-    first, second = neural[0], neural[1]
+    first, second = compared[0], compared[1]
     comparison = run_query(
         "model_comparison", review_id=int(review_id), notable=NOTABLE, label=focus, first=first, second=second
     )

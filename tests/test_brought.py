@@ -1,0 +1,245 @@
+"""Your own model: Keras models trained and saved outside the pipeline (tests/brought_models.py), brought in with
+MODEL= and analysed like the built-in ones, through the one model interface; and the bad ones, refused in one
+line with the database left as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.brought_models import FIXED_LENGTH, LENGTH
+from tests.conftest import ROOT, TINY_CONFIG, last_error_line, make, tiny_settings_with
+from tests.own_data import TICKET_CONFIG
+from tests.test_attributions import completeness
+from viewer.database import open_database
+from viewer.session import DB_ENV
+
+APP = "../viewer/streamlit_app.py"
+
+
+def brought(build: Path, folder: Path, *kinds: str) -> Path:
+    """Models of these kinds, trained on the texts of `build` as a user would, outside the pipeline."""
+    subprocess.run(
+        [sys.executable, "-m", "tests.brought_models", "--reviews", str(build / "reviews.parquet"), "--out-dir",
+         str(folder), *kinds],
+        cwd=ROOT, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    return folder
+
+
+def copy_build(build: Path, to: Path) -> Path:
+    """A copy of a finished build, file times kept, so that make redoes only what a new model needs."""
+    shutil.copytree(build, to, symlinks=True)
+    return to
+
+
+@pytest.fixture(scope="module")
+def models(build_dir, tmp_path_factory) -> Path:
+    return brought(build_dir, tmp_path_factory.mktemp("models"), *("strings", "ids", "bag", "custom", "wide", "fixed"))
+
+
+@pytest.fixture(scope="module")
+def mine(build_dir, tarball, models, tmp_path_factory) -> Path:
+    """Three brought models and no built-in training: strings in with a sigmoid unit, token ids in with the classes
+    in reverse order, and one with no embedding layer."""
+    folder = tmp_path_factory.mktemp("mine")
+    config = tiny_settings_with(
+        folder / "only-mine.toml",
+        f'models = []\n[ids]\nvocabulary = "{models / "ids.txt"}"\nlabels = ["positive", "negative"]\n'
+        f"sequence_length = {LENGTH}\n",
+    )
+    build = copy_build(build_dir, folder / "build")
+    files = [models / "strings.keras", models / "ids.keras", models / "bag.keras"]
+    result = make(build, "-j2", "all", data=tarball, config=config, models=files)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return build / "reviewlens.duckdb"
+
+
+@pytest.fixture(scope="module")
+def db(mine):
+    con = open_database(mine)
+    yield con
+    con.close()
+
+
+def direct_predictions(path: Path, texts: list[str], strings: bool, vocabulary: Path | None = None) -> np.ndarray:
+    """The model's own outputs, as its user would get them by calling it."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    model = keras.models.load_model(path)
+    if strings:
+        return model.predict(tf.constant(texts)[:, None], verbose=0)
+    layer = keras.layers.TextVectorization(vocabulary=vocabulary.read_text().splitlines(), output_sequence_length=LENGTH)
+    return model.predict(layer(tf.constant(texts)), verbose=0)
+
+
+def test_brought_models_give_the_predictions_of_calling_them_directly(db, models):
+    rows = db.execute(
+        "select r.text, p.model, p.probabilities from predictions p join reviews r using (review_id)"
+        " where p.model in ('strings', 'ids') order by p.model, review_id"
+    ).df()
+    labels = [row[0] for row in db.execute("select label from labels order by label_index").fetchall()]
+    assert labels == ["negative", "positive"]
+    strings = rows[rows["model"] == "strings"]
+    own = direct_predictions(models / "strings.keras", list(strings["text"]), strings=True)
+    # One sigmoid unit: P(positive), the data's class 1.
+    np.testing.assert_allclose(np.stack(strings["probabilities"])[:, 1], own[:, 0], atol=1e-5)
+    ids = rows[rows["model"] == "ids"]
+    own = direct_predictions(models / "ids.keras", list(ids["text"]), strings=False, vocabulary=models / "ids.txt")
+    # Trained with the classes in reverse order, and told so by the labels setting.
+    np.testing.assert_allclose(np.stack(ids["probabilities"]), own[:, ::-1], atol=1e-5)
+
+
+def test_brought_models_are_as_accurate_as_they_are(db):
+    accuracy = dict(db.execute("select model, accuracy from model_metrics where subset = 'test'").fetchall())
+    # Mapped to the wrong classes, a model would score near zero.
+    assert all(accuracy[model] > 0.9 for model in ("strings", "ids", "bag")), accuracy
+
+
+def test_the_models_table_says_which_were_brought_with_the_files_checksum(db, models):
+    found = db.execute("select model, kind, architecture, file, sha256, epochs from models order by rank").fetchall()
+    assert [row[:3] for row in found] == [
+        ("strings", "brought", "keras"),
+        ("ids", "brought", "keras"),
+        ("bag", "brought", "keras"),
+        ("baseline", "baseline", None),
+    ]
+    meta = dict(db.execute("select key, value from meta").fetchall())
+    for model, _, _, file, sha256, epochs in found[:3]:
+        assert file == str(models / f"{model}.keras") and epochs is None
+        assert sha256 == hashlib.sha256(Path(file).read_bytes()).hexdigest() == meta[f"model_{model}_sha256"]
+
+
+def test_brought_models_get_maps_clusters_and_insights(db):
+    texts = db.execute("select count(*) from reviews").fetchone()[0]
+    placed = dict(db.execute("select model, count(*) from latent_space group by model").fetchall())
+    assert placed == {"strings": texts, "ids": texts, "bag": texts}
+    assert db.execute("select count(distinct model) from clusters").fetchone()[0] == 3
+    assert db.execute("select count(*) from model_agreement where first_model = 'strings'").fetchone()[0] == 2 * texts
+
+
+@pytest.mark.parametrize("model", ["strings", "ids"])
+def test_brought_models_attributions_lie_on_the_pipelines_tokens(db, model):
+    completeness(db, model)
+    # Every token the model read has a score, on the words the pages show; none past the text's end.
+    longer = db.execute(
+        "select count(*) from attributions join reviews using (review_id) where model = $m and len(scores) > n_tokens",
+        {"m": model},
+    ).fetchone()[0]
+    assert longer == 0
+    means = dict(
+        db.execute(
+            "select token, avg(score) from token_attributions where model = $m and label = 'positive'"
+            " and token in ('wonderful', 'terrible') group by token",
+            {"m": model},
+        ).fetchall()
+    )
+    assert means["wonderful"] > 0 > means["terrible"]
+
+
+def test_a_model_without_an_embedding_layer_is_analysed_without_attributions(db, mine):
+    why = db.execute("select no_attributions from models where model = 'bag'").fetchone()[0]
+    assert "no Embedding layer" in why
+    assert db.execute("select count(*) from attributions where model = 'bag'").fetchone()[0] == 0
+    os.environ[DB_ENV] = str(mine)
+    page = AppTest.from_file(APP, default_timeout=60)
+    page.query_params["id"] = "3"
+    page.switch_page("views/samples.py").run()
+    assert not page.exception
+    assert any("bag has no heat maps" in info.value for info in page.info)
+    page = AppTest.from_file(APP, default_timeout=60)
+    page.switch_page("views/overview.py").run()
+    assert not page.exception
+    captions = " ".join(caption.value for caption in page.caption)
+    assert "**strings** was brought in" in captions and "**bag** has no heat maps" in captions
+
+
+def test_three_classes_a_logits_model_with_its_own_class_order(tickets_database, tickets_csv, tmp_path):
+    build = copy_build(tickets_database.parent, tmp_path / "build")
+    folder = brought(build, tmp_path / "models", "logits")
+    labels = sorted(pd.read_parquet(build / "reviews.parquet")["label"].unique())
+    config = tiny_settings_with(
+        tmp_path / "settings.toml",
+        TICKET_CONFIG
+        + f'\n[logits]\nvocabulary = "{folder / "logits.txt"}"\nlogits = true\nlabels = {list(reversed(labels))}\n'.replace(
+            "'", '"'
+        ),
+    )
+    result = make(build, "-j2", "all", data=tickets_csv, config=config, models=[folder / "logits.keras"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    con = open_database(build / "reviewlens.duckdb")
+    try:
+        accuracy = con.execute("select accuracy from model_metrics where model = 'logits' and subset = 'test'").fetchone()
+        assert accuracy[0] > 0.8
+        completeness(con, "logits")
+        sums = con.execute("select min(list_sum(probabilities)), max(list_sum(probabilities)) from predictions").fetchone()
+        assert sums == pytest.approx((1.0, 1.0), abs=1e-4)
+    finally:
+        con.close()
+
+
+# --- bad models: one line, non-zero exit, the database as it was -------------------------------------------------
+
+BAD_MODELS = {
+    # kind: (settings, words the error names)
+    "notes": ("", ["notes.keras", "not a Keras model"]),
+    "custom": ("", ["custom", "Scale", "register_keras_serializable", "modules"]),
+    "wide": ('[wide]\nvocabulary = "{folder}/wide.txt"\n', ["wide", "outputs 3 classes", "2 labels"]),
+    "ids": ("", ["ids", "token ids", "vocabulary"]),
+    "fixed": (f'[fixed]\nvocabulary = "{{folder}}/fixed.txt"\nsequence_length = {2 * FIXED_LENGTH}\n', ["fixed", "first batch"]),
+    "strings": ('[strings]\nlabels = ["good", "bad"]\n', ["strings", "labels", "negative"]),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_MODELS))
+def test_a_bad_model(kind, build_dir, tarball, models, tmp_path):
+    settings, names = BAD_MODELS[kind]
+    build = copy_build(build_dir, tmp_path / "build")
+    before = (build / "reviewlens.duckdb").read_bytes()
+    path = models / f"{kind}.keras"
+    if kind == "notes":
+        path = tmp_path / "notes.keras"
+        path.write_text("not a model\n")
+    config = tiny_settings_with(tmp_path / "settings.toml", settings.format(folder=models))
+    result = make(build, "all", data=tarball, config=config, models=[path])
+    assert result.returncode != 0
+    line = last_error_line(result)
+    assert all(name in line for name in names), line
+    assert "Traceback" not in result.stderr
+    assert (build / "reviewlens.duckdb").read_bytes() == before
+
+
+def test_a_vocabulary_of_another_size(build_dir, tarball, models, tmp_path):
+    build = copy_build(build_dir, tmp_path / "build")
+    before = (build / "reviewlens.duckdb").read_bytes()
+    short = tmp_path / "vocabulary.txt"
+    short.write_text("\n".join((models / "ids.txt").read_text().splitlines()[:50]) + "\n")
+    config = tiny_settings_with(tmp_path / "settings.toml", f'[ids]\nvocabulary = "{short}"\n')
+    result = make(build, "all", data=tarball, config=config, models=[models / "ids.keras"])
+    line = last_error_line(result)
+    assert result.returncode != 0 and "has 50 tokens" in line and "takes" in line, line
+    assert (build / "reviewlens.duckdb").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("file", "names"),
+    [("missing.keras", ["missing.keras", "no file"]), ("dense.keras", ["dense.keras", "taken", "rename"])],
+)
+def test_a_model_file_that_is_not_there_or_takes_a_models_name(file, names, build_dir, tarball, tmp_path):
+    build = copy_build(build_dir, tmp_path / "build")
+    if file == "dense.keras":
+        (tmp_path / file).write_text("x")
+    result = make(build, "all", data=tarball, models=[tmp_path / file])
+    line = last_error_line(result)
+    assert result.returncode != 0 and all(name in line for name in names), line
