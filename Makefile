@@ -162,10 +162,10 @@ $(BUILD)/models/%.json $(BUILD)/predictions/%.parquet $(BUILD)/latent/%.npy: pip
 		--tokens $(BUILD)/tokens.npz --history $(BUILD)/training/$*.json --summary $(BUILD)/models/$*.json \
 		--predictions $(BUILD)/predictions/$*.parquet --latent $(BUILD)/latent/$*.npy
 
-# Integrated gradients of a Keras model for every token of every text.
+# Integrated gradients of a Keras model for every token of every text, once the model has been scored.
 $(BUILD)/attributions/%.npz: pipeline/attributions.py pipeline/classifier.py pipeline/keras_models.py \
-		pipeline/registry.py pipeline/text.py sql/macros.sql $(CORE) $(BUILD)/models/%.keras $(BUILD)/reviews.parquet \
-		$(BUILD)/tokens.npz $(BUILD)/settings/attributions.json $(BUILD)/settings/%.json
+		pipeline/registry.py pipeline/text.py sql/macros.sql $(CORE) $(BUILD)/models/%.keras $(BUILD)/models/%.json \
+		$(BUILD)/reviews.parquet $(BUILD)/tokens.npz $(BUILD)/settings/attributions.json $(BUILD)/settings/%.json
 	$(STEP).attributions --config $(RESOLVED) --model $* --weights $(BUILD)/models/$*.keras \
 		--reviews $(BUILD)/reviews.parquet --tokens $(BUILD)/tokens.npz --out $@
 

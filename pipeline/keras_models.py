@@ -374,7 +374,8 @@ class BroughtClassifier(KerasClassifier):
         if self.fixed:
             return False
         ids = self.inputs(corpus, np.arange(min(8, len(corpus.texts))))[1]
-        outputs = [self.model(tf.constant(x), training=False).numpy() for x in (_cut(ids), np.pad(ids, ((0, 0), (0, 16))))]
+        cut, longer = _cut(ids), np.pad(ids, ((0, 0), (0, LENGTH_STEP)))
+        outputs = [self.model(tf.constant(x), training=False).numpy() for x in (cut, longer)]
         return bool(np.allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-6))
 
     def model_tokens(self, corpus: Corpus, row: int, ids: np.ndarray) -> list[str] | None:

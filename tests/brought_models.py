@@ -55,7 +55,8 @@ def make(kind: str, texts: np.ndarray, y: np.ndarray, classes: int, vocabulary_p
         return keras.Model(strings, last(x)), tf.constant(list(texts))[:, None], y
     if kind == "bag":
         x = keras.layers.Dense(8, activation="relu")(vectorizer(texts, None, "tf_idf")(strings))
-        return keras.Model(strings, keras.layers.Dense(classes, activation="softmax")(x)), tf.constant(list(texts))[:, None], y
+        model = keras.Model(strings, keras.layers.Dense(classes, activation="softmax")(x))
+        return model, tf.constant(list(texts))[:, None], y
     layer = vectorizer(texts, FIXED_LENGTH if kind == "fixed" else LENGTH)
     vocabulary = layer.get_vocabulary()
     vocabulary_path.write_text("\n".join(vocabulary) + "\n", encoding="utf-8")

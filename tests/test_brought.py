@@ -5,6 +5,7 @@ line with the database left as it was."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.brought_models import FIXED_LENGTH, LENGTH
-from tests.conftest import ROOT, TINY_CONFIG, last_error_line, make, tiny_settings_with
+from tests.conftest import ROOT, last_error_line, make, tiny_settings_with
 from tests.own_data import TICKET_CONFIG
 from tests.test_attributions import completeness
 from viewer.database import open_database
@@ -80,7 +81,8 @@ def direct_predictions(path: Path, texts: list[str], strings: bool, vocabulary: 
     model = keras.models.load_model(path)
     if strings:
         return model.predict(tf.constant(texts)[:, None], verbose=0)
-    layer = keras.layers.TextVectorization(vocabulary=vocabulary.read_text().splitlines(), output_sequence_length=LENGTH)
+    words = vocabulary.read_text().splitlines()
+    layer = keras.layers.TextVectorization(vocabulary=words, output_sequence_length=LENGTH)
     return model.predict(layer(tf.constant(texts)), verbose=0)
 
 
@@ -169,67 +171,61 @@ def test_three_classes_a_logits_model_with_its_own_class_order(tickets_database,
     build = copy_build(tickets_database.parent, tmp_path / "build")
     folder = brought(build, tmp_path / "models", "logits")
     labels = sorted(pd.read_parquet(build / "reviews.parquet")["label"].unique())
-    config = tiny_settings_with(
-        tmp_path / "settings.toml",
-        TICKET_CONFIG
-        + f'\n[logits]\nvocabulary = "{folder / "logits.txt"}"\nlogits = true\nlabels = {list(reversed(labels))}\n'.replace(
-            "'", '"'
-        ),
-    )
+    own = json.dumps(list(reversed(labels)))
+    table = f'\n[logits]\nvocabulary = "{folder / "logits.txt"}"\nlogits = true\nlabels = {own}\n'
+    config = tiny_settings_with(tmp_path / "settings.toml", TICKET_CONFIG + table)
     result = make(build, "-j2", "all", data=tickets_csv, config=config, models=[folder / "logits.keras"])
     assert result.returncode == 0, result.stderr[-3000:]
     con = open_database(build / "reviewlens.duckdb")
     try:
-        accuracy = con.execute("select accuracy from model_metrics where model = 'logits' and subset = 'test'").fetchone()
-        assert accuracy[0] > 0.8
+        accuracy = con.execute("select accuracy from model_metrics where model = 'logits' and subset = 'test'")
+        assert accuracy.fetchone()[0] > 0.8
         completeness(con, "logits")
-        sums = con.execute("select min(list_sum(probabilities)), max(list_sum(probabilities)) from predictions").fetchone()
-        assert sums == pytest.approx((1.0, 1.0), abs=1e-4)
+        sums = con.execute("select min(list_sum(probabilities)), max(list_sum(probabilities)) from predictions")
+        assert sums.fetchone() == pytest.approx((1.0, 1.0), abs=1e-4)
     finally:
         con.close()
 
 
 # --- bad models: one line, non-zero exit, the database as it was -------------------------------------------------
 
+# kind of model: (its file's name, its settings, the words its error names)
 BAD_MODELS = {
-    # kind: (settings, words the error names)
-    "notes": ("", ["notes.keras", "not a Keras model"]),
-    "custom": ("", ["custom", "Scale", "register_keras_serializable", "modules"]),
-    "wide": ('[wide]\nvocabulary = "{folder}/wide.txt"\n', ["wide", "outputs 3 classes", "2 labels"]),
-    "ids": ("", ["ids", "token ids", "vocabulary"]),
-    "fixed": (f'[fixed]\nvocabulary = "{{folder}}/fixed.txt"\nsequence_length = {2 * FIXED_LENGTH}\n', ["fixed", "first batch"]),
-    "strings": ('[strings]\nlabels = ["good", "bad"]\n', ["strings", "labels", "negative"]),
+    "notes": ("notes.keras", "", ["notes.keras", "not a Keras model"]),
+    "custom": ("custom.keras", "", ["custom", "Scale", "register_keras_serializable", "modules"]),
+    "wide": ("wide.keras", '[wide]\nvocabulary = "{folder}/wide.txt"\n', ["model wide", "outputs 3", "2 labels"]),
+    "ids": ("ids.keras", "", ["model ids", "token ids", "vocabulary"]),
+    "short": ("short.keras", '[short]\nvocabulary = "{short}"\n', ["model short", "has 50 tokens", "takes"]),
+    "fixed": (
+        "fixed.keras",
+        f'[fixed]\nvocabulary = "{{folder}}/fixed.txt"\nsequence_length = {2 * FIXED_LENGTH}\n',
+        ["model fixed", "first batch"],
+    ),
+    "strings": ("strings.keras", '[strings]\nlabels = ["good", "bad"]\n', ["model strings", "labels", "negative"]),
 }
 
 
-@pytest.mark.parametrize("kind", list(BAD_MODELS))
-def test_a_bad_model(kind, build_dir, tarball, models, tmp_path):
-    settings, names = BAD_MODELS[kind]
+def test_bad_models_each_fail_in_one_line(build_dir, tarball, models, tmp_path):
+    """Every kind of bad model at once: make -k runs each model's steps as far as they go."""
     build = copy_build(build_dir, tmp_path / "build")
     before = (build / "reviewlens.duckdb").read_bytes()
-    path = models / f"{kind}.keras"
-    if kind == "notes":
-        path = tmp_path / "notes.keras"
-        path.write_text("not a model\n")
-    config = tiny_settings_with(tmp_path / "settings.toml", settings.format(folder=models))
-    result = make(build, "all", data=tarball, config=config, models=[path])
-    assert result.returncode != 0
-    line = last_error_line(result)
-    assert all(name in line for name in names), line
-    assert "Traceback" not in result.stderr
-    assert (build / "reviewlens.duckdb").read_bytes() == before
-
-
-def test_a_vocabulary_of_another_size(build_dir, tarball, models, tmp_path):
-    build = copy_build(build_dir, tmp_path / "build")
-    before = (build / "reviewlens.duckdb").read_bytes()
+    (tmp_path / "notes.keras").write_text("not a model\n")
+    shutil.copy(models / "ids.keras", tmp_path / "short.keras")
     short = tmp_path / "vocabulary.txt"
     short.write_text("\n".join((models / "ids.txt").read_text().splitlines()[:50]) + "\n")
-    config = tiny_settings_with(tmp_path / "settings.toml", f'[ids]\nvocabulary = "{short}"\n')
-    result = make(build, "all", data=tarball, config=config, models=[models / "ids.keras"])
-    line = last_error_line(result)
-    assert result.returncode != 0 and "has 50 tokens" in line and "takes" in line, line
+    settings = "".join(table.format(folder=models, short=short) for _, table, _ in BAD_MODELS.values())
+    config = tiny_settings_with(tmp_path / "settings.toml", settings)
+    files = [tmp_path / name if (tmp_path / name).exists() else models / name for name, _, _ in BAD_MODELS.values()]
+    result = make(build, "-k", "-j2", "all", data=tarball, config=config, models=files)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    for kind, (_, _, names) in BAD_MODELS.items():
+        found = [line for line in errors if names[0] in line]
+        assert len(found) == 1, (kind, errors)  # the model's first step stops it
+        assert all(name in found[0] for name in names), found[0]
     assert (build / "reviewlens.duckdb").read_bytes() == before
+    assert not list(build.rglob(".*tmp*")), "a temporary file was left behind"
 
 
 @pytest.mark.parametrize(

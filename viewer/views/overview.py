@@ -31,9 +31,8 @@ for column, row in zip(columns, figures.itertuples(), strict=True):
     column.caption(f"macro-F1 {row.test_macro_f1:.3f} · test loss {row.test_loss:.3f} · {row.description}")
 
 seed = figures["seed_accuracy"].notna().any()
-shown = figures.drop(
-    columns=["description", "file", "sha256", "no_attributions", "rank"] + ([] if seed else ["seed_accuracy", "seed_loss"])
-).assign(kind=figures["kind"].map(KINDS))
+hidden = ["description", "file", "sha256", "no_attributions", "rank"] + ([] if seed else ["seed_accuracy", "seed_loss"])
+shown = figures.drop(columns=hidden).assign(kind=figures["kind"].map(KINDS))
 st.dataframe(
     shown,
     hide_index=True,
