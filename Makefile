@@ -30,8 +30,11 @@ CORE := pipeline/cli.py pipeline/config.py pipeline/errors.py pipeline/artifacts
 .DELETE_ON_ERROR:
 # The database is replaced by a rename, never rewritten in place: make must never delete it.
 .PRECIOUS: $(DB)
-# The models are kept beside the database, though only steps read them.
+# The models are kept beside the database, though only steps read them (.SECONDARY with no files would mean
+# every file).
+ifneq ($(strip $(MAPPED)),)
 .SECONDARY: $(MAPPED:%=$(BUILD)/models/%.keras) $(TRAINED:%=$(BUILD)/training/%.json)
+endif
 
 ## Set up the environment and build the database (DATA=your.csv, .parquet, .jsonl or the IMDB tarball; MODEL=your.keras)
 all: $(DB)
@@ -145,7 +148,7 @@ $(BUILD)/insights.parquet $(BUILD)/insight_reviews.parquet $(BUILD)/correlations
 
 # A Keras model trained here, and the settings and history of its training.
 $(BUILD)/models/%.keras $(BUILD)/training/%.json: pipeline/train.py pipeline/models.py pipeline/registry.py $(CORE) \
-		$(BUILD)/tokens.npz $(BUILD)/settings/%.json $(BUILD)/settings/seed.json $(BUILD)/settings/models.json
+		$(BUILD)/tokens.npz $(BUILD)/settings/%.json $(BUILD)/settings/seed.json
 	$(STEP).train --config $(RESOLVED) --model $* --tokens $(BUILD)/tokens.npz --out $(BUILD)/models/$*.keras \
 		--history $(BUILD)/training/$*.json
 
@@ -155,16 +158,16 @@ $(BROUGHT:%=$(BUILD)/models/%.keras): $(BUILD)/models/%.keras: pipeline/bring.py
 	$(STEP).bring --config $(RESOLVED) --model $* --out $@
 
 # Every Keras model, trained or brought, through the one model interface: its predictions and latent vectors.
-$(BUILD)/models/%.json $(BUILD)/predictions/%.parquet $(BUILD)/latent/%.npy: pipeline/score.py pipeline/classifier.py \
-		pipeline/keras_models.py pipeline/predictions.py pipeline/registry.py pipeline/text.py sql/macros.sql $(CORE) \
+$(BUILD)/models/%.json $(BUILD)/predictions/%.parquet $(BUILD)/latent/%.npy: pipeline/score.py pipeline/analysis.py \
+		pipeline/adapters.py pipeline/classifier.py pipeline/keras_models.py pipeline/predictions.py pipeline/registry.py pipeline/text.py sql/macros.sql $(CORE) \
 		$(BUILD)/models/%.keras $(BUILD)/reviews.parquet $(BUILD)/tokens.npz $(BUILD)/settings/%.json
 	$(STEP).score --config $(RESOLVED) --model $* --weights $(BUILD)/models/$*.keras --reviews $(BUILD)/reviews.parquet \
 		--tokens $(BUILD)/tokens.npz --history $(BUILD)/training/$*.json --summary $(BUILD)/models/$*.json \
 		--predictions $(BUILD)/predictions/$*.parquet --latent $(BUILD)/latent/$*.npy
 
 # Integrated gradients of a Keras model for every token of every text, once the model has been scored.
-$(BUILD)/attributions/%.npz: pipeline/attributions.py pipeline/classifier.py pipeline/keras_models.py \
-		pipeline/registry.py pipeline/text.py sql/macros.sql $(CORE) $(BUILD)/models/%.keras $(BUILD)/models/%.json \
+$(BUILD)/attributions/%.npz: pipeline/attributions.py pipeline/analysis.py pipeline/adapters.py pipeline/classifier.py \
+		pipeline/keras_models.py pipeline/predictions.py pipeline/registry.py pipeline/text.py sql/macros.sql $(CORE) $(BUILD)/models/%.keras $(BUILD)/models/%.json \
 		$(BUILD)/reviews.parquet $(BUILD)/tokens.npz $(BUILD)/settings/attributions.json $(BUILD)/settings/%.json
 	$(STEP).attributions --config $(RESOLVED) --model $* --weights $(BUILD)/models/$*.keras \
 		--reviews $(BUILD)/reviews.parquet --tokens $(BUILD)/tokens.npz --out $@
@@ -181,7 +184,7 @@ $(BUILD)/clusters/%.parquet $(BUILD)/clusters/%_words.parquet: pipeline/clusters
 
 # The TF-IDF + logistic regression reference, analysed through the one model interface too.
 $(BUILD)/models/baseline.json $(BUILD)/predictions/baseline.parquet $(BUILD)/attributions/baseline.npz &: \
-		pipeline/baseline.py pipeline/classifier.py pipeline/score.py pipeline/attributions.py pipeline/text.py \
+		pipeline/baseline.py pipeline/classifier.py pipeline/analysis.py pipeline/text.py \
 		pipeline/predictions.py pipeline/registry.py sql/macros.sql $(CORE) $(BUILD)/reviews.parquet \
 		$(BUILD)/tokens.npz $(BUILD)/settings/baseline.json $(BUILD)/settings/attributions.json \
 		$(BUILD)/settings/seed.json

@@ -19,37 +19,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from pipeline import artifacts, classifier, cli, registry
+from pipeline import adapters, analysis, artifacts, classifier, cli, registry
 from pipeline.config import load_config
-
-
-def quantize(scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each text's scores as int8 in units of its own scale (max |score| / 127): a fourth of float32's size,
-    with a rounding error under 0.4% of the text's strongest score. Flat: token by token, class by class."""
-    scale = np.array([np.abs(s).max() if s.size else 0.0 for s in scores], dtype=np.float64) / 127
-    scale[scale == 0] = 1.0
-    lengths = np.array([len(s) for s in scores])
-    offsets = np.concatenate([[0], np.cumsum(lengths)])
-    flat = [np.rint(s / scale[i]).astype(np.int8).ravel() for i, s in enumerate(scores)]
-    return (np.concatenate(flat) if flat else np.zeros(0, np.int8)), offsets, scale.astype(np.float32)
-
-
-def write(model: classifier.Classifier, corpus: classifier.Corpus, settings: dict, path: Path) -> None:
-    """Attribute every text and write the scores, quantized, with their sums and targets."""
-    found = model.attribute(corpus, settings["steps"], settings["batch_size"])
-    k = len(corpus.labels) - 1
-    flat, offsets, scale = quantize(found.scores)
-    attributions = artifacts.Attributions(
-        values=flat,
-        offsets=offsets,
-        scale=scale,
-        score_sum=np.array([s.sum(axis=0) if len(s) else np.zeros(k) for s in found.scores]).reshape(-1, k),
-        at_review=found.at_review,
-        at_baseline=found.at_baseline,
-    )
-    artifacts.write_attributions(path, attributions)
 
 
 def main() -> None:
@@ -63,12 +34,12 @@ def main() -> None:
     config = load_config(args.config)
     corpus = classifier.Corpus.read(args.reviews, args.tokens)
 
-    model = classifier.load(registry.spec(config, args.model), args.weights, corpus)
+    model = adapters.load(registry.spec(config, args.model), args.weights, corpus)
     if model.no_attributions:
         # The model is analysed without them; the database and the pages say why.
         artifacts.write_attributions(args.out, artifacts.Attributions.none(len(corpus.texts), len(corpus.labels) - 1))
         return
-    write(model, corpus, config["attributions"], args.out)
+    analysis.write_attributions(model, corpus, config["attributions"], args.out)
 
 
 if __name__ == "__main__":

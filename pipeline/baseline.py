@@ -9,6 +9,7 @@ linear, its attributions are exact.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from pipeline import attributions, cli, score
+from pipeline import analysis, cli
 from pipeline.classifier import Classifier, Corpus, Scores
 from pipeline.config import load_config
 from pipeline.registry import BASELINE
@@ -147,8 +148,10 @@ def main() -> None:
     corpus = Corpus.read(args.reviews, args.tokens)
 
     classifier = BaselineClassifier.fit(corpus, config[BASELINE], config["seed"])
-    score.write(classifier, corpus, args.summary, args.predictions, None)
-    attributions.write(classifier, corpus, config["attributions"], args.attributions)
+    analysis.write_predictions(classifier, corpus, args.summary, args.predictions, None)
+    start = time.perf_counter()
+    analysis.write_attributions(classifier, corpus, config["attributions"], args.attributions)
+    cli.record_timing("baseline_attributions", time.perf_counter() - start)
 
 
 if __name__ == "__main__":

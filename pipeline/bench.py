@@ -24,11 +24,15 @@ from pipeline.errors import PipelineError
 from viewer.database import TIME_LIMIT, Refused, open_database, run_sql
 
 
-def make(target: str, build: Path, data: Path, config: str | None, timings: Path | None = None) -> float:
+def make(
+    target: str, build: Path, data: Path, config: str | None, timings: Path | None = None, model: Path | None = None
+) -> float:
     """Run a make target on the real data as a user would; return its wall time."""
     args = ["make", "-C", str(ROOT), target, f"BUILD={build}", f"DATA={data.resolve()}"]
     if config:
         args.append(f"CONFIG={Path(config).resolve()}")
+    if model:
+        args.append(f"MODEL={model.resolve()}")
     env = {**os.environ, cli.TIMINGS_ENV: str(timings)} if timings else dict(os.environ)
     start = time.perf_counter()
     if subprocess.run(args, env=env).returncode != 0:
@@ -132,6 +136,49 @@ def report_figures(build: Path, data: Path, config: str | None) -> dict:
     }
 
 
+def step_seconds(timings: Path) -> dict[str, float]:
+    return {row["step"]: row["seconds"] for row in map(json.loads, timings.read_text().splitlines())}
+
+
+BROUGHT = "brought_cnn"
+ANALYSIS = ("score", "attributions", "maps", "clusters")  # what a model costs beyond its training
+
+
+def brought_model_figures(build: Path, data: Path, config: str | None) -> dict:
+    """The trained CNN brought back in as a user's model (MODEL=, token ids in, with its vocabulary): what its
+    analysis costs against the built-in CNN's steps minus training, and whether it predicts the same."""
+    folder = build / "brought"
+    folder.mkdir(exist_ok=True)
+    shutil.copy(build / "models" / "cnn.keras", folder / f"{BROUGHT}.keras")
+    tokens = artifacts.read_tokens(build / "tokens.npz")
+    (folder / "vocabulary.txt").write_text("\n".join(tokens.vocabulary) + "\n", encoding="utf-8")
+    settings = Path(config).read_text() if config else ""
+    settings += (
+        f'\n[{BROUGHT}]\nvocabulary = "{(folder / "vocabulary.txt").resolve()}"\nstandardize = "reviewlens"\n'
+        f"sequence_length = {tokens.sequence_length}\n"
+    )
+    (folder / "settings.toml").write_text(settings)
+    timings = folder / "timings.jsonl"
+    make("all", build, data, str(folder / "settings.toml"), timings, folder / f"{BROUGHT}.keras")
+    steps, built_in = step_seconds(timings), step_seconds(build / "timings.jsonl")
+    brought_seconds = sum(steps.get(f"{step}_{BROUGHT}", 0.0) for step in (*ANALYSIS, "bring"))
+    cnn_seconds = sum(built_in.get(f"{step}_cnn", 0.0) for step in ANALYSIS)
+    with open_database(build / "reviewlens.duckdb") as con:
+        difference = con.execute(
+            "select max(abs(a.loss - b.loss)) from predictions a join predictions b using (review_id)"
+            " where a.model = 'cnn' and b.model = $m",
+            {"m": BROUGHT},
+        ).fetchone()[0]
+    return {
+        "steps": {step: steps.get(f"{step}_{BROUGHT}") for step in (*ANALYSIS, "bring")},
+        "built_in_cnn_steps": {step: built_in.get(f"{step}_cnn") for step in ANALYSIS},
+        "seconds": round(brought_seconds, 2),
+        "built_in_cnn_seconds": round(cnn_seconds, 2),
+        "ratio": round(brought_seconds / cnn_seconds, 3),
+        "max_loss_difference_from_cnn": round(float(difference), 7),
+    }
+
+
 # Console queries a user might type: a small view, an aggregate over every prediction, a join with the texts.
 CONSOLE_QUERIES = {
     "model_metrics": "select * from model_metrics order by model, subset",
@@ -189,6 +236,9 @@ def main() -> None:
         "console_seconds": console_timings(database),
         "report": report_figures(build, args.data, args.config),
     }
+    figures["baseline_attributions_seconds"] = step_seconds(timings).get("baseline_attributions")
+    if "cnn" in figures["models"]:
+        figures["brought_model"] = brought_model_figures(build, args.data, args.config)
     # Each data set's figures under its file name, beside those of the data sets benched before.
     report = json.loads(args.out.read_text()) if args.out.exists() else {}
     report = {key: value for key, value in report.items() if isinstance(value, dict) and "data" in value}

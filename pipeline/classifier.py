@@ -1,7 +1,7 @@
 """The one interface through which the pipeline analyses every model: trained here, brought in as a file, or
 the TF-IDF baseline. A step asks a Classifier for the class probabilities and latent vectors of the texts
 (predict) and for each token's attribution toward each class (attribute), and never touches Keras or
-scikit-learn itself: a model of another framework is one more Classifier.
+scikit-learn itself: a model of another framework is one more Classifier, which pipeline/adapters.py picks.
 
 Attributions of every model follow one definition (see pipeline/attributions.py): toward classes 1 to n-1 of
 the data's label set, with the class's centred logit as the target, summing to target(text) - target(baseline),
@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import artifacts
-from pipeline.registry import ModelSpec
 
 
 @dataclass
@@ -70,13 +69,6 @@ class Classifier:
 
     def attribute(self, corpus: Corpus, steps: int, batch_size: int) -> Scores:
         raise NotImplementedError
-
-
-def load(spec: ModelSpec, path: Path, corpus: Corpus) -> Classifier:
-    """The Classifier of a model trained (path: its .keras file) or brought in (the file of its settings)."""
-    from pipeline import keras_models
-
-    return keras_models.load(spec, path, corpus)
 
 
 def align(ours: list[str], theirs: list[str], scores: np.ndarray) -> np.ndarray:

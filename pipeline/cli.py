@@ -35,7 +35,7 @@ def run(step: str, main: Callable[[], None]) -> None:
     except KeyboardInterrupt:
         print(f"error: {step} interrupted; outputs of earlier runs are unchanged", file=sys.stderr)
         sys.exit(130)
-    _record_timing(step, _process_seconds())
+    record_timing(step, _process_seconds())
 
 
 def _interrupt(signum, frame) -> None:
@@ -51,13 +51,15 @@ def _process_seconds() -> float:
     return uptime - started_ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _record_timing(step: str, seconds: float) -> None:
-    # make bench sets this to collect wall time and peak memory of every step.
+def record_timing(step: str, seconds: float) -> None:
+    """Wall time and peak memory of a step (or a part of one), for make bench, which sets TIMINGS_ENV."""
     path = os.environ.get(TIMINGS_ENV)
     if not path:
         return
     if "--model" in sys.argv:
         step = f"{step}_{sys.argv[sys.argv.index('--model') + 1]}"
+    elif "--latent" in sys.argv:  # maps and clusters: the model's latent vectors
+        step = f"{step}_{Path(sys.argv[sys.argv.index('--latent') + 1]).stem}"
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with open(path, "a") as f:
         f.write(json.dumps({"step": step, "seconds": round(seconds, 2), "peak_mib": round(peak_mib, 1)}) + "\n")

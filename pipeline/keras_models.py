@@ -27,6 +27,7 @@ from tqdm import tqdm  # noqa: E402
 from pipeline.classifier import Classifier, Corpus, Scores, align  # noqa: E402
 from pipeline.errors import PipelineError  # noqa: E402
 from pipeline.registry import ModelSpec  # noqa: E402
+from pipeline.text import OOV  # noqa: E402
 
 LENGTH_STEP = 16  # batches of a model that takes any length are cut to their longest text, rounded up to this
 
@@ -343,6 +344,12 @@ class BroughtClassifier(KerasClassifier):
         if self.ours:
             self.index = {token: i for i, token in enumerate(self.vocabulary)}
             self.oov = self.index.get("[UNK]", 1)
+            # The pipeline's token ids already hold the words: each of its vocabulary's words has an id here. A text
+            # with a word outside the pipeline's vocabulary is read word by word, where the model knows such words.
+            ours = [str(word) for word in corpus.tokens.vocabulary]
+            self.translate = np.array([self.index.get(word, self.oov) for word in ours], dtype=np.int32)
+            self.translate[0] = 0
+            self.beyond = bool(set(self.index) - set(ours) - {"", "[UNK]"})
         else:
             self.vectorizer = keras.layers.TextVectorization(
                 standardize=None if settings["standardize"] == "none" else settings["standardize"],
@@ -360,8 +367,13 @@ class BroughtClassifier(KerasClassifier):
             return texts, ids
         if self.ours:
             ids = np.zeros((len(rows), self.length), dtype=np.int32)
-            for i, row in enumerate(rows):
-                found = [self.index.get(word, self.oov) for word in corpus.words[row][: self.length]]
+            known = corpus.tokens.sequences[rows, : self.length]
+            ids[:, : known.shape[1]] = self.translate[known]
+            words_needed = (known == OOV).any(axis=1) if self.beyond else np.zeros(len(rows), dtype=bool)
+            if self.length > corpus.tokens.sequence_length:  # the model reads further than the pipeline kept
+                words_needed |= corpus.tokens.sequences[rows, -1] != 0
+            for i in np.flatnonzero(words_needed):
+                found = [self.index.get(word, self.oov) for word in corpus.words[rows[i]][: self.length]]
                 ids[i, : len(found)] = found
         else:
             ids = self.vectorizer(tf.constant(list(corpus.texts[rows]), dtype=tf.string)).numpy()

@@ -10,32 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from pipeline import artifacts, classifier, cli, registry
+from pipeline import adapters, analysis, artifacts, classifier, cli, registry
 from pipeline.config import load_config
-from pipeline.predictions import prediction_table
-
-
-def write(
-    model: classifier.Classifier,
-    corpus: classifier.Corpus,
-    summary_path: Path,
-    predictions_path: Path,
-    latent_path: Path | None,
-    extra: dict | None = None,
-) -> None:
-    """Predict every text and write the model's predictions, latent vectors (if it has them) and summary."""
-    probabilities, latent = model.predict(corpus)
-    tokens = corpus.tokens
-    artifacts.write_predictions(
-        predictions_path, prediction_table(model.name, tokens.review_id, tokens.label, probabilities, corpus.labels)
-    )
-    summary = {"model": model.name, **model.describe(), **(extra or {})}
-    if latent_path is not None:
-        artifacts.write_array(latent_path, latent.astype(np.float32))
-        summary["latent_dim"] = int(latent.shape[1])
-    artifacts.write_summary(summary_path, summary)
 
 
 def main() -> None:
@@ -53,12 +29,12 @@ def main() -> None:
     spec = registry.spec(config, args.model)
     corpus = classifier.Corpus.read(args.reviews, args.tokens)
 
-    model = classifier.load(spec, args.weights, corpus)
+    model = adapters.load(spec, args.weights, corpus)
     if spec.kind == "trained":
         extra = artifacts.read_summary(args.history)
     else:
         extra = {"file": spec.settings["file"], "sha256": spec.settings["sha256"]}
-    write(model, corpus, args.summary, args.predictions, args.latent, extra)
+    analysis.write_predictions(model, corpus, args.summary, args.predictions, args.latent, extra)
 
 
 if __name__ == "__main__":

@@ -50,16 +50,21 @@ def models(build_dir, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def mine(build_dir, tarball, models, tmp_path_factory) -> Path:
-    """Three brought models and no built-in training: strings in with a sigmoid unit, token ids in with the classes
-    in reverse order, and one with no embedding layer."""
+    """Four brought models and no built-in training: strings in with a sigmoid unit; token ids in with the classes
+    in reverse order; one with no embedding layer; and the dense model trained in build_dir, brought back in as
+    a model of token ids by this pipeline's own tokenizer."""
     folder = tmp_path_factory.mktemp("mine")
+    shutil.copy(build_dir / "models" / "dense.keras", folder / "again.keras")
+    tokens = np.load(build_dir / "tokens.npz")
+    (folder / "again.txt").write_text("\n".join(tokens["vocabulary"]) + "\n")
     config = tiny_settings_with(
         folder / "only-mine.toml",
         f'models = []\n[ids]\nvocabulary = "{models / "ids.txt"}"\nlabels = ["positive", "negative"]\n'
-        f"sequence_length = {LENGTH}\n",
+        f"sequence_length = {LENGTH}\n"
+        f'[again]\nvocabulary = "{folder / "again.txt"}"\nstandardize = "reviewlens"\n',
     )
     build = copy_build(build_dir, folder / "build")
-    files = [models / "strings.keras", models / "ids.keras", models / "bag.keras"]
+    files = [models / "strings.keras", models / "ids.keras", models / "bag.keras", folder / "again.keras"]
     result = make(build, "-j2", "all", data=tarball, config=config, models=files)
     assert result.returncode == 0, result.stderr[-3000:]
     return build / "reviewlens.duckdb"
@@ -103,6 +108,16 @@ def test_brought_models_give_the_predictions_of_calling_them_directly(db, models
     np.testing.assert_allclose(np.stack(ids["probabilities"]), own[:, ::-1], atol=1e-5)
 
 
+def test_a_model_of_this_pipeline_brought_back_predicts_as_it_did(db, database):
+    again = db.execute("select review_id, probabilities from predictions where model = 'again' order by all").df()
+    with open_database(database) as built:
+        dense = built.execute("select review_id, probabilities from predictions where model = 'dense' order by all")
+        dense = dense.df()
+    assert list(again["review_id"]) == list(dense["review_id"])
+    np.testing.assert_allclose(np.stack(again["probabilities"]), np.stack(dense["probabilities"]), atol=1e-6)
+    completeness(db, "again")
+
+
 def test_brought_models_are_as_accurate_as_they_are(db):
     accuracy = dict(db.execute("select model, accuracy from model_metrics where subset = 'test'").fetchall())
     # Mapped to the wrong classes, a model would score near zero.
@@ -115,20 +130,21 @@ def test_the_models_table_says_which_were_brought_with_the_files_checksum(db, mo
         ("strings", "brought", "keras"),
         ("ids", "brought", "keras"),
         ("bag", "brought", "keras"),
+        ("again", "brought", "keras"),
         ("baseline", "baseline", None),
     ]
     meta = dict(db.execute("select key, value from meta").fetchall())
-    for model, _, _, file, sha256, epochs in found[:3]:
-        assert file == str(models / f"{model}.keras") and epochs is None
+    for model, _, _, file, sha256, epochs in found[:4]:
+        assert Path(file).name == f"{model}.keras" and epochs is None
         assert sha256 == hashlib.sha256(Path(file).read_bytes()).hexdigest() == meta[f"model_{model}_sha256"]
 
 
 def test_brought_models_get_maps_clusters_and_insights(db):
     texts = db.execute("select count(*) from reviews").fetchone()[0]
     placed = dict(db.execute("select model, count(*) from latent_space group by model").fetchall())
-    assert placed == {"strings": texts, "ids": texts, "bag": texts}
-    assert db.execute("select count(distinct model) from clusters").fetchone()[0] == 3
-    assert db.execute("select count(*) from model_agreement where first_model = 'strings'").fetchone()[0] == 2 * texts
+    assert placed == {"strings": texts, "ids": texts, "bag": texts, "again": texts}
+    assert db.execute("select count(distinct model) from clusters").fetchone()[0] == 4
+    assert db.execute("select count(*) from model_agreement where first_model = 'strings'").fetchone()[0] == 3 * texts
 
 
 @pytest.mark.parametrize("model", ["strings", "ids"])
@@ -176,6 +192,8 @@ def test_three_classes_a_logits_model_with_its_own_class_order(tickets_database,
     config = tiny_settings_with(tmp_path / "settings.toml", TICKET_CONFIG + table)
     result = make(build, "-j2", "all", data=tickets_csv, config=config, models=[folder / "logits.keras"])
     assert result.returncode == 0, result.stderr[-3000:]
+    # A model brought into a finished build is analysed; the models trained there are not trained again.
+    assert "pipeline.score --config" in result.stdout and "pipeline.train" not in result.stdout
     con = open_database(build / "reviewlens.duckdb")
     try:
         accuracy = con.execute("select accuracy from model_metrics where model = 'logits' and subset = 'test'")

@@ -128,10 +128,11 @@ def test_heat_maps_show_every_word_of_a_review(page, viewer_url, db):
     ).fetchone()
     open_page(page, f"{viewer_url}/samples?id={review_id}", "Samples")
     page.get_by_text("dense · toward positive").wait_for()
-    # Four heat maps (two models, two directions), each drawing every token as text.
+    # Six heat maps (two neural models and the baseline, two directions), each drawing every token as text.
     heat_maps = page.locator('[data-testid="stVegaLiteChart"]').filter(has=page.locator("g.mark-text.role-mark"))
-    expect(heat_maps).to_have_count(4)
-    for i in range(4):
+    expect(heat_maps).to_have_count(6)
+    page.get_by_text("baseline · toward positive").wait_for()
+    for i in range(6):
         expect(heat_maps.nth(i).locator("g.mark-text.role-mark text")).to_have_count(n_tokens)
     # A token is shaded in one direction only: toward positive and toward negative split the tokens it saw.
     seen = db.execute(

@@ -65,8 +65,8 @@ def test_five_sessions_at_once(browser, database):
 
 
 def start_build(build: Path, data: Path) -> subprocess.Popen:
-    # Newer dataset facts: only the database step is stale.
-    os.utime(build / "dataset.json")
+    # Newer findings: only the database step is stale.
+    os.utime(build / "insights.parquet")
     return subprocess.Popen(
         ["make", "-C", str(ROOT), "all", f"BUILD={build}", f"CONFIG={TINY_CONFIG}", f"DATA={data}",
          f"PYTHON={sys.executable}"],

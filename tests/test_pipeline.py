@@ -168,7 +168,7 @@ def test_a_changed_setting_reruns_only_the_steps_that_use_it(build_dir, tarball,
     shutil.copytree(build_dir, build)
     config = tmp_path / "cnn_changed.toml"
     config.write_text(TINY_CONFIG.read_text().replace("filters = 8", "filters = 6"))
-    result = make(build, "all", data=tarball, config=config)
+    result = make(build, "-j2", "all", data=tarball, config=config)
     assert result.returncode == 0, result.stderr[-2000:]
     ran = result.stdout
     assert "--model cnn" in ran and "pipeline.build_db" in ran
@@ -176,7 +176,7 @@ def test_a_changed_setting_reruns_only_the_steps_that_use_it(build_dir, tarball,
 
 
 def test_same_inputs_and_seeds_give_the_same_database(database, tarball, tmp_path):
-    result = make(tmp_path / "again", "all", data=tarball)
+    result = make(tmp_path / "again", "-j2", "all", data=tarball)
     assert result.returncode == 0, result.stderr[-2000:]
     with (
         open_database(database) as first,

@@ -16,7 +16,7 @@ def test_pipeline_on_a_sample_of_the_real_reviews(tmp_path):
     config = tmp_path / "real_sample.toml"
     tiny = TINY_CONFIG.read_text().replace("reviews_per_folder = 100", "")
     config.write_text(tiny.replace("[data]", f"[data]\nreviews_per_folder = 12500\nsample_per_folder = {SAMPLE}"))
-    result = make(tmp_path / "build", "all", data=REAL_DATA, config=config)
+    result = make(tmp_path / "build", "-j2", "all", data=REAL_DATA, config=config)
     assert result.returncode == 0, result.stderr[-3000:]
 
     with duckdb.connect(str(tmp_path / "build" / "reviewlens.duckdb"), read_only=True) as db:

@@ -85,15 +85,15 @@ def test_the_report_opens_in_chromium_without_errors(report, db):
         page.close()
     assert errors == [] and outside == []
     assert drawn == charts
-    # Training curves (2), a confusion matrix per model, two maps, six histograms per neural model, and four heat
-    # maps per high-loss review.
+    # Training curves (2), a confusion matrix per model, two maps, six histograms per neural model, and six heat
+    # maps per high-loss review (two directions for each of the two neural models and the baseline).
     models = db.execute("select count(*) from models").fetchone()[0]
     reviews = db.execute(
         "select count(distinct review_id) from (select review_id, row_number() over "
         "(partition by model order by loss desc, review_id) as rank from predictions join reviews using (review_id) "
         "where subset = 'test' and model in ('dense', 'cnn')) where rank <= 5"
     ).fetchone()[0]
-    assert charts == 2 + models + 2 + 2 * 6 + 4 * reviews
+    assert charts == 2 + models + 2 + 2 * 6 + 6 * reviews
     # Each map draws its sample of the reviews, on a canvas.
     all_reviews = db.execute("select count(*) from reviews").fetchone()[0]
     assert maps == [min(report_module.MAP_SAMPLE, all_reviews)] * 2

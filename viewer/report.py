@@ -142,10 +142,14 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
         "p",
         ("Seed: the Tensorleap IMDB study's figures. " if imdb else "")
         + "Baseline: TF-IDF with logistic regression. "
-        + "".join(f"{row.model} was brought in: {row.file}, SHA-256 {row.sha256[:16]}. " for row in
-                  figures[figures["kind"] == "brought"].itertuples())
-        + "".join(f"{row.model} has no heat maps: {row.no_attributions}. " for row in
-                  figures[figures["no_attributions"].notna()].itertuples()),
+        + "".join(
+            f"{row.model} was brought in: {row.file}, SHA-256 {row.sha256[:16]}. "
+            for row in figures[figures["kind"] == "brought"].itertuples()
+        )
+        + "".join(
+            f"{row.model} has no heat maps: {row.no_attributions}. "
+            for row in figures[figures["no_attributions"].notna()].itertuples()
+        ),
         "note",
     )
     per_class = read(con, "class_metrics", subset="test")
