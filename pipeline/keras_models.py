@@ -88,7 +88,8 @@ class KerasClassifier(Classifier):
 
     embedding: keras.layers.Embedding | None
     output_layer: keras.layers.Layer
-    scorer: keras.Model  # texts' inputs -> (outputs, latent vectors)
+    latent_layer: keras.layers.Layer  # its output is the latent vector, or its input where latent_is_input
+    latent_is_input: bool = False
     order: np.ndarray  # order[i]: the output column of the data's class i
     logits: bool = False  # whether the outputs are logits already
 
@@ -121,7 +122,7 @@ class KerasClassifier(Classifier):
         return outputs[:, self.order]
 
     def predict(self, corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
-        run = tf.function(lambda x: self.scorer(x, training=False), reduce_retracing=True)
+        run = tf.function(self._scored, reduce_retracing=True)
         probabilities, latent = [], []
         for rows in _batches(len(corpus.texts), self.batch_size, "predictions"):
             outputs, vectors = run(self.inputs(corpus, rows)[0])
@@ -129,10 +130,25 @@ class KerasClassifier(Classifier):
             latent.append(vectors.numpy().reshape(len(rows), -1))
         return np.concatenate(probabilities), np.concatenate(latent).astype(np.float32)
 
+    def _scored(self, inputs) -> tuple[tf.Tensor, tf.Tensor]:
+        """The model's outputs and latent vectors. The latent layer's call is wrapped to keep what it takes or
+        gives: that works in a model nested in another as well as in a flat one, Functional or Sequential."""
+        kept = []
+        call = self.latent_layer.call
+
+        def keeping(*args, **kwargs):
+            result = call(*args, **kwargs)
+            kept.append(args[0] if self.latent_is_input else result)
+            return result
+
+        with _replaced(self.latent_layer, "call", keeping):
+            outputs = self.model(inputs, training=False)
+        return outputs, kept[-1]
+
     def check(self, corpus: Corpus) -> None:
         """Run the first batch, so that a model that cannot read the texts fails with its own error."""
         try:
-            self.scorer(self.inputs(corpus, np.arange(min(8, len(corpus.texts))))[0], training=False)
+            self._scored(self.inputs(corpus, np.arange(min(8, len(corpus.texts))))[0])
         except PipelineError:
             raise
         except Exception as e:  # noqa: BLE001 - the model's own error, whatever it is
@@ -225,11 +241,7 @@ class TrainedClassifier(KerasClassifier):
         super().__init__(spec, model, corpus)
         self.embedding = model.get_layer("embedding")
         head = model.get_layer("head")
-        self.output_layer = head.get_layer("output")
-        head_with_latent = keras.Model(head.inputs, [head.output, head.get_layer("latent").output])
-        tokens = keras.Input(shape=(None,), dtype="int32")
-        mask = keras.ops.cast(keras.ops.not_equal(tokens, 0), "float32")
-        self.scorer = keras.Model(tokens, head_with_latent([self.embedding(tokens), mask]))
+        self.output_layer, self.latent_layer = head.get_layer("output"), head.get_layer("latent")
         self.order = np.arange(len(self.labels))
         self.batch_size = 1024
 
@@ -275,7 +287,7 @@ class BroughtClassifier(KerasClassifier):
         super().__init__(spec, model, corpus)
         settings, name = self.settings, spec.name
         self.logits, self.batch_size = settings["logits"], settings["batch_size"]
-        self.output_layer = model.layers[-1]
+        self.output_layer = _all_layers(model)[-1]  # the last layer, in a nested model too
         width = model.outputs[0].shape[-1]
         classes = 2 if width == 1 else width
         if classes != len(self.labels):
@@ -290,9 +302,10 @@ class BroughtClassifier(KerasClassifier):
                 f"model {name}: labels {own} are not the data's ({', '.join(self.labels)}); fix [{name}] labels"
             )
         self.order = np.array([own.index(label) for label in self.labels])
-        latent_name = settings["latent_layer"]
-        latent = _layer(model, latent_name, name, "latent_layer").output if latent_name else self.output_layer.input
-        self.scorer = keras.Model(model.inputs, [model.outputs[0], latent])
+        if settings["latent_layer"]:
+            self.latent_layer = _layer(model, settings["latent_layer"], name, "latent_layer")
+        else:
+            self.latent_layer, self.latent_is_input = self.output_layer, True
         embeddings = [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.Embedding)]
         if settings["embedding_layer"]:
             self.embedding = _layer(model, settings["embedding_layer"], name, "embedding_layer")

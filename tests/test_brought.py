@@ -50,9 +50,10 @@ def models(build_dir, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def mine(build_dir, tarball, models, tmp_path_factory) -> Path:
-    """Four brought models and no built-in training: strings in with a sigmoid unit; token ids in with the classes
-    in reverse order; one with no embedding layer; and the dense model trained in build_dir, brought back in as
-    a model of token ids by this pipeline's own tokenizer."""
+    """Five brought models and no built-in training: strings in with a sigmoid unit; token ids in with the classes
+    in reverse order; one with no embedding layer; one with a custom layer, registered by the module the settings
+    name; and the dense model trained in build_dir, brought back in as a model of token ids by this pipeline's own
+    tokenizer (a model nested in another)."""
     folder = tmp_path_factory.mktemp("mine")
     shutil.copy(build_dir / "models" / "dense.keras", folder / "again.keras")
     tokens = np.load(build_dir / "tokens.npz")
@@ -61,10 +62,11 @@ def mine(build_dir, tarball, models, tmp_path_factory) -> Path:
         folder / "only-mine.toml",
         f'models = []\n[ids]\nvocabulary = "{models / "ids.txt"}"\nlabels = ["positive", "negative"]\n'
         f"sequence_length = {LENGTH}\n"
-        f'[again]\nvocabulary = "{folder / "again.txt"}"\nstandardize = "reviewlens"\n',
+        f'[again]\nvocabulary = "{folder / "again.txt"}"\nstandardize = "reviewlens"\n'
+        '[custom]\nmodules = ["tests.brought_models"]\n',
     )
     build = copy_build(build_dir, folder / "build")
-    files = [models / "strings.keras", models / "ids.keras", models / "bag.keras", folder / "again.keras"]
+    files = [models / f"{kind}.keras" for kind in ("strings", "ids", "bag", "custom")] + [folder / "again.keras"]
     result = make(build, "-j2", "all", data=tarball, config=config, models=files)
     assert result.returncode == 0, result.stderr[-3000:]
     return build / "reviewlens.duckdb"
@@ -121,7 +123,7 @@ def test_a_model_of_this_pipeline_brought_back_predicts_as_it_did(db, database):
 def test_brought_models_are_as_accurate_as_they_are(db):
     accuracy = dict(db.execute("select model, accuracy from model_metrics where subset = 'test'").fetchall())
     # Mapped to the wrong classes, a model would score near zero.
-    assert all(accuracy[model] > 0.9 for model in ("strings", "ids", "bag")), accuracy
+    assert all(accuracy[model] > 0.9 for model in ("strings", "ids", "bag", "custom", "again")), accuracy
 
 
 def test_the_models_table_says_which_were_brought_with_the_files_checksum(db, models):
@@ -130,11 +132,12 @@ def test_the_models_table_says_which_were_brought_with_the_files_checksum(db, mo
         ("strings", "brought", "keras"),
         ("ids", "brought", "keras"),
         ("bag", "brought", "keras"),
+        ("custom", "brought", "keras"),
         ("again", "brought", "keras"),
         ("baseline", "baseline", None),
     ]
     meta = dict(db.execute("select key, value from meta").fetchall())
-    for model, _, _, file, sha256, epochs in found[:4]:
+    for model, _, _, file, sha256, epochs in found[:-1]:
         assert Path(file).name == f"{model}.keras" and epochs is None
         assert sha256 == hashlib.sha256(Path(file).read_bytes()).hexdigest() == meta[f"model_{model}_sha256"]
 
@@ -142,12 +145,12 @@ def test_the_models_table_says_which_were_brought_with_the_files_checksum(db, mo
 def test_brought_models_get_maps_clusters_and_insights(db):
     texts = db.execute("select count(*) from reviews").fetchone()[0]
     placed = dict(db.execute("select model, count(*) from latent_space group by model").fetchall())
-    assert placed == {"strings": texts, "ids": texts, "bag": texts, "again": texts}
-    assert db.execute("select count(distinct model) from clusters").fetchone()[0] == 4
-    assert db.execute("select count(*) from model_agreement where first_model = 'strings'").fetchone()[0] == 3 * texts
+    assert placed == {model: texts for model in ("strings", "ids", "bag", "custom", "again")}
+    assert db.execute("select count(distinct model) from clusters").fetchone()[0] == 5
+    assert db.execute("select count(*) from model_agreement where first_model = 'strings'").fetchone()[0] == 4 * texts
 
 
-@pytest.mark.parametrize("model", ["strings", "ids"])
+@pytest.mark.parametrize("model", ["strings", "ids", "custom"])
 def test_brought_models_attributions_lie_on_the_pipelines_tokens(db, model):
     completeness(db, model)
     # Every token the model read has a score, on the words the pages show; none past the text's end.
@@ -181,6 +184,19 @@ def test_a_model_without_an_embedding_layer_is_analysed_without_attributions(db,
     assert not page.exception
     captions = " ".join(caption.value for caption in page.caption)
     assert "**strings** was brought in" in captions and "**bag** has no heat maps" in captions
+
+
+PAGES = ["overview", "samples", "failures", "population", "clusters", "dashboard", "insights", "console"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_on_brought_models_alone(mine, page):
+    os.environ[DB_ENV] = str(mine)
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params["id"] = "5"
+    app.switch_page(f"views/{page}.py").run()
+    assert not app.exception, app.exception
+    assert not app.error, [error.value for error in app.error]
 
 
 def test_three_classes_a_logits_model_with_its_own_class_order(tickets_database, tickets_csv, tmp_path):
