@@ -6,11 +6,32 @@ Each adapter's module is imported only when a model of its kind is analysed.
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
+from pipeline import cli, registry
 from pipeline.classifier import Classifier, Corpus
+from pipeline.config import load_config
 from pipeline.errors import PipelineError
 from pipeline.registry import ModelSpec
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """The arguments of a step that analyses one model: its name and file, and the texts."""
+    p = cli.parser(description)
+    p.add_argument("--model", required=True, help="a name from the models setting")
+    p.add_argument("--weights", required=True, type=Path, help="the model's .keras file")
+    p.add_argument("--reviews", required=True, type=Path)
+    p.add_argument("--tokens", required=True, type=Path)
+    return p
+
+
+def opened(args: argparse.Namespace) -> tuple[dict, ModelSpec, Corpus, Classifier]:
+    """The settings, the model's entry, the texts, and the model behind the interface, from those arguments."""
+    config = load_config(args.config)
+    spec = registry.spec(config, args.model)
+    corpus = Corpus.read(args.reviews, args.tokens)
+    return config, spec, corpus, load(spec, args.weights, corpus)
 
 
 def load(spec: ModelSpec, path: Path, corpus: Corpus) -> Classifier:

@@ -19,22 +19,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline import adapters, analysis, artifacts, classifier, cli, registry
-from pipeline.config import load_config
+from pipeline import adapters, analysis, artifacts, cli
 
 
 def main() -> None:
-    p = cli.parser(__doc__)
-    p.add_argument("--model", required=True, help="a name from the models setting")
-    p.add_argument("--weights", required=True, type=Path, help="the model's .keras file")
-    p.add_argument("--reviews", required=True, type=Path)
-    p.add_argument("--tokens", required=True, type=Path)
+    p = adapters.parser(__doc__)
     p.add_argument("--out", required=True, type=Path)
     args = p.parse_args()
-    config = load_config(args.config)
-    corpus = classifier.Corpus.read(args.reviews, args.tokens)
-
-    model = adapters.load(registry.spec(config, args.model), args.weights, corpus)
+    config, _, corpus, model = adapters.opened(args)
     if model.no_attributions:
         # The model is analysed without them; the database and the pages say why.
         artifacts.write_attributions(args.out, artifacts.Attributions.none(len(corpus.texts), len(corpus.labels) - 1))

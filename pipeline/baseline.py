@@ -23,7 +23,7 @@ from pipeline.classifier import Classifier, Corpus, Scores
 from pipeline.config import load_config
 from pipeline.registry import BASELINE
 
-CHUNK = 5000  # texts attributed at a time, which bounds the memory of their n-gram strings
+CHUNK = 10_000  # texts attributed at a time, which bounds the memory of their n-grams
 
 
 class BaselineClassifier(Classifier):
@@ -102,19 +102,23 @@ class BaselineClassifier(Classifier):
         for start in range(0, len(corpus.texts), CHUNK):
             words = corpus.words[start : start + CHUNK]
             lengths = np.array([len(w) for w in words])
-            flat = pd.Series([word for text in words for word in text], dtype=object).str.lower()
+            # Each distinct word, and each distinct n-gram, is looked up once: factorized to integers first.
+            codes, distinct = pd.factorize(np.array([word for text in words for word in text], dtype=object))
+            distinct = pd.Series(distinct, dtype=object).str.lower().to_numpy(dtype=object)  # as the vectorizer does
             text_of = np.repeat(np.arange(len(words)), lengths)
-            position = np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-            chunk = np.zeros((len(flat), len(self.labels) - 1), dtype=np.float32)
+            position = np.arange(len(codes)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+            chunk = np.zeros((len(codes), len(self.labels) - 1), dtype=np.float32)
             occurrences = []  # per n: (first token, feature) of every n-gram occurrence that is a feature
             for n in range(1, self.settings["ngram_max"] + 1):
                 starts = np.flatnonzero(position + n <= np.repeat(lengths, lengths))
-                grams = flat.iloc[starts].reset_index(drop=True)
+                grams, found = pd.factorize(codes[starts])
+                strings = distinct[found]
                 for j in range(1, n):
-                    grams = grams + " " + flat.iloc[starts + j].reset_index(drop=True)
-                feature = grams.map(vocabulary).to_numpy(dtype=float)
-                found = ~np.isnan(feature)
-                occurrences.append((n, starts[found], feature[found].astype(np.int64)))
+                    grams, found = pd.factorize(grams.astype(np.int64) * len(distinct) + codes[starts + j])
+                    strings = strings[found // len(distinct)] + " " + distinct[found % len(distinct)]
+                feature = pd.Series(strings, dtype=object).map(vocabulary).to_numpy(dtype=float)[grams]
+                known = ~np.isnan(feature)
+                occurrences.append((n, starts[known], feature[known].astype(np.int64)))
             # A feature's TF-IDF weight is shared by its occurrences in the text.
             rows = np.concatenate([text_of[first] for _, first, _ in occurrences])
             columns = np.concatenate([feature for _, _, feature in occurrences])

@@ -16,6 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import duckdb
 import numpy as np
 
 from pipeline import artifacts, cli, faithfulness
@@ -163,7 +164,8 @@ def brought_model_figures(build: Path, data: Path, config: str | None) -> dict:
     steps, built_in = step_seconds(timings), step_seconds(build / "timings.jsonl")
     brought_seconds = sum(steps.get(f"{step}_{BROUGHT}", 0.0) for step in (*ANALYSIS, "bring"))
     cnn_seconds = sum(built_in.get(f"{step}_cnn", 0.0) for step in ANALYSIS)
-    with open_database(build / "reviewlens.duckdb") as con:
+    # A connection of its own: the viewer's, opened before, still reads the file this build replaced.
+    with duckdb.connect(str(build / "reviewlens.duckdb"), read_only=True) as con:
         difference = con.execute(
             "select max(abs(a.loss - b.loss)) from predictions a join predictions b using (review_id)"
             " where a.model = 'cnn' and b.model = $m",

@@ -58,7 +58,7 @@ def record_timing(step: str, seconds: float) -> None:
         return
     if "--model" in sys.argv:
         step = f"{step}_{sys.argv[sys.argv.index('--model') + 1]}"
-    elif "--latent" in sys.argv:  # maps and clusters: the model's latent vectors
+    elif step in ("maps", "clusters"):  # named by the model's latent vectors
         step = f"{step}_{Path(sys.argv[sys.argv.index('--latent') + 1]).stem}"
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with open(path, "a") as f:

@@ -82,15 +82,21 @@ def test_dense_attributions_are_exact(db):
     assert np.abs(next(iter(rows.values()))).max() < 1e-4
 
 
-def test_scores_favour_the_words_of_the_label(db):
-    # The generated grammar makes "wonderful" positive and "terrible" negative for any sane model.
+def favours_the_words_of_the_label(db, model: str) -> None:
+    """The generated grammar makes "wonderful" positive and "terrible" negative for any sane model."""
     means = dict(
         db.execute(
-            "select token, avg(score) from token_attributions where model = 'dense' and label = 'positive'"
-            " and token in ('wonderful', 'terrible') group by token"
+            "select token, avg(score) from token_attributions where model = $m and label = 'positive'"
+            " and token in ('wonderful', 'terrible') group by token",
+            {"m": model},
         ).fetchall()
     )
     assert means["wonderful"] > 0 > means["terrible"]
+
+
+@pytest.mark.parametrize("model", [*NEURAL, "baseline"])
+def test_scores_favour_the_words_of_the_label(db, model):
+    favours_the_words_of_the_label(db, model)
 
 
 def test_with_two_classes_toward_one_is_away_from_the_other(db):
@@ -165,14 +171,3 @@ def test_baseline_attributions_are_exact_on_every_token(db):
     ).fetchone()
     assert worst > 0.1 and error < 1e-5
     one_score_per_token_and_class(db, "baseline", 10**9)
-
-
-def test_baseline_scores_match_its_coefficients(db):
-    # "wonderful" and "terrible" push the baseline the same ways as the neural models.
-    means = dict(
-        db.execute(
-            "select token, avg(score) from token_attributions where model = 'baseline' and label = 'positive'"
-            " and token in ('wonderful', 'terrible') group by token"
-        ).fetchall()
-    )
-    assert means["wonderful"] > 0 > means["terrible"]

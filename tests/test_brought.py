@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from tests.brought_models import FIXED_LENGTH, LENGTH
 from tests.conftest import ROOT, last_error_line, make, tiny_settings_with
 from tests.own_data import TICKET_CONFIG
-from tests.test_attributions import completeness
+from tests.test_attributions import completeness, favours_the_words_of_the_label
 from viewer.database import open_database
 from viewer.session import DB_ENV
 
@@ -159,14 +159,7 @@ def test_brought_models_attributions_lie_on_the_pipelines_tokens(db, model):
         {"m": model},
     ).fetchone()[0]
     assert longer == 0
-    means = dict(
-        db.execute(
-            "select token, avg(score) from token_attributions where model = $m and label = 'positive'"
-            " and token in ('wonderful', 'terrible') group by token",
-            {"m": model},
-        ).fetchall()
-    )
-    assert means["wonderful"] > 0 > means["terrible"]
+    favours_the_words_of_the_label(db, model)
 
 
 def test_a_model_without_an_embedding_layer_is_analysed_without_attributions(db, mine):
