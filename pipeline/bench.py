@@ -16,7 +16,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import duckdb
 import numpy as np
 
 from pipeline import artifacts, cli, faithfulness
@@ -164,13 +163,8 @@ def brought_model_figures(build: Path, data: Path, config: str | None) -> dict:
     steps, built_in = step_seconds(timings), step_seconds(build / "timings.jsonl")
     brought_seconds = sum(steps.get(f"{step}_{BROUGHT}", 0.0) for step in (*ANALYSIS, "bring"))
     cnn_seconds = sum(built_in.get(f"{step}_cnn", 0.0) for step in ANALYSIS)
-    # A connection of its own: the viewer's, opened before, still reads the file this build replaced.
-    with duckdb.connect(str(build / "reviewlens.duckdb"), read_only=True) as con:
-        difference = con.execute(
-            "select max(abs(a.loss - b.loss)) from predictions a join predictions b using (review_id)"
-            " where a.model = 'cnn' and b.model = $m",
-            {"m": BROUGHT},
-        ).fetchone()[0]
+    ours, theirs = (artifacts.read_predictions(build / "predictions" / f"{m}.parquet") for m in ("cnn", BROUGHT))
+    difference = np.abs(ours["loss"].to_numpy() - theirs["loss"].to_numpy()).max()
     return {
         "steps": {step: steps.get(f"{step}_{BROUGHT}") for step in (*ANALYSIS, "bring")},
         "built_in_cnn_steps": {step: built_in.get(f"{step}_cnn") for step in ANALYSIS},
