@@ -266,3 +266,11 @@ def test_a_model_file_that_is_not_there_or_takes_a_models_name(file, names, buil
     result = make(build, "all", data=tarball, models=[tmp_path / file])
     line = last_error_line(result)
     assert result.returncode != 0 and all(name in line for name in names), line
+
+
+def test_the_report_speaks_of_brought_models(db):
+    from viewer import report
+
+    page = report.build(db)
+    assert "strings was brought in" in page and "bag has no heat maps" in page
+    assert "Training loss per batch" not in page  # no model was trained here

@@ -157,10 +157,12 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
     f1 = per_class.pivot(index="label", columns="model", values="f1").loc[classes, list(figures["model"])]
     report.table(f1.reset_index())
     batches = read(con, "training_batches")
-    report.charts(
-        charts.training_curve(batches, "loss", neural).properties(width=440),
-        charts.training_curve(batches, "accuracy", neural).properties(width=440),
-    )
+    trained = [model for model in neural if model in set(batches["model"])]
+    if trained:
+        report.charts(
+            charts.training_curve(batches, "loss", trained).properties(width=440),
+            charts.training_curve(batches, "accuracy", trained).properties(width=440),
+        )
     confusion = read(con, "confusion_matrix", subset="test")
     report.add("h3", "Confusion matrices (test split)")
     report.charts(*(charts.confusion_matrix(confusion, model, classes) for model in figures["model"]))

@@ -83,10 +83,14 @@ with st.expander("Precision and recall"):
     )
 
 st.subheader("Training curves")
-left, right = st.columns(2)
-left.altair_chart(charts.training_curve(batches, "loss", neural_models()), width="stretch")
-right.altair_chart(charts.training_curve(batches, "accuracy", neural_models()), width="stretch")
-st.caption("Faint: each batch. Bold: moving mean over 25 batches.")
+trained = [model for model in neural_models() if model in set(batches["model"])]
+if trained:
+    left, right = st.columns(2)
+    left.altair_chart(charts.training_curve(batches, "loss", trained), width="stretch")
+    right.altair_chart(charts.training_curve(batches, "accuracy", trained), width="stretch")
+    st.caption("Faint: each batch. Bold: moving mean over 25 batches.")
+else:
+    st.caption("No model was trained here: every one was brought in.")
 
 st.subheader("Confusion matrices (test split)")
 for column, model in zip(st.columns(len(figures)), figures["model"], strict=True):
