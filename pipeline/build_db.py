@@ -220,7 +220,7 @@ def main() -> None:
     order = [spec.name for spec in registry.models(config)]
     summaries = sorted((artifacts.read_summary(path) for path in args.models), key=lambda s: order.index(s["model"]))
     models, batches, epochs = model_tables(summaries, info.kind)
-    neural = registry.mapped(config)
+    mapped = registry.mapped(config)
     attributed = [summary["model"] for summary in summaries if not summary.get("no_attributions")]
     latent_dim = max(summary["latent_dim"] for summary in summaries if "latent_dim" in summary)
     reviews = review_table(args.reviews, args.tokens, args.metadata)
@@ -242,7 +242,7 @@ def main() -> None:
         "training_epochs": [epochs],
         "latent_space": [
             latent_space_table(model, review_id, latent[model], maps[model], clusters[model], latent_dim)
-            for model in neural
+            for model in mapped
         ],
         "attributions": [attributions_table(model, review_id, attributions[model]) for model in attributed],
         "insights": [artifacts.read_table(args.insights)],
@@ -250,7 +250,7 @@ def main() -> None:
         "features": [feature_table(found)],
         "seed_findings": [seed_findings] if info.kind == "imdb" else [],
         "feature_correlations": [artifacts.read_table(args.correlations)],
-        "cluster_words": [artifacts.read_cluster_words(words[model]).assign(model=model) for model in neural],
+        "cluster_words": [artifacts.read_cluster_words(words[model]).assign(model=model) for model in mapped],
     }
     build(args.out, tables, latent_dim, lambda con: add_data_columns(con, reviews, info), views_sql(found))
     print(f"{args.out}: {out_size(args.out)}")

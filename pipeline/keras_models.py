@@ -97,8 +97,8 @@ class KerasClassifier(Classifier):
         """What the model takes for these texts, and their token ids (0: padding)."""
         raise NotImplementedError
 
-    def model_tokens(self, corpus: Corpus, row: int, ids: np.ndarray) -> list[str] | None:
-        """The model's tokens of a text (None: they are the pipeline's own, position by position)."""
+    def model_tokens(self, ids: np.ndarray) -> list[str] | None:
+        """The model's tokens for these ids (None: they are the pipeline's own, position by position)."""
         return None
 
     # --- the interface ------------------------------------------------------------------------------------------
@@ -149,8 +149,6 @@ class KerasClassifier(Classifier):
         """Run the first batch, so that a model that cannot read the texts fails with its own error."""
         try:
             self._scored(self.inputs(corpus, np.arange(min(8, len(corpus.texts))))[0])
-        except PipelineError:
-            raise
         except Exception as e:  # noqa: BLE001 - the model's own error, whatever it is
             raise PipelineError(f"model {self.name}: failed on the first batch of texts ({first_line(e)})") from None
 
@@ -168,7 +166,7 @@ class KerasClassifier(Classifier):
             batch_scores, review_target, baseline_target = (value.numpy() for value in run(inputs, tf.constant(ids)))
             for i, row in enumerate(rows):
                 real = ids[i] != 0
-                theirs = self.model_tokens(corpus, row, ids[i][real])
+                theirs = self.model_tokens(ids[i][real])
                 found = batch_scores[i][real]
                 scores[row] = found if theirs is None else align(corpus.words[row], theirs, found)
             at_review[rows], at_baseline[rows] = review_target, baseline_target
@@ -186,26 +184,26 @@ class KerasClassifier(Classifier):
         return (logits - tf.reduce_mean(logits, axis=-1, keepdims=True))[:, 1:]
 
     @property
-    def _linear(self):
-        """The output layer's activation to swap for a linear one, or None where the outputs stay as they are."""
-        activation = getattr(self.output_layer, "activation", None)
-        if self.logits or getattr(activation, "__name__", "") not in ("softmax", "sigmoid"):
-            return None
-        return keras.activations.linear
+    def _swappable(self) -> bool:
+        """Whether the output layer ends in a softmax or sigmoid that can be made linear, to give logits."""
+        activation = getattr(getattr(self.output_layer, "activation", None), "__name__", "")
+        return not self.logits and activation in ("softmax", "sigmoid")
 
     def _integrated_gradients(self, steps: int):
         """A compiled function (inputs, token ids) -> (scores: texts x tokens x classes - 1, targets at the text and
         at the baseline: texts x classes - 1). Midpoints of `steps` equal intervals of the straight path."""
         alphas = tf.constant((np.arange(steps) + 0.5) / steps, dtype=tf.float32)
-        embedding, model, linear = self.embedding, self.model, self._linear
+        embedding, model, linear = self.embedding, self.model, self._swappable
         look_up = embedding.call
 
         def targets_at(inputs, embedded):
-            with _replaced(embedding, "call", lambda *args, **kwargs: embedded):
-                if linear is None:
-                    return self._targets(model(inputs, training=False), linear=False)
-                with _replaced(self.output_layer, "activation", linear):
-                    return self._targets(model(inputs, training=False), linear=True)
+            made_linear = (
+                _replaced(self.output_layer, "activation", keras.activations.linear)
+                if linear
+                else contextlib.nullcontext()
+            )
+            with _replaced(embedding, "call", lambda *args, **kwargs: embedded), made_linear:
+                return self._targets(model(inputs, training=False), linear)
 
         @tf.function(reduce_retracing=True)
         def run(inputs, ids):
@@ -403,7 +401,7 @@ class BroughtClassifier(KerasClassifier):
         outputs = [self.model(tf.constant(x), training=False).numpy() for x in (cut, longer)]
         return bool(np.allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-6))
 
-    def model_tokens(self, corpus: Corpus, row: int, ids: np.ndarray) -> list[str] | None:
+    def model_tokens(self, ids: np.ndarray) -> list[str] | None:
         if not self.strings and self.ours:
             return None
         return [self.vocabulary[i] if i < len(self.vocabulary) else "[UNK]" for i in ids]

@@ -1,9 +1,9 @@
-"""The Keras architectures, each an embedding layer plus a separate head model; pipeline/registry.py says
-which models of which architecture a run trains.
+"""The Keras architectures trained here, each an embedding layer plus a separate head model;
+pipeline/registry.py says which models of which architecture a run trains.
 
-Keras 3 cannot cut a sub-model out of the middle of a model, and attributions need gradients with
-respect to the embedding output: so the head is its own model, fed with the embedded tokens and the
-padding mask, and the full model only chains the two.
+The head is its own model, fed with the embedded tokens and the padding mask, and the full model only
+chains the two; the dense architecture's exact attributions read the head's layers (pipeline/keras_models.py,
+which attributes any Keras model without cutting it apart).
 
 Both accept any sequence length and give padding no influence at all: padded positions are zeroed
 after every layer that could make them non-zero. So a review scores the same whatever the padding,
