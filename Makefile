@@ -192,19 +192,30 @@ $(BUILD)/models/baseline.json $(BUILD)/predictions/baseline.parquet $(BUILD)/att
 		--summary $(BUILD)/models/baseline.json --predictions $(BUILD)/predictions/baseline.parquet \
 		--attributions $(BUILD)/attributions/baseline.npz
 
+# How far each model's confidence can be trusted, before and after temperature scaling.
+CALIBRATION := $(BUILD)/calibration/metrics.parquet $(BUILD)/calibration/reliability.parquet \
+	$(BUILD)/calibration/probabilities.parquet
+$(CALIBRATION) &: pipeline/calibration.py pipeline/predictions.py $(CORE) $(BUILD)/reviews.parquet \
+		$(BUILD)/dataset.json $(MODELS:%=$(BUILD)/predictions/%.parquet) $(BUILD)/settings/calibration.json \
+		$(BUILD)/settings/seed.json
+	$(STEP).calibration --config $(RESOLVED) --reviews $(BUILD)/reviews.parquet --dataset-info $(BUILD)/dataset.json \
+		--predictions $(MODELS:%=$(BUILD)/predictions/%.parquet) --metrics $(word 1,$(CALIBRATION)) \
+		--reliability $(word 2,$(CALIBRATION)) --calibrated $(word 3,$(CALIBRATION))
+
 # The shared database, written aside and renamed into place when complete.
 $(DB): pipeline/build_db.py pipeline/imdb.py pipeline/registry.py pipeline/features.py pipeline/text.py $(CORE) \
 		sql/schema.sql sql/macros.sql $(wildcard sql/derive/*.sql) $(BUILD)/dataset.json $(BUILD)/tokens.npz \
 		$(BUILD)/settings/models.json $(MODELS:%=$(BUILD)/models/%.json) $(MODELS:%=$(BUILD)/predictions/%.parquet) \
 		$(MAPPED:%=$(BUILD)/maps/%.npy) $(MAPPED:%=$(BUILD)/clusters/%.parquet) \
-		$(MODELS:%=$(BUILD)/attributions/%.npz) $(BUILD)/metadata.parquet $(BUILD)/insights.parquet
+		$(MODELS:%=$(BUILD)/attributions/%.npz) $(BUILD)/metadata.parquet $(BUILD)/insights.parquet $(CALIBRATION)
 	$(STEP).build_db --config $(RESOLVED) --reviews $(BUILD)/reviews.parquet --dataset $(BUILD)/dataset.json \
 		--tokens $(BUILD)/tokens.npz --metadata $(BUILD)/metadata.parquet \
 		--models $(MODELS:%=$(BUILD)/models/%.json) --predictions $(MODELS:%=$(BUILD)/predictions/%.parquet) \
 		--latent $(MAPPED:%=$(BUILD)/latent/%.npy) --maps $(MAPPED:%=$(BUILD)/maps/%.npy) \
 		--clusters $(MAPPED:%=$(BUILD)/clusters/%.parquet) --cluster-words $(MAPPED:%=$(BUILD)/clusters/%_words.parquet) \
 		--attributions $(MODELS:%=$(BUILD)/attributions/%.npz) --insights $(BUILD)/insights.parquet \
-		--insight-reviews $(BUILD)/insight_reviews.parquet --correlations $(BUILD)/correlations.parquet --out $@
+		--insight-reviews $(BUILD)/insight_reviews.parquet --correlations $(BUILD)/correlations.parquet \
+		--calibration $(CALIBRATION) --out $@
 
 # The static report, drawn from the database alone.
 $(BUILD)/report.html: viewer/report.py viewer/charts.py $(wildcard sql/queries/*.sql) $(DB)

@@ -212,6 +212,7 @@ def main() -> None:
     p.add_argument("--insights", required=True, type=Path)
     p.add_argument("--insight-reviews", required=True, type=Path)
     p.add_argument("--correlations", required=True, type=Path)
+    p.add_argument("--calibration", required=True, type=Path, nargs=3, help="metrics, reliability, probabilities")
     p.add_argument("--out", required=True, type=Path)
     args = p.parse_args()
     config = load_config(args.config)
@@ -220,6 +221,9 @@ def main() -> None:
     order = [spec.name for spec in registry.models(config)]
     summaries = sorted((artifacts.read_summary(path) for path in args.models), key=lambda s: order.index(s["model"]))
     models, batches, epochs = model_tables(summaries, info.kind)
+    calibration, reliability_bins, calibrated = (artifacts.read_table(path) for path in args.calibration)
+    temperatures = calibration.drop_duplicates("model").set_index("model")["temperature"]
+    models["temperature"] = models["model"].map(temperatures)
     mapped = registry.mapped(config)
     attributed = [summary["model"] for summary in summaries if not summary.get("no_attributions")]
     latent_dim = max(summary["latent_dim"] for summary in summaries if "latent_dim" in summary)
@@ -237,7 +241,10 @@ def main() -> None:
         "labels": [labels_table(reviews, info.labels)],
         "reviews": [reviews],
         "models": [models],
-        "predictions": [artifacts.read_predictions(path) for path in args.predictions],
+        "predictions": [
+            artifacts.read_predictions(path).merge(calibrated, on=["review_id", "model"], validate="1:1")
+            for path in args.predictions
+        ],
         "training_batches": [batches],
         "training_epochs": [epochs],
         "latent_space": [
@@ -250,6 +257,8 @@ def main() -> None:
         "features": [feature_table(found)],
         "seed_findings": [seed_findings] if info.kind == "imdb" else [],
         "feature_correlations": [artifacts.read_table(args.correlations)],
+        "calibration": [calibration.drop(columns="temperature")],
+        "reliability_bins": [reliability_bins],
         "cluster_words": [artifacts.read_cluster_words(words[model]).assign(model=model) for model in mapped],
     }
     build(args.out, tables, latent_dim, lambda con: add_data_columns(con, reviews, info), views_sql(found))

@@ -73,7 +73,8 @@ create table models (
     epochs integer check (epochs > 0),
     latent_dim integer check (latent_dim > 0),
     seed_accuracy double check (seed_accuracy between 0 and 1),
-    seed_loss double check (seed_loss >= 0)
+    seed_loss double check (seed_loss >= 0),
+    temperature double not null check (temperature > 0)
 );
 comment on table models is 'The models compared: those of the models setting, trained here or brought in as a file (MODEL=), and the TF-IDF baseline.';
 comment on column models.model is 'Short name, as in the settings: dense, cnn, ..., a brought model''s file name, and baseline.';
@@ -89,6 +90,7 @@ comment on column models.epochs is 'Training epochs; null for a model not traine
 comment on column models.latent_dim is 'Size of the pooled representation before the classifier; null for the baseline.';
 comment on column models.seed_accuracy is 'IMDB only: test accuracy reported by the Tensorleap study this reproduces; null where it reports none.';
 comment on column models.seed_loss is 'Test loss reported by the Tensorleap study; null where it reports none.';
+comment on column models.temperature is 'Temperature scaling: the logits divided by this (fitted on the validation hold-out; 1 without one) give predictions.calibrated. Above 1: the model was overconfident.';
 
 create table predictions (
     review_id integer not null,
@@ -97,7 +99,8 @@ create table predictions (
     predicted_label varchar not null,
     loss float not null check (loss >= 0),
     confidence float not null check (confidence between 0 and 1),
-    correct boolean not null
+    correct boolean not null,
+    calibrated float[] not null
 );
 comment on table predictions is 'One row per text and model.';
 comment on column predictions.review_id is 'The text (reviews.review_id).';
@@ -107,6 +110,7 @@ comment on column predictions.predicted_label is 'The class with the highest pro
 comment on column predictions.loss is 'Cross-entropy of the true label: -ln p(label), probabilities clipped at 1e-7.';
 comment on column predictions.confidence is 'Probability of the predicted label, from 1/classes (unsure) to 1.';
 comment on column predictions.correct is 'True when predicted_label equals the review''s label.';
+comment on column predictions.calibrated is 'The probabilities after temperature scaling (models.temperature): the same predicted class, a confidence that can be trusted more.';
 
 create table training_batches (
     model varchar not null references models (model),
@@ -341,6 +345,56 @@ comment on column seed_findings.finding is 'Number of the finding, from 1.';
 comment on column seed_findings.statement is 'The finding in the study''s words.';
 comment on column seed_findings.feature is 'The feature it is about (features.feature).';
 comment on column seed_findings.expected_sign is 'The sign of its rank correlation with the loss that the finding claims.';
+
+create table calibration (
+    model varchar not null references models (model),
+    subset varchar not null check (subset in ('train', 'validation', 'test', 'all')),
+    scaled boolean not null,
+    class varchar,
+    reviews integer not null check (reviews > 0),
+    ece double not null check (ece between 0 and 1),
+    ece_low double not null,
+    ece_high double not null,
+    mce double not null check (mce between 0 and 1),
+    brier double not null check (brier >= 0),
+    log_loss double not null check (log_loss >= 0)
+);
+comment on table calibration is 'How far each model''s confidence can be trusted, on each subset, before and after temperature scaling: top-label (class null) and per class (up to 10 classes).';
+comment on column calibration.model is 'The model (models.model).';
+comment on column calibration.subset is 'Texts it is measured on: train, validation (where the temperature is fitted), test or all.';
+comment on column calibration.scaled is 'False: the model''s own probabilities; true: after temperature scaling (predictions.calibrated).';
+comment on column calibration.class is 'Null: top-label (the predicted class''s probability against being right); a class: its probability against the text having it.';
+comment on column calibration.reviews is 'Texts it is measured on.';
+comment on column calibration.ece is 'Expected calibration error: the gap between accuracy and mean confidence in each confidence bin (reliability_bins), weighted by the bin''s texts. 0 is perfect.';
+comment on column calibration.ece_low is 'Lower end of the ECE''s 95% bootstrap interval (texts resampled).';
+comment on column calibration.ece_high is 'Upper end of that interval.';
+comment on column calibration.mce is 'Maximum calibration error: the largest gap of any bin.';
+comment on column calibration.brier is 'Brier score: mean squared distance between the probabilities and the one-hot label (summed over classes for top-label).';
+comment on column calibration.log_loss is 'Mean cross-entropy (top-label: of the true class; per class: one against the rest).';
+
+create table reliability_bins (
+    model varchar not null references models (model),
+    subset varchar not null check (subset in ('train', 'validation', 'test', 'all')),
+    scaled boolean not null,
+    class varchar,
+    bin smallint not null check (bin >= 0),
+    lower double not null check (lower between 0 and 1),
+    upper double not null check (upper between 0 and 1),
+    reviews integer not null check (reviews > 0),
+    confidence double not null check (confidence between 0 and 1),
+    accuracy double not null check (accuracy between 0 and 1)
+);
+comment on table reliability_bins is 'The reliability diagrams: each non-empty confidence bin of each row of calibration.';
+comment on column reliability_bins.model is 'The model (models.model).';
+comment on column reliability_bins.subset is 'As calibration.subset.';
+comment on column reliability_bins.scaled is 'As calibration.scaled.';
+comment on column reliability_bins.class is 'As calibration.class.';
+comment on column reliability_bins.bin is 'Bin number, from 0 (equal-width bins over 0 to 1).';
+comment on column reliability_bins.lower is 'Lower edge of the bin''s confidence.';
+comment on column reliability_bins.upper is 'Upper edge.';
+comment on column reliability_bins.reviews is 'Texts whose confidence falls in the bin.';
+comment on column reliability_bins.confidence is 'Their mean confidence.';
+comment on column reliability_bins.accuracy is 'Share of them that are right (per class: that have the class). Calibrated: equal to confidence.';
 
 create view review_list as
 select

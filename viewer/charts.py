@@ -58,6 +58,38 @@ def confusion_matrix(counts: pd.DataFrame, model: str, labels: list[str]) -> alt
     )
 
 
+def reliability_diagram(bins: pd.DataFrame, model: str) -> alt.LayerChart:
+    """Accuracy against mean confidence in each confidence bin, before and after temperature scaling; on the
+    diagonal, confidence can be trusted. Larger points hold more texts."""
+    shown = bins[bins["model"] == model]
+    diagonal = alt.Chart(pd.DataFrame({"x": [0.0, 1.0]})).mark_line(color="#bbb", strokeDash=[4, 4]).encode(
+        x="x:Q", y="x:Q"
+    )
+    base = alt.Chart(shown, title=model).encode(
+        x=alt.X("confidence:Q", title="mean confidence", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("accuracy:Q", title="accuracy", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color(
+            "probabilities:N",
+            title=None,
+            scale=alt.Scale(domain=["as the model gives it", "after scaling"], range=["#d62728", "#4c78a8"]),
+            legend=alt.Legend(orient="bottom"),
+        ),
+    )
+    line = base.mark_line(strokeWidth=1.5)
+    points = base.mark_circle(opacity=0.9).encode(
+        size=alt.Size("reviews:Q", legend=None, scale=alt.Scale(range=[15, 250])),
+        tooltip=[
+            "probabilities",
+            alt.Tooltip("lower:Q", format=".2f", title="bin from"),
+            alt.Tooltip("upper:Q", format=".2f", title="bin to"),
+            alt.Tooltip("reviews:Q", format=",", title="texts"),
+            alt.Tooltip("confidence:Q", format=".3f"),
+            alt.Tooltip("accuracy:Q", format=".3f"),
+        ],
+    )
+    return (diagonal + line + points).properties(width=260, height=240)
+
+
 def map_colors(labels: list[str], categories: dict[str, str] | None = None) -> dict[str, tuple[str, alt.Scale]]:
     """How the population map can colour its points: option -> (column, scale). A category of the data is drawn
     from a `category` column that the page adds."""

@@ -3,7 +3,7 @@
     python -m viewer.report --db build/reviewlens.duckdb --out build/report.html    (or: make report)
 
 It holds the viewer's own charts, drawn from the same named queries, with the Vega libraries written into
-the file: the models' figures and training curves, a sample of each population map, the metadata
+the file: the models' figures, calibration and training curves, a sample of each population map, the metadata
 dashboard, the top insights, and the heat maps of the highest-loss test reviews.
 """
 
@@ -156,6 +156,21 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
     report.add("h3", "F1 of each class (test split)")
     f1 = per_class.pivot(index="label", columns="model", values="f1").loc[classes, list(figures["model"])]
     report.table(f1.reset_index())
+    report.add("h3", "Calibration (test split)")
+    report.table(
+        read(con, "calibration", subset="test", label=None).drop(columns=["rank"]),
+        {"reviews": ",", "temperature": ".2f"},
+    )
+    reliability = read(con, "reliability", subset="test", label=None)
+    report.charts(*(charts.reliability_diagram(reliability, model) for model in figures["model"]))
+    report.add(
+        "p",
+        "Can the confidence be trusted? ECE: the mean gap between confidence and accuracy over the confidence bins "
+        "(0 is perfect), with its 95% bootstrap interval; MCE: the largest gap. Scaled: after temperature scaling, "
+        "fitted on the validation hold-out, which changes no prediction. On the diagonal of each diagram, the "
+        "confidence of the predicted class equals its accuracy.",
+        "note",
+    )
     batches = read(con, "training_batches")
     trained = [model for model in neural if model in set(batches["model"])]
     if trained:

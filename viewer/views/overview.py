@@ -82,6 +82,49 @@ with st.expander("Precision and recall"):
         },
     )
 
+st.subheader("Calibration (test split)")
+st.caption(
+    "Can the confidence be trusted? In each confidence bin, the share of texts that are right should equal the "
+    "mean confidence (the diagonal). Temperature scaling, fitted on the validation hold-out, changes no "
+    "prediction, only the confidence."
+)
+TOP_LABEL = "the predicted class"
+# Per class for up to 10 classes (the calibration table has them).
+of = st.selectbox("Probability of", [TOP_LABEL] + (classes if len(classes) <= 10 else []), key="calibration_of")
+label = None if of == TOP_LABEL else of
+calibration = run_query("calibration", subset="test", label=label)
+reliability = run_query("reliability", subset="test", label=label)
+st.dataframe(
+    calibration.drop(columns=["rank"]),
+    hide_index=True,
+    column_config={
+        "model": "Model",
+        "temperature": st.column_config.NumberColumn("Temperature", format="%.2f"),
+        "ece": st.column_config.NumberColumn("ECE", format="%.3f"),
+        "ece_low": st.column_config.NumberColumn("ECE 95% from", format="%.3f"),
+        "ece_high": st.column_config.NumberColumn("ECE 95% to", format="%.3f"),
+        "scaled_ece": st.column_config.NumberColumn("ECE scaled", format="%.3f"),
+        "scaled_ece_low": st.column_config.NumberColumn("scaled 95% from", format="%.3f"),
+        "scaled_ece_high": st.column_config.NumberColumn("scaled 95% to", format="%.3f"),
+        "mce": st.column_config.NumberColumn("MCE", format="%.3f"),
+        "scaled_mce": st.column_config.NumberColumn("MCE scaled", format="%.3f"),
+        "brier": st.column_config.NumberColumn("Brier", format="%.3f"),
+        "scaled_brier": st.column_config.NumberColumn("Brier scaled", format="%.3f"),
+        "log_loss": st.column_config.NumberColumn("Log loss", format="%.3f"),
+        "scaled_log_loss": st.column_config.NumberColumn("Log loss scaled", format="%.3f"),
+        "reviews": st.column_config.NumberColumn("Texts", format="%d"),
+    },
+)
+st.caption(
+    "ECE: expected calibration error, the mean gap between confidence and accuracy over the bins (0 is perfect), "
+    "with its 95% bootstrap interval. MCE: the largest gap of any bin. Temperature above 1: the model was "
+    "overconfident. The calibrated probabilities are in `predictions.calibrated`."
+)
+for start in range(0, len(figures), 4):
+    row = list(figures["model"])[start : start + 4]
+    for column, model in zip(st.columns(4), row, strict=False):
+        column.altair_chart(charts.reliability_diagram(reliability, model))
+
 st.subheader("Training curves")
 trained = [model for model in neural_models() if model in set(batches["model"])]
 if trained:
