@@ -135,16 +135,18 @@ $(BUILD)/tokens.npz: pipeline/preprocess.py pipeline/text.py sql/macros.sql $(CO
 $(BUILD)/metadata.parquet: pipeline/metadata.py pipeline/text.py sql/macros.sql $(CORE) $(BUILD)/reviews.parquet
 	$(STEP).metadata --config $(RESOLVED) --reviews $(BUILD)/reviews.parquet --out $@
 
-# Ranked findings about the failures, and each feature's rank correlation with the loss.
-$(BUILD)/insights.parquet $(BUILD)/insight_reviews.parquet $(BUILD)/correlations.parquet &: pipeline/insights.py \
-		pipeline/features.py pipeline/text.py sql/macros.sql $(CORE) $(BUILD)/reviews.parquet $(BUILD)/dataset.json \
+# Ranked findings about the failures, the slices where each model errs most, and each feature's rank correlation
+# with the loss.
+$(BUILD)/insights.parquet $(BUILD)/insight_reviews.parquet $(BUILD)/correlations.parquet $(BUILD)/slices.parquet &: \
+		pipeline/insights.py pipeline/slices.py pipeline/features.py pipeline/text.py sql/macros.sql $(CORE) $(BUILD)/reviews.parquet $(BUILD)/dataset.json \
 		$(BUILD)/metadata.parquet $(BUILD)/tokens.npz $(MAPPED:%=$(BUILD)/predictions/%.parquet) \
-		$(MAPPED:%=$(BUILD)/clusters/%.parquet) $(BUILD)/settings/insights.json $(BUILD)/settings/seed.json
+		$(MAPPED:%=$(BUILD)/clusters/%.parquet) $(BUILD)/settings/insights.json $(BUILD)/settings/slices.json \
+		$(BUILD)/settings/seed.json
 	$(STEP).insights --config $(RESOLVED) --reviews $(BUILD)/reviews.parquet --dataset-info $(BUILD)/dataset.json \
 		--tokens $(BUILD)/tokens.npz --metadata $(BUILD)/metadata.parquet \
 		--predictions $(MAPPED:%=$(BUILD)/predictions/%.parquet) --clusters $(MAPPED:%=$(BUILD)/clusters/%.parquet) \
 		--out $(BUILD)/insights.parquet --members $(BUILD)/insight_reviews.parquet \
-		--correlations $(BUILD)/correlations.parquet
+		--correlations $(BUILD)/correlations.parquet --slices $(BUILD)/slices.parquet
 
 # A Keras model trained here, and the settings and history of its training.
 $(BUILD)/models/%.keras $(BUILD)/training/%.json: pipeline/train.py pipeline/models.py pipeline/registry.py $(CORE) \
@@ -183,14 +185,15 @@ $(BUILD)/clusters/%.parquet $(BUILD)/clusters/%_words.parquet: pipeline/clusters
 		--out $(BUILD)/clusters/$*.parquet --words $(BUILD)/clusters/$*_words.parquet
 
 # The TF-IDF + logistic regression reference, analysed through the one model interface too.
-$(BUILD)/models/baseline.json $(BUILD)/predictions/baseline.parquet $(BUILD)/attributions/baseline.npz &: \
+$(BUILD)/models/baseline.json $(BUILD)/predictions/baseline.parquet $(BUILD)/attributions/baseline.npz \
+		$(BUILD)/models/baseline.pkl &: \
 		pipeline/baseline.py pipeline/classifier.py pipeline/analysis.py pipeline/text.py \
 		pipeline/predictions.py pipeline/registry.py sql/macros.sql $(CORE) $(BUILD)/reviews.parquet \
 		$(BUILD)/tokens.npz $(BUILD)/settings/baseline.json $(BUILD)/settings/attributions.json \
 		$(BUILD)/settings/seed.json
 	$(STEP).baseline --config $(RESOLVED) --reviews $(BUILD)/reviews.parquet --tokens $(BUILD)/tokens.npz \
 		--summary $(BUILD)/models/baseline.json --predictions $(BUILD)/predictions/baseline.parquet \
-		--attributions $(BUILD)/attributions/baseline.npz
+		--attributions $(BUILD)/attributions/baseline.npz --model $(BUILD)/models/baseline.pkl
 
 # How far each model's confidence can be trusted, before and after temperature scaling.
 CALIBRATION := $(BUILD)/calibration/metrics.parquet $(BUILD)/calibration/reliability.parquet \
@@ -202,12 +205,32 @@ $(CALIBRATION) &: pipeline/calibration.py pipeline/predictions.py $(CORE) $(BUIL
 		--predictions $(MODELS:%=$(BUILD)/predictions/%.parquet) --metrics $(word 1,$(CALIBRATION)) \
 		--reliability $(word 2,$(CALIBRATION)) --calibrated $(word 3,$(CALIBRATION))
 
+# Behavioural tests: the same changed texts for every model, from a sample of the test split, then each model's
+# verdicts on them. The baseline's attributions choose the word the negation test negates.
+CASES := $(BUILD)/behaviour/cases.parquet $(BUILD)/behaviour/tests.parquet
+$(CASES) &: pipeline/cases.py pipeline/checklist.py pipeline/text.py sql/macros.sql $(CORE) $(BUILD)/reviews.parquet \
+		$(BUILD)/dataset.json $(BUILD)/predictions/baseline.parquet $(BUILD)/attributions/baseline.npz \
+		$(BUILD)/settings/behaviour.json $(BUILD)/settings/seed.json $(wildcard $(USER_TESTS))
+	$(STEP).cases --config $(RESOLVED) --reviews $(BUILD)/reviews.parquet --dataset-info $(BUILD)/dataset.json \
+		--predictions $(BUILD)/predictions/baseline.parquet --attributions $(BUILD)/attributions/baseline.npz \
+		--cases $(word 1,$(CASES)) --tests $(word 2,$(CASES))
+
+# A model's file: its predictions are made from it, so they stand for it among the prerequisites.
+model_file = $(BUILD)/models/$(1).$(if $(filter baseline,$(1)),pkl,keras)
+$(MODELS:%=$(BUILD)/behaviour/%.parquet): $(BUILD)/behaviour/%.parquet: pipeline/behaviour.py pipeline/adapters.py \
+		pipeline/classifier.py pipeline/keras_models.py pipeline/baseline.py pipeline/registry.py pipeline/text.py \
+		sql/macros.sql $(CORE) $(BUILD)/predictions/%.parquet $(CASES) $(BUILD)/settings/behaviour.json
+	$(STEP).behaviour --config $(RESOLVED) --model $* --weights $(call model_file,$*) \
+		--reviews $(BUILD)/reviews.parquet --tokens $(BUILD)/tokens.npz --predictions $(BUILD)/predictions/$*.parquet \
+		--cases $(word 1,$(CASES)) --out $@
+
 # The shared database, written aside and renamed into place when complete.
 $(DB): pipeline/build_db.py pipeline/imdb.py pipeline/registry.py pipeline/features.py pipeline/text.py $(CORE) \
 		sql/schema.sql sql/macros.sql $(wildcard sql/derive/*.sql) $(BUILD)/dataset.json $(BUILD)/tokens.npz \
 		$(BUILD)/settings/models.json $(MODELS:%=$(BUILD)/models/%.json) $(MODELS:%=$(BUILD)/predictions/%.parquet) \
 		$(MAPPED:%=$(BUILD)/maps/%.npy) $(MAPPED:%=$(BUILD)/clusters/%.parquet) \
-		$(MODELS:%=$(BUILD)/attributions/%.npz) $(BUILD)/metadata.parquet $(BUILD)/insights.parquet $(CALIBRATION)
+		$(MODELS:%=$(BUILD)/attributions/%.npz) $(BUILD)/metadata.parquet $(BUILD)/insights.parquet $(CALIBRATION) \
+		$(CASES) $(MODELS:%=$(BUILD)/behaviour/%.parquet)
 	$(STEP).build_db --config $(RESOLVED) --reviews $(BUILD)/reviews.parquet --dataset $(BUILD)/dataset.json \
 		--tokens $(BUILD)/tokens.npz --metadata $(BUILD)/metadata.parquet \
 		--models $(MODELS:%=$(BUILD)/models/%.json) --predictions $(MODELS:%=$(BUILD)/predictions/%.parquet) \
@@ -215,7 +238,8 @@ $(DB): pipeline/build_db.py pipeline/imdb.py pipeline/registry.py pipeline/featu
 		--clusters $(MAPPED:%=$(BUILD)/clusters/%.parquet) --cluster-words $(MAPPED:%=$(BUILD)/clusters/%_words.parquet) \
 		--attributions $(MODELS:%=$(BUILD)/attributions/%.npz) --insights $(BUILD)/insights.parquet \
 		--insight-reviews $(BUILD)/insight_reviews.parquet --correlations $(BUILD)/correlations.parquet \
-		--calibration $(CALIBRATION) --out $@
+		--slices $(BUILD)/slices.parquet \
+		--calibration $(CALIBRATION) --cases $(CASES) --behaviour $(MODELS:%=$(BUILD)/behaviour/%.parquet) --out $@
 
 # The static report, drawn from the database alone.
 $(BUILD)/report.html: viewer/report.py viewer/charts.py $(wildcard sql/queries/*.sql) $(DB)

@@ -1,6 +1,7 @@
 """The adapter that analyses each kind of model behind the one model interface (pipeline/classifier.py).
 
-The baseline is fitted and analysed in its own step (pipeline/baseline.py); every other model is loaded here.
+The baseline is fitted and analysed in its own step (pipeline/baseline.py), which saves it for later steps;
+every model is loaded here.
 Each adapter's module is imported only when a model of its kind is analysed.
 """
 
@@ -20,7 +21,7 @@ def parser(description: str) -> argparse.ArgumentParser:
     """The arguments of a step that analyses one model: its name and file, and the texts."""
     p = cli.parser(description)
     p.add_argument("--model", required=True, help="a name from the models setting")
-    p.add_argument("--weights", required=True, type=Path, help="the model's .keras file")
+    p.add_argument("--weights", required=True, type=Path, help="the model's file (.keras; the baseline's .pkl)")
     p.add_argument("--reviews", required=True, type=Path)
     p.add_argument("--tokens", required=True, type=Path)
     return p
@@ -40,4 +41,8 @@ def load(spec: ModelSpec, path: Path, corpus: Corpus) -> Classifier:
         from pipeline import keras_models
 
         return keras_models.load(spec, path, corpus)
+    if spec.kind == "baseline":
+        from pipeline import baseline
+
+        return baseline.load(path)
     raise PipelineError(f"model {spec.name}: no adapter reads {spec.kind} models")

@@ -4,11 +4,12 @@ linear, its attributions are exact.
 
     python -m pipeline.baseline --reviews build/reviews.parquet --tokens build/tokens.npz \
         --summary build/models/baseline.json --predictions build/predictions/baseline.parquet \
-        --attributions build/attributions/baseline.npz
+        --attributions build/attributions/baseline.npz --model build/models/baseline.pkl
 """
 
 from __future__ import annotations
 
+import pickle
 import time
 from pathlib import Path
 
@@ -140,6 +141,21 @@ class BaselineClassifier(Classifier):
         return Scores(scores, np.asarray(at_review), at_baseline)
 
 
+def save(classifier: BaselineClassifier, path: Path) -> None:
+    """The fitted baseline, for the steps that run it on other texts (a pickle: a file of this build only)."""
+    features, classifier._features = classifier._features, None  # the texts' features belong to this run
+    try:
+        with cli.atomic_output(path) as tmp, tmp.open("wb") as f:
+            pickle.dump(classifier, f, protocol=pickle.HIGHEST_PROTOCOL)
+    finally:
+        classifier._features = features
+
+
+def load(path: Path) -> BaselineClassifier:
+    with open(path, "rb") as f:
+        return pickle.load(f)
+
+
 def main() -> None:
     p = cli.parser(__doc__)
     p.add_argument("--reviews", required=True, type=Path)
@@ -147,11 +163,16 @@ def main() -> None:
     p.add_argument("--summary", required=True, type=Path, help="JSON describing the model")
     p.add_argument("--predictions", required=True, type=Path)
     p.add_argument("--attributions", required=True, type=Path)
+    p.add_argument("--model", required=True, type=Path, help="the fitted baseline (.pkl)")
     args = p.parse_args()
     config = load_config(args.config)
     corpus = Corpus.read(args.reviews, args.tokens)
 
-    classifier = BaselineClassifier.fit(corpus, config[BASELINE], config["seed"])
+    # The class as pipeline.baseline, not __main__, defines it: the pickle names it, and other steps load it.
+    from pipeline.baseline import BaselineClassifier as Importable
+
+    classifier = Importable.fit(corpus, config[BASELINE], config["seed"])
+    save(classifier, args.model)
     analysis.write_predictions(classifier, corpus, args.summary, args.predictions, None)
     start = time.perf_counter()
     analysis.write_attributions(classifier, corpus, config["attributions"], args.attributions)

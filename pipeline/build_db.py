@@ -156,6 +156,13 @@ def add_data_columns(con: duckdb.DuckDBPyConnection, reviews: pd.DataFrame, info
         con.execute(f"comment on column reviews.\"{column}\" is 'From the data file''s own columns: {what}.'")
 
 
+def slice_tables(found: pd.DataFrame) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
+    """The slices, numbered per model from 1 (best), and the texts of each."""
+    found = found.rename(columns={"rank": "slice"})
+    members = found[["model", "slice", "review_ids"]].explode("review_ids").rename(columns={"review_ids": "review_id"})
+    return [found.drop(columns=["review_ids"])], [members.dropna().astype({"review_id": "int32"})]
+
+
 def insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | pa.Table) -> None:
     if len(frame) == 0:  # e.g. no training history when every model was brought in
         return
@@ -213,6 +220,9 @@ def main() -> None:
     p.add_argument("--insight-reviews", required=True, type=Path)
     p.add_argument("--correlations", required=True, type=Path)
     p.add_argument("--calibration", required=True, type=Path, nargs=3, help="metrics, reliability, probabilities")
+    p.add_argument("--cases", required=True, type=Path, nargs=2, help="behavioural test cases, and the tests")
+    p.add_argument("--behaviour", required=True, type=Path, nargs="+", help="<model>.parquet: verdicts per model")
+    p.add_argument("--slices", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
     args = p.parse_args()
     config = load_config(args.config)
@@ -222,6 +232,7 @@ def main() -> None:
     summaries = sorted((artifacts.read_summary(path) for path in args.models), key=lambda s: order.index(s["model"]))
     models, batches, epochs = model_tables(summaries, info.kind)
     calibration, reliability_bins, calibrated = (artifacts.read_table(path) for path in args.calibration)
+    cases, tests = (artifacts.read_table(path) for path in args.cases)
     temperatures = calibration.drop_duplicates("model").set_index("model")["temperature"]
     models["temperature"] = models["model"].map(temperatures)
     mapped = registry.mapped(config)
@@ -259,6 +270,10 @@ def main() -> None:
         "feature_correlations": [artifacts.read_table(args.correlations)],
         "calibration": [calibration.drop(columns="temperature")],
         "reliability_bins": [reliability_bins],
+        "behaviour_tests": [tests.assign(rank=np.arange(1, len(tests) + 1))],
+        "behaviour_cases": [cases],
+        "behaviour_results": [artifacts.read_table(path) for path in args.behaviour],
+        **dict(zip(("slices", "slice_reviews"), slice_tables(artifacts.read_table(args.slices)), strict=True)),
         "cluster_words": [artifacts.read_cluster_words(words[model]).assign(model=model) for model in mapped],
     }
     build(args.out, tables, latent_dim, lambda con: add_data_columns(con, reviews, info), views_sql(found))

@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from pipeline import artifacts
 
@@ -33,6 +34,28 @@ class Corpus:
         found = artifacts.read_tokens(tokens)
         texts = artifacts.read_reviews(reviews, columns=["text"])["text"].to_numpy(dtype=object)
         return cls(texts, found, [str(label) for label in found.labels])
+
+    def of_texts(self, texts: list[str]) -> Corpus:
+        """Other texts (e.g. the behavioural tests' changed ones), encoded as these were: same vocabulary and
+        sequence length. Their labels are unknown (0)."""
+        from pipeline.text import encode, tokenize_all
+
+        words = tokenize_all(pd.Series(texts, dtype=object))
+        sequences, n_oov = encode(words, [str(w) for w in self.tokens.vocabulary], self.tokens.sequence_length)
+        n = len(texts)
+        tokens = artifacts.Tokens(
+            review_id=np.arange(n, dtype=np.int32),
+            label=np.zeros(n, dtype=np.int16),
+            subset=np.full(n, "test"),
+            sequences=sequences,
+            n_tokens=np.array([len(w) for w in words], dtype=np.int32),
+            n_oov=n_oov,
+            vocabulary=self.tokens.vocabulary,
+            labels=self.tokens.labels,
+        )
+        corpus = Corpus(np.array(texts, dtype=object), tokens, self.labels)
+        corpus.__dict__["words"] = words  # the cached property, already known
+        return corpus
 
     @cached_property
     def words(self) -> list[list[str]]:

@@ -11,7 +11,10 @@ Kinds of finding, each with the reviews it is about:
 - range: a range of one numeric feature (a decile) whose test loss is well above the model's;
 - category: a value of a category column of the data whose test loss is well above the model's;
 - mislabelled: texts the models reject confidently (confident learning's off-diagonal, over n classes);
-- duplicates: reviews whose cleaned text is identical, flagged when they cross the train/test boundary.
+- duplicates: reviews whose cleaned text is identical, flagged when they cross the train/test boundary;
+- slice: a conjunction of up to three simple facts about the texts (a quartile of a numeric feature, a category
+  value, a negation word or none, a frequent word) under which the model errs far more often than overall
+  (pipeline/slices.py, in the manner of SliceLine). Every slice found is kept, the best of each model ranked here.
 Also the rank correlation of every feature with the loss, with a bootstrap confidence interval.
 """
 
@@ -22,10 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 from pipeline import artifacts, cli
 from pipeline.config import load_config
 from pipeline.features import Feature, features, review_table, values
+from pipeline.slices import Predicate, search
 from pipeline.text import clean_all
 
 SUBSETS = ("train", "validation", "test", "all")
@@ -174,12 +179,84 @@ def duplicate_findings(reviews: pd.DataFrame, noun: str) -> list[dict]:
     return findings
 
 
+def slice_predicates(
+    test: pd.DataFrame, cleaned: pd.Series, numeric: list[Feature], categories: list[Feature], settings: dict,
+    min_size: int,
+) -> list[Predicate]:
+    """The simple facts that slices are made of, over the test texts (`cleaned`: their cleaned text): each
+    numeric feature's quartiles (merged where values repeat), each category value, having a negation word or none,
+    and having each of the most frequent words that are not stop words."""
+    found = []
+    for feature in _described(numeric):
+        values = test[feature.name].to_numpy(float)
+        known = ~np.isnan(values)
+        if not known.any():
+            continue
+        edges = np.unique(np.quantile(values[known], np.linspace(0, 1, settings["quantiles"] + 1)))
+        for i, (low, high) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+            last = i == len(edges) - 2
+            mask = known & (values >= low) & ((values <= high) if last else (values < high))
+            if not mask.any():
+                continue
+            shown_low, shown_high = values[mask].min(), values[mask].max()
+            span = _number(shown_low) if shown_low == shown_high else f"{_number(shown_low)} to {_number(shown_high)}"
+            bracket = "]" if last else ")"
+            found.append(Predicate(feature.name, f"{feature.name} in [{float(low)!r}, {float(high)!r}{bracket}",
+                                   f"{feature.title} {span}", mask))  # fmt: skip
+    for feature in categories:
+        column = test[feature.name].astype(str)
+        for value in sorted(column.unique()):
+            found.append(Predicate(feature.name, f"{feature.name} = {value}", f"{feature.title} {value}",
+                                   (column == value).to_numpy()))  # fmt: skip
+    negated = test["negations"].to_numpy() > 0
+    found.append(Predicate("negations", "negations > 0", "a negation word", negated))
+    found.append(Predicate("negations", "negations = 0", "no negation word", ~negated))
+    if settings["words"] and len(cleaned):
+        vectorizer = CountVectorizer(token_pattern=r"\S+", binary=True, min_df=min(min_size, len(cleaned)),
+                                     max_df=0.5, stop_words=sorted(ENGLISH_STOP_WORDS))  # fmt: skip
+        try:
+            present = vectorizer.fit_transform(cleaned).tocsc()
+        except ValueError:  # no word is frequent enough
+            return found
+        counts = np.asarray(present.sum(axis=0)).ravel()
+        vocabulary = vectorizer.get_feature_names_out()
+        for column in sorted(np.argsort(-counts, kind="stable")[: settings["words"]], key=lambda c: vocabulary[c]):
+            mask = np.zeros(len(cleaned), bool)
+            mask[present[:, column].indices] = True
+            word = vocabulary[column]
+            found.append(Predicate(f"word:{word}", f"word:{word}", f'the word "{word}"', mask))
+    return found
+
+
+def slices(test: pd.DataFrame, model: str, predicates: list[Predicate], settings: dict, min_size: int) -> pd.DataFrame:
+    """The model's slices of the test split, best first, with the error rate it has overall."""
+    found = search(predicates, ~test["correct"].to_numpy(), test["loss"].to_numpy(), min_size,
+                   settings["max_predicates"], settings["top"])  # fmt: skip
+    found["review_ids"] = [test["review_id"].to_numpy()[rows] for rows in found["rows"]]
+    return found.drop(columns=["rows"]).assign(model=model, model_error_rate=1 - test["correct"].mean())
+
+
+def slice_findings(found: pd.DataFrame, test: pd.DataFrame, overall: float, noun: str, shown: int) -> list[dict]:
+    """The best slices as findings, their texts highest loss first."""
+    findings = []
+    for row in found.head(shown).itertuples():
+        group = test[test["review_id"].isin(row.review_ids)]
+        title = (f"{noun.capitalize()} with {row.description}: {_percent(row.error_rate)} wrong, "
+                 f"{row.error_rate / row.model_error_rate:.1f}x the model's {_percent(row.model_error_rate)}")  # fmt: skip
+        findings.append(_finding(row.model, "slice", title, group, test, overall))
+    return findings
+
+
 def _finding(model: str, kind: str, title: str, group: pd.DataFrame, test: pd.DataFrame, overall: float) -> dict:
     excess = group["loss"].sum() - len(group) * overall
     return {"model": model, "kind": kind, "title": title, "reviews": len(group),
             "mean_loss": float(group["loss"].mean()), "loss_ratio": float(group["loss"].mean() / overall),
             "importance": float(excess / test["loss"].sum()),
             "members": group.sort_values("loss", ascending=False)["review_id"].tolist()}  # fmt: skip
+
+
+def _percent(share: float) -> str:
+    return f"{share:.0%}" if share >= 0.1 else f"{share:.1%}"
 
 
 def _number(value: float) -> str:
@@ -197,6 +274,7 @@ def main() -> None:
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--members", required=True, type=Path)
     p.add_argument("--correlations", required=True, type=Path)
+    p.add_argument("--slices", required=True, type=Path)
     args = p.parse_args()
     config = load_config(args.config)
     settings = config["insights"]
@@ -211,12 +289,17 @@ def main() -> None:
     predictions = pd.concat([artifacts.read_predictions(path) for path in args.predictions], ignore_index=True)
     joined = (
         values(found, reviews, predictions)
-        .merge(predictions[["review_id", "model", "probabilities"]], on=["review_id", "model"])
+        .merge(predictions[["review_id", "model", "probabilities", "correct"]], on=["review_id", "model"])
         .merge(reviews[["review_id", "split", "label"]], on="review_id")
         .merge(clusters, on=["review_id", "model"])
     )
 
     findings = mislabelled_findings(joined, info.labels, noun) + duplicate_findings(reviews, noun)
+    sliced = config["slices"]
+    test_ids = reviews.loc[reviews["subset"] == "test", "review_id"].to_numpy()
+    min_size = max(10, min(sliced["min_size"], len(test_ids) // 10))  # small data sets: a tenth of the test split
+    cleaned = pd.Series(clean_all(reviews.set_index("review_id").loc[test_ids, "text"]))
+    found_slices = []
     for model, group in joined.groupby("model"):
         test = group[group["subset"] == "test"]
         overall = test["loss"].mean()
@@ -225,6 +308,11 @@ def main() -> None:
             + range_findings(test, model, overall, numeric, noun)
             + category_findings(test, model, overall, categories, noun)
         )
+        test = test.set_index("review_id").loc[test_ids].reset_index()  # the rows of `cleaned`
+        found = slices(test, model, slice_predicates(test, cleaned, numeric, categories, sliced, min_size),
+                       sliced, min_size)  # fmt: skip
+        findings += slice_findings(found, test, overall, noun, sliced["in_insights"])
+        found_slices.append(found)
     findings.sort(key=lambda f: -f["importance"])
     columns = ["model", "kind", "title", "reviews", "mean_loss", "loss_ratio", "importance"]
     table = pd.DataFrame([{k: f[k] for k in columns} for f in findings], columns=columns)
@@ -238,6 +326,7 @@ def main() -> None:
     artifacts.write_table(
         args.correlations, correlations(joined, numeric, config["seed"], settings["bootstrap_resamples"])
     )
+    artifacts.write_table(args.slices, pd.concat(found_slices, ignore_index=True))
 
 
 if __name__ == "__main__":

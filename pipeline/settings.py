@@ -1,6 +1,6 @@
 """Split the settings into one JSON file per table, touching only the files whose content changed; write the
-whole of them as config.json, which every later step reads; and write models.mk: the models and settings
-files that Make's rules follow.
+whole of them as config.json, which every later step reads; and write models.mk: the models, settings
+files and user test file that Make's rules follow.
 
 Make compares file times: a step that depends on settings/cnn.json reruns when a CNN setting
 changes, and not when a dense one does. A brought model's table holds its file's checksum, so a new file
@@ -38,6 +38,7 @@ def main() -> None:
         f"TRAINED := {' '.join(registry.of_kind(config, 'trained'))}\n"
         f"BROUGHT := {' '.join(registry.of_kind(config, 'brought'))}\n"
         f"SETTING_NAMES := {' '.join(config)}\n"
+        f"USER_TESTS := {config['behaviour']['tests']}\n"
     )
     write_if_changed(args.out_dir / "models.mk", makefile)
 

@@ -270,7 +270,7 @@ comment on view token_attributions is 'One row per text, model, token the model 
 create table insights (
     insight_id integer primary key,
     model varchar references models (model),
-    kind varchar not null check (kind in ('cluster', 'range', 'category', 'mislabelled', 'duplicates')),
+    kind varchar not null check (kind in ('cluster', 'range', 'category', 'slice', 'mislabelled', 'duplicates')),
     title varchar not null,
     reviews integer not null check (reviews > 0),
     mean_loss double,
@@ -280,12 +280,12 @@ create table insights (
 comment on table insights is 'Findings about where the models fail, computed by the pipeline, most important first.';
 comment on column insights.insight_id is 'Rank of the finding, from 1 (most important).';
 comment on column insights.model is 'The model it is about; null for findings about the data (mislabelled, duplicates).';
-comment on column insights.kind is 'cluster (a high-loss cluster), range (a high-loss range of one numeric feature), category (a high-loss value of a category column), mislabelled or duplicates.';
+comment on column insights.kind is 'cluster (a high-loss cluster), range (a high-loss range of one numeric feature), category (a high-loss value of a category column), slice (one of the best slices, see slices), mislabelled or duplicates.';
 comment on column insights.title is 'The finding in one sentence, written from the numbers.';
 comment on column insights.reviews is 'Reviews it is about (insight_reviews).';
-comment on column insights.mean_loss is 'Their mean loss (test split for cluster, range and category; every neural model for mislabelled).';
+comment on column insights.mean_loss is 'Their mean loss (test split for cluster, range, category and slice; every neural model for mislabelled).';
 comment on column insights.loss_ratio is 'Their mean loss over the model''s mean test loss.';
-comment on column insights.importance is 'Share of the loss the finding accounts for beyond the mean (cluster, range, category), share of all loss (mislabelled), or share of texts (duplicates).';
+comment on column insights.importance is 'Share of the loss the finding accounts for beyond the mean (cluster, range, category, slice), share of all loss (mislabelled), or share of texts (duplicates).';
 
 create table insight_reviews (
     insight_id integer not null,
@@ -296,6 +296,47 @@ comment on table insight_reviews is 'The reviews each finding is about, worst or
 comment on column insight_reviews.insight_id is 'The finding (insights.insight_id).';
 comment on column insight_reviews.rank is 'Order within the finding, from 1.';
 comment on column insight_reviews.review_id is 'The review (reviews.review_id).';
+
+create table slices (
+    model varchar not null references models (model),
+    slice integer not null check (slice > 0),
+    level integer not null check (level between 1 and 3),
+    predicates varchar[] not null,
+    description varchar not null,
+    size integer not null check (size > 0),
+    errors integer not null check (errors > 0),
+    error_rate double not null check (error_rate between 0 and 1),
+    ci_low double not null,
+    ci_high double not null,
+    mean_loss double not null check (mean_loss >= 0),
+    score double not null check (score > 0),
+    model_error_rate double not null check (model_error_rate between 0 and 1),
+    primary key (model, slice)
+);
+comment on table slices is 'Slices of the test split where a model errs far more often than overall: conjunctions of up to three simple facts about the texts (a quartile of a numeric feature, a category value, a negation word or none, a frequent word), found in the manner of SliceLine (Sagadeeva and Boehm, 2021). Unlike a k-means cluster, a slice is described by its facts and holds every text that has them.';
+comment on column slices.model is 'The model (models.model).';
+comment on column slices.slice is 'Rank among the model''s slices, from 1 (the most excess errors).';
+comment on column slices.level is 'Facts in the conjunction.';
+comment on column slices.predicates is 'The facts, machine-readable: "feature in [low, high)", "feature = value", "negations > 0", "word:w".';
+comment on column slices.description is 'The facts in words, joined by "and".';
+comment on column slices.size is 'Test texts in the slice (slice_reviews).';
+comment on column slices.errors is 'Of them, those the model gets wrong.';
+comment on column slices.error_rate is 'errors / size.';
+comment on column slices.ci_low is 'Lower end of the error rate''s 95% Wilson interval.';
+comment on column slices.ci_high is 'Upper end of that interval.';
+comment on column slices.mean_loss is 'The model''s mean loss on the slice.';
+comment on column slices.score is 'Errors beyond what the model''s overall error rate predicts: size times (error_rate - model_error_rate). Slices rank by it.';
+comment on column slices.model_error_rate is 'The model''s error rate on the whole test split.';
+
+create table slice_reviews (
+    model varchar not null,
+    slice integer not null,
+    review_id integer not null
+);
+comment on table slice_reviews is 'The test texts of each slice.';
+comment on column slice_reviews.model is 'The model (slices.model).';
+comment on column slice_reviews.slice is 'The slice (slices.slice).';
+comment on column slice_reviews.review_id is 'The text (reviews.review_id).';
 
 create table feature_correlations (
     model varchar not null references models (model),
@@ -395,6 +436,61 @@ comment on column reliability_bins.upper is 'Upper edge.';
 comment on column reliability_bins.reviews is 'Texts whose confidence falls in the bin.';
 comment on column reliability_bins.confidence is 'Their mean confidence.';
 comment on column reliability_bins.accuracy is 'Share of them that are right (per class: that have the class). Calibrated: equal to confidence.';
+
+create table behaviour_tests (
+    test varchar primary key,
+    kind varchar not null check (kind in ('invariance', 'direction', 'template')),
+    description varchar not null,
+    source varchar not null,
+    applicable boolean not null,
+    reason varchar,
+    cases integer not null check (cases >= 0),
+    skipped integer not null check (skipped >= 0),
+    rank integer not null unique
+);
+comment on table behaviour_tests is 'The behavioural tests run on the models, in the manner of CheckList (Ribeiro et al., 2020): the built-in ones that fit the label set and the user''s own.';
+comment on column behaviour_tests.test is 'Name of the test.';
+comment on column behaviour_tests.kind is 'invariance (the predicted class should not change), direction (a class''s probability should not move the wrong way) or template (short made-up texts with a known label).';
+comment on column behaviour_tests.description is 'What the test changes or writes, in one line.';
+comment on column behaviour_tests.source is 'built-in, or the name of the user''s test file (the behaviour tests setting).';
+comment on column behaviour_tests.applicable is 'False when the test does not fit this label set: not run, not failed.';
+comment on column behaviour_tests.reason is 'Why it does not apply; null when it does.';
+comment on column behaviour_tests.cases is 'Cases made (behaviour_cases).';
+comment on column behaviour_tests.skipped is 'Sampled texts the test could not change (no name, no number...): counted, not stored as cases.';
+comment on column behaviour_tests.rank is 'Order on the pages.';
+
+create table behaviour_cases (
+    case_id integer primary key,
+    test varchar not null references behaviour_tests (test),
+    review_id integer,
+    before varchar,
+    after varchar not null,
+    label varchar,
+    expect varchar not null check (expect in ('same', 'up', 'down', 'label'))
+);
+comment on table behaviour_cases is 'Each behavioural test case: a text of the test split and the same text changed, or a made-up text (template tests).';
+comment on column behaviour_cases.case_id is 'Case number, from 1.';
+comment on column behaviour_cases.test is 'The test (behaviour_tests.test).';
+comment on column behaviour_cases.review_id is 'The text that was changed (reviews.review_id); null for template cases.';
+comment on column behaviour_cases.before is 'The text before the change (null for template cases).';
+comment on column behaviour_cases.after is 'The text the models read for the case.';
+comment on column behaviour_cases.label is 'template: the label the text should get; direction: the class whose probability is watched; null for invariance.';
+comment on column behaviour_cases.expect is 'same (the predicted class should not change), up or down (the class''s probability should not move the other way by more than the tolerance), label (the text should get label).';
+
+create table behaviour_results (
+    case_id integer not null,
+    model varchar not null references models (model),
+    probabilities_before float[],
+    probabilities_after float[] not null,
+    failed boolean not null,
+    primary key (case_id, model)
+);
+comment on table behaviour_results is 'Every model''s probabilities on every behavioural test case, and whether it failed the case.';
+comment on column behaviour_results.case_id is 'The case (behaviour_cases.case_id).';
+comment on column behaviour_results.model is 'The model (models.model).';
+comment on column behaviour_results.probabilities_before is 'Its probabilities on the text before the change, in labels.label_index order (as in predictions); null for template cases.';
+comment on column behaviour_results.probabilities_after is 'Its probabilities on the text the case reads.';
+comment on column behaviour_results.failed is 'True when the model fails the case (see behaviour_cases.expect).';
 
 create view review_list as
 select

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import duckdb
 import numpy as np
 import pytest
 from scipy.special import softmax
@@ -57,7 +56,7 @@ def test_a_calibrated_model_has_a_small_ece_inside_its_interval():
 
 
 def test_every_model_and_subset_is_calibrated(database):
-    with duckdb.connect(str(database), read_only=True) as con:
+    with open_database(database) as con:
         models = {row[0] for row in con.execute("select model from models").fetchall()}
         rows = con.execute(
             """select model, subset, scaled, count(*) filter (where class is null),
@@ -89,7 +88,7 @@ def test_every_model_and_subset_is_calibrated(database):
 
 
 def test_calibrated_probabilities_follow_the_temperature(database):
-    with duckdb.connect(str(database), read_only=True) as con:
+    with open_database(database) as con:
         frame = con.execute(
             """select predictions.probabilities, predictions.calibrated, predictions.predicted_label,
                       models.temperature, labels.label as calibrated_label

@@ -103,3 +103,67 @@ def test_insights_are_ranked_and_their_numbers_hold(db):
         assert members[1] == row.reviews
         assert members[0] == pytest.approx(row.mean_loss, rel=1e-5)
         assert row.loss_ratio >= 1.5
+
+
+def slice_members(db, predicates: list[str], model: str) -> set[int]:
+    """The test texts that have every fact of a slice, computed afresh from the database's views."""
+    members = None
+    for predicate in predicates:
+        if predicate.startswith("word:"):
+            sql = "select review_id from reviews where subset = 'test' and list_contains(tokens(text), $value)"
+            params = {"value": predicate[5:]}
+        elif predicate.startswith("negations "):
+            sql = f"select review_id from reviews where subset = 'test' and n_negations {predicate[10:]}"
+            params = {}
+        elif " in [" in predicate:
+            feature, bounds = predicate.split(" in [")
+            low, high = (float(v) for v in bounds[:-1].split(", "))
+            upper = "<=" if bounds.endswith("]") else "<"
+            sql = (f"select review_id from review_features where model = $model and subset = 'test' and "
+                   f"feature = $feature and value >= $low and value {upper} $high")  # fmt: skip
+            params = {"model": model, "feature": feature, "low": low, "high": high}
+        else:
+            feature, value = predicate.split(" = ")
+            sql = ("select review_id from review_categories where model = $model and subset = 'test' and "
+                   "category = $feature and value = $value")  # fmt: skip
+            params = {"model": model, "feature": feature, "value": value}
+        found = {row[0] for row in db.execute(sql, params).fetchall()}
+        members = found if members is None else members & found
+    return members
+
+
+def test_every_slice_holds_exactly_the_texts_with_its_facts_and_errs_above_the_model(db):
+    slices = db.execute("select * from slices").df()
+    assert len(slices) and set(slices["level"]) >= {1, 2}
+    for row in slices.itertuples():
+        stored = {r[0] for r in db.execute(
+            "select review_id from slice_reviews where model = $m and slice = $s", {"m": row.model, "s": row.slice}
+        ).fetchall()}  # fmt: skip
+        assert stored == slice_members(db, list(row.predicates), row.model), row.description
+        wrong = db.execute(
+            "select count(*) filter (where not correct), avg(loss) from predictions"
+            " join slice_reviews using (review_id, model) where model = $m and slice = $s",
+            {"m": row.model, "s": row.slice},
+        ).fetchone()  # fmt: skip
+        assert (row.size, row.errors) == (len(stored), wrong[0])
+        assert row.mean_loss == pytest.approx(wrong[1], rel=1e-5)
+        assert row.error_rate > row.model_error_rate
+        assert row.ci_low <= row.error_rate <= row.ci_high
+        assert row.score == pytest.approx(row.size * (row.error_rate - row.model_error_rate))
+    scores = slices.sort_values(["model", "slice"]).groupby("model")["score"]
+    assert scores.apply(lambda s: s.is_monotonic_decreasing).all()
+
+
+def test_the_best_slices_are_insights_with_their_texts(db):
+    found = db.execute(
+        """select insights.insight_id, insights.model, insights.title, insights.reviews, slices.size
+           from insights join slices on slices.model = insights.model and slices.slice = 1
+           where insights.kind = 'slice' and insights.title like '%' || slices.description || ':%'"""
+    ).fetchall()
+    assert found, "each model's best slice is among the insights"
+    for insight_id, model, _, reviews, size in found:
+        members = {r[0] for r in db.execute(
+            "select review_id from insight_reviews where insight_id = $i", {"i": insight_id}).fetchall()}  # fmt: skip
+        slice_ids = {r[0] for r in db.execute(
+            "select review_id from slice_reviews where model = $m and slice = 1", {"m": model}).fetchall()}  # fmt: skip
+        assert reviews == size == len(members) and members == slice_ids

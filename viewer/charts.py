@@ -1,6 +1,10 @@
-"""Every chart the viewer draws, as functions from a query result to an Altair chart."""
+"""Every chart the viewer draws, as functions from a query result to an Altair chart, and the one marked-up text
+it shows: a behavioural test case's change."""
 
 from __future__ import annotations
+
+import difflib
+import html
 
 import altair as alt
 import pandas as pd
@@ -62,8 +66,8 @@ def reliability_diagram(bins: pd.DataFrame, model: str) -> alt.LayerChart:
     """Accuracy against mean confidence in each confidence bin, before and after temperature scaling; on the
     diagonal, confidence can be trusted. Larger points hold more texts."""
     shown = bins[bins["model"] == model]
-    diagonal = alt.Chart(pd.DataFrame({"x": [0.0, 1.0]})).mark_line(color="#bbb", strokeDash=[4, 4]).encode(
-        x="x:Q", y="x:Q"
+    diagonal = (
+        alt.Chart(pd.DataFrame({"x": [0.0, 1.0]})).mark_line(color="#bbb", strokeDash=[4, 4]).encode(x="x:Q", y="x:Q")
     )
     base = alt.Chart(shown, title=model).encode(
         x=alt.X("confidence:Q", title="mean confidence", scale=alt.Scale(domain=[0, 1])),
@@ -382,3 +386,55 @@ def result_chart(frame: pd.DataFrame, x: str, y: str, color: str | None) -> alt.
         .encode(x=field(x, False), y=field(y, False), tooltip=tooltip, **color_encoding)
         .interactive()
     )
+
+
+def failure_rates(summary: pd.DataFrame, models: list[str]) -> alt.LayerChart:
+    """Each behavioural test's failure rate under each model, with its 95% interval."""
+    shown = summary[summary["model"].notna()]
+    base = alt.Chart(shown).encode(
+        y=alt.Y("test:N", title=None, sort=list(dict.fromkeys(shown["test"]))),
+        yOffset=alt.YOffset("model:N", sort=list(models)),
+        color=alt.Color("model:N", scale=model_scale(models), legend=alt.Legend(orient="bottom")),
+    )
+    bars = base.mark_bar().encode(
+        x=alt.X("failure_rate:Q", title="failure rate", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        tooltip=[
+            "test",
+            "model",
+            alt.Tooltip("cases:Q", format=","),
+            alt.Tooltip("failures:Q", format=","),
+            alt.Tooltip("failure_rate:Q", format=".1%"),
+            alt.Tooltip("ci_low:Q", format=".1%", title="95% from"),
+            alt.Tooltip("ci_high:Q", format=".1%", title="95% to"),
+        ],
+    )
+    interval = base.mark_rule(color="black").encode(x="ci_low:Q", x2="ci_high:Q")
+    return (bars + interval).properties(height=alt.Step(12))
+
+
+def marked_change(before: str | None, after: str, context: int = 20) -> tuple[str, str]:
+    """The words a case changed, marked in both texts, as escaped HTML: only the stretches around the changes,
+    `context` words either side. A made-up text (no before) is shown whole."""
+    if before is None:
+        return "", html.escape(after)
+    old, new = before.split(), after.split()
+    changed_old, changed_new = set(), set()
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if op != "equal":
+            changed_old.update(range(i1, i2))
+            changed_new.update(range(j1, j2))
+    return _excerpt(old, changed_old, context), _excerpt(new, changed_new, context)
+
+
+def _excerpt(words: list[str], changed: set[int], context: int) -> str:
+    near = {i for c in changed for i in range(c - context, c + context + 1) if 0 <= i < len(words)}
+    parts, last = [], -1
+    for i in sorted(near or range(min(len(words), 2 * context))):
+        if i != last + 1:
+            parts.append("…")
+        word = html.escape(words[i])
+        parts.append(f"<mark>{word}</mark>" if i in changed else word)
+        last = i
+    if last < len(words) - 1:
+        parts.append("…")
+    return " ".join(parts)

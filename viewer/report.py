@@ -4,7 +4,7 @@
 
 It holds the viewer's own charts, drawn from the same named queries, with the Vega libraries written into
 the file: the models' figures, calibration and training curves, a sample of each population map, the metadata
-dashboard, the top insights, and the heat maps of the highest-loss test reviews.
+dashboard, the behavioural tests, the top insights and slices, and the heat maps of the highest-loss test reviews.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from viewer.database import check_database, open_database, query
 
 MAP_SAMPLE = 4000  # texts per population map
 TOP_INSIGHTS = 10
+TOP_SLICES = 5
 HIGHEST_LOSS = 5  # test texts per model
 # Every review's loss lies in this range: the query filters need bounds, the report wants all.
 ALL_LOSSES = {"loss_min": 0.0, "loss_max": 1e9}
@@ -231,9 +232,45 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
         report.add("h3", "The seed study's findings, checked on the test split")
         report.table(findings.drop(columns=["finding", "feature", "rank"]))
 
+    report.add("h2", "Behaviour")
+    summary = read(con, "behaviour_summary")
+    run = summary[summary["model"].notna()]
+    if not run.empty:
+        report.charts(charts.failure_rates(summary, list(figures["model"])).properties(width=600))
+        report.table(
+            run[["test", "kind", "model", "cases", "failures", "failure_rate", "ci_low", "ci_high", "skipped"]],
+            {"cases": ",", "failures": ",", "skipped": ",", "failure_rate": ".1%", "ci_low": ".1%", "ci_high": ".1%"},
+        )
+    tests = summary.drop_duplicates("test")
+    report.add(
+        "p",
+        f"Behavioural tests in the manner of CheckList, on a sample of the test split: {noun} changed in small "
+        "ways (invariance: the predicted class should not change; direction: a class's probability should not "
+        "move the wrong way) and made-up texts with a known label (template). Failure rates with 95% intervals. "
+        + "".join(f"Not run: {row.test}, {row.reason} " for row in tests[~tests["applicable"]].itertuples()),
+        "note",
+    )
+
     report.add("h2", "Insights")
     insights = read(con, "insights").head(TOP_INSIGHTS)
     report.table(insights.drop(columns=["insight_id"]), {"reviews": ","})
+
+    report.add("h3", "Slices")
+    report.add(
+        "p",
+        f"Per model, the {TOP_SLICES} slices of the test split with the most errors beyond the model's own rate: "
+        f"{noun} with up to three simple facts in common. Error rate with its 95% interval.",
+        "note",
+    )
+    for model in figures["model"]:
+        found = read(con, "slices", model=model).head(TOP_SLICES)
+        if not found.empty:
+            report.add("p", model)
+            report.table(
+                found.drop(columns=["slice", "level"]),
+                {"size": ",", "errors": ",", "error_rate": ".1%", "ci_low": ".1%", "ci_high": ".1%",
+                 "times_model": ".1f", "score": ".1f"},
+            )  # fmt: skip
 
     report.add("h2", f"Highest-loss {noun}")
     report.add(

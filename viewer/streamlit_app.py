@@ -19,6 +19,7 @@ page = st.navigation(
         st.Page(VIEWS / "clusters.py", title="Clusters"),
         st.Page(VIEWS / "dashboard.py", title="Dashboard"),
         st.Page(VIEWS / "insights.py", title="Insights"),
+        st.Page(VIEWS / "behaviour.py", title="Behaviour"),
         st.Page(VIEWS / "console.py", title="SQL console"),
     ]
 )

@@ -178,6 +178,24 @@ if len(compared) >= 2:
         charts.model_change(comparison.head(COMPARED), first, second, focus, list(figures["model"])), width="stretch"
     )
 
+cases = run_query("review_cases", review_id=int(review_id))
+if not cases.empty:
+    st.markdown("#### Behavioural tests on this text")
+    st.dataframe(
+        cases.drop(columns=["case_id", "test_rank", "model_rank"]),
+        hide_index=True,
+        column_config={
+            "test": "Test",
+            "kind": "Kind",
+            "model": "Model",
+            "predicted_before": "Predicted before",
+            "predicted_after": "Predicted after",
+            "failed": "Failed",
+            "after": st.column_config.TextColumn("Changed text", width="large"),
+        },
+    )
+    st.caption("The text changed in small ways; the Behaviour page explains each test.")
+
 with st.expander("Raw text"):
     st.text(review.display_text)
 

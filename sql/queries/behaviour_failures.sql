@@ -1,0 +1,61 @@
+-- The cases of one test ($test) that one model ($model) fails, the largest change in its probabilities first:
+-- the text before and after, its predicted class and the probability of the case's class (or of the class it
+-- predicted before) on each.
+with
+
+cases as (
+    select * from behaviour_cases
+    where test = $test
+),
+
+results as (
+    select * from behaviour_results
+    where model = $model and failed
+),
+
+labels as (
+    select * from labels
+),
+
+joined as (
+    select
+        cases.*,
+        results.probabilities_before as before_p,
+        results.probabilities_after as after_p,
+        list_position(results.probabilities_before, list_max(results.probabilities_before)) - 1 as before_index,
+        list_position(results.probabilities_after, list_max(results.probabilities_after)) - 1 as after_index
+    from cases
+    join results using (case_id)
+),
+
+watched as (
+    select
+        joined.*,
+        -- The class whose probability is shown: the case's own, or the one predicted before the change.
+        coalesce(watched_label.label_index, joined.before_index) as watched_index
+    from joined
+    left join labels as watched_label on watched_label.label = joined.label
+),
+
+final as (
+    select
+        watched.case_id,
+        watched.review_id,
+        watched.before,
+        watched.after,
+        watched_class.label as watched,
+        watched.before_p[watched.watched_index + 1] as probability_before,
+        watched.after_p[watched.watched_index + 1] as probability_after,
+        before_class.label as predicted_before,
+        after_class.label as predicted_after,
+        watched.expect,
+        count(*) over () as matching
+    from watched
+    join labels as watched_class on watched_class.label_index = watched.watched_index
+    left join labels as before_class on before_class.label_index = watched.before_index
+    join labels as after_class on after_class.label_index = watched.after_index
+)
+
+select * from final
+order by abs(coalesce(probability_before, 0.5) - probability_after) desc, case_id
+limit $limit
