@@ -21,7 +21,7 @@ import numpy as np
 from pipeline import artifacts, cli, faithfulness
 from pipeline.config import ROOT
 from pipeline.errors import PipelineError
-from viewer.database import TIME_LIMIT, Refused, open_database, run_sql
+from viewer.database import TIME_LIMIT, Refused, open_database, query, run_sql
 
 
 def make(
@@ -140,6 +140,53 @@ def step_seconds(timings: Path) -> dict[str, float]:
     return {row["step"]: row["seconds"] for row in map(json.loads, timings.read_text().splitlines())}
 
 
+def beyond_errors(database: Path, steps: dict[str, float]) -> dict:
+    """Calibration, behavioural tests and slices, as the database holds them, and what they cost."""
+    with open_database(database) as con:
+        calibration = query(con, "calibration", subset="test", label=None)
+        behaviour = query(con, "behaviour_summary")
+        models = list(calibration["model"])
+        slices = {model: query(con, "slices", model=model) for model in models}
+    suite = steps.get("cases", 0.0) + sum(steps.get(f"behaviour_{model}", 0.0) for model in models)
+    run = behaviour[behaviour["model"].notna()]
+    return {
+        "calibration_test": {
+            row.model: {
+                "temperature": round(row.temperature, 4),
+                "ece": [round(row.ece, 4), round(row.ece_low, 4), round(row.ece_high, 4)],
+                "ece_scaled": [round(row.scaled_ece, 4), round(row.scaled_ece_low, 4), round(row.scaled_ece_high, 4)],
+                "mce": [round(row.mce, 4), round(row.scaled_mce, 4)],
+                "brier": [round(row.brier, 4), round(row.scaled_brier, 4)],
+                "log_loss": [round(row.log_loss, 4), round(row.scaled_log_loss, 4)],
+            }
+            for row in calibration.itertuples()
+        },
+        "behaviour_failure_rates": {
+            test: {
+                row.model: [int(row.cases), round(row.failure_rate, 4), round(row.ci_low, 4), round(row.ci_high, 4)]
+                for row in rows.itertuples()
+            }  # fmt: skip
+            for test, rows in run.groupby("test", sort=False)
+        },
+        "behaviour_not_run": {
+            row.test: row.reason or "no cases" for row in behaviour[behaviour["model"].isna()].itertuples()
+        },
+        "behaviour_suite_seconds": round(suite, 2),
+        "slice_search_seconds": steps.get("slices"),
+        "slices_kept_at_least_1_5x_and_100_texts": {
+            model: int(((found["times_model"] >= 1.5) & (found["size"] >= 100)).sum())
+            for model, found in slices.items()
+        },
+        "top_slices": {
+            model: [
+                f"{row.description}: {row.size} texts, {row.error_rate:.1%} wrong ({row.times_model:.1f}x)"
+                for row in found.head(3).itertuples()
+            ]  # fmt: skip
+            for model, found in slices.items()
+        },
+    }
+
+
 BROUGHT = "brought_cnn"
 ANALYSIS = ("score", "attributions", "maps", "clusters")  # what a model costs beyond its training
 
@@ -233,6 +280,7 @@ def main() -> None:
         "report": report_figures(build, args.data, args.config),
     }
     figures["baseline_attributions_seconds"] = step_seconds(timings).get("baseline_attributions")
+    figures["beyond_errors"] = beyond_errors(database, step_seconds(timings))
     if "cnn" in figures["models"]:
         figures["brought_model"] = brought_model_figures(build, args.data, args.config)
     # Each data set's figures under its file name, beside those of the data sets benched before.

@@ -20,6 +20,7 @@ Also the rank correlation of every feature with the loss, with a bootstrap confi
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -180,7 +181,11 @@ def duplicate_findings(reviews: pd.DataFrame, noun: str) -> list[dict]:
 
 
 def slice_predicates(
-    test: pd.DataFrame, cleaned: pd.Series, numeric: list[Feature], categories: list[Feature], settings: dict,
+    test: pd.DataFrame,
+    cleaned: pd.Series,
+    numeric: list[Feature],
+    categories: list[Feature],
+    settings: dict,
     min_size: int,
 ) -> list[Predicate]:
     """The simple facts that slices are made of, over the test texts (`cleaned`: their cleaned text): each
@@ -241,8 +246,9 @@ def slice_findings(found: pd.DataFrame, test: pd.DataFrame, overall: float, noun
     findings = []
     for row in found.head(shown).itertuples():
         group = test[test["review_id"].isin(row.review_ids)]
+        times = row.error_rate / row.model_error_rate
         title = (f"{noun.capitalize()} with {row.description}: {_percent(row.error_rate)} wrong, "
-                 f"{row.error_rate / row.model_error_rate:.1f}x the model's {_percent(row.model_error_rate)}")  # fmt: skip
+                 f"{times:.1f}x the model's {_percent(row.model_error_rate)}")  # fmt: skip
         findings.append(_finding(row.model, "slice", title, group, test, overall))
     return findings
 
@@ -299,7 +305,7 @@ def main() -> None:
     test_ids = reviews.loc[reviews["subset"] == "test", "review_id"].to_numpy()
     min_size = max(10, min(sliced["min_size"], len(test_ids) // 10))  # small data sets: a tenth of the test split
     cleaned = pd.Series(clean_all(reviews.set_index("review_id").loc[test_ids, "text"]))
-    found_slices = []
+    found_slices, slice_seconds = [], 0.0
     for model, group in joined.groupby("model"):
         test = group[group["subset"] == "test"]
         overall = test["loss"].mean()
@@ -309,10 +315,13 @@ def main() -> None:
             + category_findings(test, model, overall, categories, noun)
         )
         test = test.set_index("review_id").loc[test_ids].reset_index()  # the rows of `cleaned`
+        start = time.perf_counter()
         found = slices(test, model, slice_predicates(test, cleaned, numeric, categories, sliced, min_size),
                        sliced, min_size)  # fmt: skip
+        slice_seconds += time.perf_counter() - start
         findings += slice_findings(found, test, overall, noun, sliced["in_insights"])
         found_slices.append(found)
+    cli.record_timing("slices", slice_seconds)
     findings.sort(key=lambda f: -f["importance"])
     columns = ["model", "kind", "title", "reviews", "mean_loss", "loss_ratio", "importance"]
     table = pd.DataFrame([{k: f[k] for k in columns} for f in findings], columns=columns)

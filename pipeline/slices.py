@@ -271,7 +271,7 @@ class _Search:
         tails = parents.members[start:end, -1]
         prefix = parents.members[start, :-1]
         left, right = _pairs(end - start)
-        keep = self.feature[tails[left]] != self.feature[tails[right]]
+        keep = self.feature[tails[left]] != self.feature[tails[right]]  # (b, c) would not be found; skip the lookup
         left, right = left[keep], right[keep]
         b, c = tails[left], tails[right]
         rows = [start + left, start + right]  # the parents without the last, and without the one before
