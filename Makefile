@@ -218,7 +218,8 @@ $(CASES) &: pipeline/cases.py pipeline/checklist.py pipeline/text.py sql/macros.
 # A model's file: its predictions are made from it, so they stand for it among the prerequisites.
 model_file = $(BUILD)/models/$(1).$(if $(filter baseline,$(1)),pkl,keras)
 $(MODELS:%=$(BUILD)/behaviour/%.parquet): $(BUILD)/behaviour/%.parquet: pipeline/behaviour.py pipeline/adapters.py \
-		pipeline/classifier.py pipeline/keras_models.py pipeline/baseline.py pipeline/registry.py pipeline/text.py \
+		pipeline/classifier.py pipeline/keras_models.py pipeline/baseline.py pipeline/analysis.py \
+		pipeline/predictions.py pipeline/registry.py pipeline/text.py \
 		sql/macros.sql $(CORE) $(BUILD)/predictions/%.parquet $(CASES) $(BUILD)/settings/behaviour.json
 	$(STEP).behaviour --config $(RESOLVED) --model $* --weights $(call model_file,$*) \
 		--reviews $(BUILD)/reviews.parquet --tokens $(BUILD)/tokens.npz --predictions $(BUILD)/predictions/$*.parquet \

@@ -142,18 +142,14 @@ class BaselineClassifier(Classifier):
 
 
 def save(classifier: BaselineClassifier, path: Path) -> None:
-    """The fitted baseline, for the steps that run it on other texts (a pickle: a file of this build only)."""
+    """The fitted baseline, for the steps that run it on other texts (a pickle: a file of this build only, which
+    pipeline.adapters loads)."""
     features, classifier._features = classifier._features, None  # the texts' features belong to this run
     try:
         with cli.atomic_output(path) as tmp, tmp.open("wb") as f:
             pickle.dump(classifier, f, protocol=pickle.HIGHEST_PROTOCOL)
     finally:
         classifier._features = features
-
-
-def load(path: Path) -> BaselineClassifier:
-    with open(path, "rb") as f:
-        return pickle.load(f)
 
 
 def main() -> None:
