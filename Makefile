@@ -139,12 +139,12 @@ $(BUILD)/metadata.parquet: pipeline/metadata.py pipeline/text.py sql/macros.sql 
 # with the loss.
 $(BUILD)/insights.parquet $(BUILD)/insight_reviews.parquet $(BUILD)/correlations.parquet $(BUILD)/slices.parquet &: \
 		pipeline/insights.py pipeline/slices.py pipeline/features.py pipeline/text.py sql/macros.sql $(CORE) $(BUILD)/reviews.parquet $(BUILD)/dataset.json \
-		$(BUILD)/metadata.parquet $(BUILD)/tokens.npz $(MAPPED:%=$(BUILD)/predictions/%.parquet) \
+		$(BUILD)/metadata.parquet $(BUILD)/tokens.npz $(MODELS:%=$(BUILD)/predictions/%.parquet) \
 		$(MAPPED:%=$(BUILD)/clusters/%.parquet) $(BUILD)/settings/insights.json $(BUILD)/settings/slices.json \
 		$(BUILD)/settings/seed.json
 	$(STEP).insights --config $(RESOLVED) --reviews $(BUILD)/reviews.parquet --dataset-info $(BUILD)/dataset.json \
 		--tokens $(BUILD)/tokens.npz --metadata $(BUILD)/metadata.parquet \
-		--predictions $(MAPPED:%=$(BUILD)/predictions/%.parquet) --clusters $(MAPPED:%=$(BUILD)/clusters/%.parquet) \
+		--predictions $(MODELS:%=$(BUILD)/predictions/%.parquet) --clusters $(MAPPED:%=$(BUILD)/clusters/%.parquet) \
 		--out $(BUILD)/insights.parquet --members $(BUILD)/insight_reviews.parquet \
 		--correlations $(BUILD)/correlations.parquet --slices $(BUILD)/slices.parquet
 
@@ -193,7 +193,7 @@ $(BUILD)/models/baseline.json $(BUILD)/predictions/baseline.parquet $(BUILD)/att
 		$(BUILD)/settings/seed.json
 	$(STEP).baseline --config $(RESOLVED) --reviews $(BUILD)/reviews.parquet --tokens $(BUILD)/tokens.npz \
 		--summary $(BUILD)/models/baseline.json --predictions $(BUILD)/predictions/baseline.parquet \
-		--attributions $(BUILD)/attributions/baseline.npz --model $(BUILD)/models/baseline.pkl
+		--attributions $(BUILD)/attributions/baseline.npz --fitted $(BUILD)/models/baseline.pkl
 
 # How far each model's confidence can be trusted, before and after temperature scaling.
 CALIBRATION := $(BUILD)/calibration/metrics.parquet $(BUILD)/calibration/reliability.parquet \

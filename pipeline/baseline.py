@@ -4,7 +4,7 @@ linear, its attributions are exact.
 
     python -m pipeline.baseline --reviews build/reviews.parquet --tokens build/tokens.npz \
         --summary build/models/baseline.json --predictions build/predictions/baseline.parquet \
-        --attributions build/attributions/baseline.npz --model build/models/baseline.pkl
+        --attributions build/attributions/baseline.npz --fitted build/models/baseline.pkl
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def main() -> None:
     p.add_argument("--summary", required=True, type=Path, help="JSON describing the model")
     p.add_argument("--predictions", required=True, type=Path)
     p.add_argument("--attributions", required=True, type=Path)
-    p.add_argument("--model", required=True, type=Path, help="the fitted baseline (.pkl)")
+    p.add_argument("--fitted", required=True, type=Path, help="the fitted baseline (.pkl)")
     args = p.parse_args()
     config = load_config(args.config)
     corpus = Corpus.read(args.reviews, args.tokens)
@@ -168,7 +168,7 @@ def main() -> None:
     from pipeline.baseline import BaselineClassifier as Importable
 
     classifier = Importable.fit(corpus, config[BASELINE], config["seed"])
-    save(classifier, args.model)
+    save(classifier, args.fitted)
     analysis.write_predictions(classifier, corpus, args.summary, args.predictions, None)
     start = time.perf_counter()
     analysis.write_attributions(classifier, corpus, config["attributions"], args.attributions)

@@ -343,7 +343,7 @@ def builtin_tests(labels: list[str]) -> list[tuple[Test, str | None]]:
         Test(
             name="negation",
             kind="direction",
-            description='"not" put before the word that pushes hardest toward the predicted class; '
+            description='"not" put before the word that pushes the baseline hardest toward the class it predicts; '
             "that class's probability must not go up",
             perturbation="negation",
             expect="down",
@@ -352,7 +352,7 @@ def builtin_tests(labels: list[str]) -> list[tuple[Test, str | None]]:
         Test(
             name="intensifier",
             kind="direction",
-            description='a sentence of the predicted class appended ("It was truly wonderful."); '
+            description='a sentence of the class the baseline predicts appended ("It was truly wonderful."); '
             "that class's probability must not go down",
             perturbation="intensifier",
             class_sentences=((positive, POSITIVE_SENTENCES), (negative, NEGATIVE_SENTENCES)) if positive else (),

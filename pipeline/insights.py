@@ -2,7 +2,7 @@
 
     python -m pipeline.insights --reviews build/reviews.parquet --dataset-info build/dataset.json \
         --tokens build/tokens.npz \
-        --metadata build/metadata.parquet --predictions build/predictions/dense.parquet ... \
+        --metadata build/metadata.parquet --predictions build/predictions/dense.parquet ... baseline.parquet \
         --clusters build/clusters/dense.parquet ... --out build/insights.parquet \
         --members build/insight_reviews.parquet --correlations build/correlations.parquet
 
@@ -275,7 +275,7 @@ def main() -> None:
     p.add_argument("--dataset-info", required=True, type=Path)
     p.add_argument("--tokens", required=True, type=Path)
     p.add_argument("--metadata", required=True, type=Path)
-    p.add_argument("--predictions", required=True, type=Path, nargs="+", help="<model>.parquet per neural model")
+    p.add_argument("--predictions", required=True, type=Path, nargs="+", help="<model>.parquet per model")
     p.add_argument("--clusters", required=True, type=Path, nargs="+", help="<model>.parquet per neural model")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--members", required=True, type=Path)
@@ -293,19 +293,18 @@ def main() -> None:
     reviews = review_table(args.reviews, args.tokens, args.metadata)
     clusters = pd.concat([artifacts.read_clusters(path).assign(model=path.stem) for path in args.clusters])
     predictions = pd.concat([artifacts.read_predictions(path) for path in args.predictions], ignore_index=True)
-    joined = (
+    scored = (
         values(found, reviews, predictions)
         .merge(predictions[["review_id", "model", "probabilities", "correct"]], on=["review_id", "model"])
         .merge(reviews[["review_id", "split", "label"]], on="review_id")
-        .merge(clusters, on=["review_id", "model"])
     )
+    joined = scored.merge(clusters, on=["review_id", "model"])  # the models with a latent space: not the baseline
 
     findings = mislabelled_findings(joined, info.labels, noun) + duplicate_findings(reviews, noun)
     sliced = config["slices"]
     test_ids = reviews.loc[reviews["subset"] == "test", "review_id"].to_numpy()
     min_size = max(10, min(sliced["min_size"], len(test_ids) // 10))  # small data sets: a tenth of the test split
     cleaned = pd.Series(clean_all(reviews.set_index("review_id").loc[test_ids, "text"]))
-    found_slices, slice_seconds = [], 0.0
     for model, group in joined.groupby("model"):
         test = group[group["subset"] == "test"]
         overall = test["loss"].mean()
@@ -314,14 +313,15 @@ def main() -> None:
             + range_findings(test, model, overall, numeric, noun)
             + category_findings(test, model, overall, categories, noun)
         )
-        test = test.set_index("review_id").loc[test_ids].reset_index()  # the rows of `cleaned`
-        start = time.perf_counter()
-        found = slices(test, model, slice_predicates(test, cleaned, numeric, categories, sliced, min_size),
-                       sliced, min_size)  # fmt: skip
-        slice_seconds += time.perf_counter() - start
-        findings += slice_findings(found, test, overall, noun, sliced["in_insights"])
-        found_slices.append(found)
-    cli.record_timing("slices", slice_seconds)
+    # Slices for every model, the baseline too.
+    every_slice, start = [], time.perf_counter()
+    for model, group in scored.groupby("model"):
+        test = group.set_index("review_id").loc[test_ids].reset_index()  # the rows of `cleaned`
+        found_here = slices(test, model, slice_predicates(test, cleaned, numeric, categories, sliced, min_size),
+                            sliced, min_size)  # fmt: skip
+        findings += slice_findings(found_here, test, test["loss"].mean(), noun, sliced["in_insights"])
+        every_slice.append(found_here)
+    cli.record_timing("slices", time.perf_counter() - start)
     findings.sort(key=lambda f: -f["importance"])
     columns = ["model", "kind", "title", "reviews", "mean_loss", "loss_ratio", "importance"]
     table = pd.DataFrame([{k: f[k] for k in columns} for f in findings], columns=columns)
@@ -335,7 +335,7 @@ def main() -> None:
     artifacts.write_table(
         args.correlations, correlations(joined, numeric, config["seed"], settings["bootstrap_resamples"])
     )
-    artifacts.write_table(args.slices, pd.concat(found_slices, ignore_index=True))
+    artifacts.write_table(args.slices, pd.concat(every_slice, ignore_index=True))
 
 
 if __name__ == "__main__":

@@ -219,3 +219,19 @@ def test_the_behaviour_page_lists_rates_and_failing_cases(monkeypatch, database)
     assert len(headers) == min(int(failing["failures"]), 20)
     if failing["kind"] != "template":
         assert "samples?id=" in headers[0]
+
+
+def test_a_texts_page_lists_its_cases(monkeypatch, database):
+    found = tables(database)
+    cases = found["behaviour_cases"].dropna(subset=["review_id"])
+    review_id = int(cases["review_id"].value_counts().index[0])
+    expected = len(cases[cases["review_id"] == review_id]) * len(found["models"])
+    monkeypatch.setenv(DB_ENV, str(database))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["id"] = str(review_id)
+    at.run()
+    at.switch_page("views/samples.py").run()
+    assert not at.exception
+    listed = [frame.value for frame in at.dataframe if "predicted_after" in frame.value.columns]
+    assert len(listed) == 1 and len(listed[0]) == expected
+    assert set(listed[0]["test"]) == set(cases.loc[cases["review_id"] == review_id, "test"])

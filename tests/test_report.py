@@ -15,7 +15,7 @@ from tests.imdb_fixture import HOSTILE_NAME
 from viewer import report as report_module
 from viewer.serve import chromium
 
-SECTIONS = ["Models", "Population", "Dashboard", "Insights", "Highest-loss reviews"]
+SECTIONS = ["Models", "Population", "Dashboard", "Behaviour", "Insights", "Highest-loss reviews"]
 EVERY_CHART_DRAWN = """() => {
     const charts = [...document.querySelectorAll('.chart')];
     return charts.length > 0 && charts.every(chart => chart.querySelector('svg, canvas'));
@@ -53,6 +53,8 @@ def test_the_report_needs_nothing_from_outside(report):
     assert '"url":' not in page.split("const specs = ", 1)[1]
     for section in SECTIONS:
         assert f"<h2>{section}</h2>" in page
+    for part in ("Calibration (test split)", "Slices"):
+        assert f"<h3>{part}</h3>" in page
 
 
 def test_the_report_opens_in_chromium_without_errors(report, db):
@@ -85,15 +87,16 @@ def test_the_report_opens_in_chromium_without_errors(report, db):
         page.close()
     assert errors == [] and outside == []
     assert drawn == charts
-    # Training curves (2), a confusion matrix per model, two maps, six histograms per neural model, and six heat
-    # maps per high-loss review (two directions for each of the two neural models and the baseline).
+    # Training curves (2), a confusion matrix and a reliability diagram per model, the behavioural tests' failure
+    # rates, two maps, six histograms per neural model, and six heat maps per high-loss review (two directions for
+    # each of the two neural models and the baseline).
     models = db.execute("select count(*) from models").fetchone()[0]
     reviews = db.execute(
         "select count(distinct review_id) from (select review_id, row_number() over "
         "(partition by model order by loss desc, review_id) as rank from predictions join reviews using (review_id) "
         "where subset = 'test' and model in ('dense', 'cnn')) where rank <= 5"
     ).fetchone()[0]
-    assert charts == 2 + models + 2 + 2 * 6 + 6 * reviews
+    assert charts == 2 + 2 * models + 1 + 2 + 2 * 6 + 6 * reviews
     # Each map draws its sample of the reviews, on a canvas.
     all_reviews = db.execute("select count(*) from reviews").fetchone()[0]
     assert maps == [min(report_module.MAP_SAMPLE, all_reviews)] * 2

@@ -91,7 +91,7 @@ def reliability_diagram(bins: pd.DataFrame, model: str) -> alt.LayerChart:
             alt.Tooltip("accuracy:Q", format=".3f"),
         ],
     )
-    return (diagonal + line + points).properties(width=260, height=240)
+    return (diagonal + line + points).properties(width=250, height=220)
 
 
 def map_colors(labels: list[str], categories: dict[str, str] | None = None) -> dict[str, tuple[str, alt.Scale]]:

@@ -57,7 +57,9 @@ for row in tests[tests["applicable"] & tests["model"].isna()].itertuples():
 
 st.subheader("Failing cases")
 left, right = st.columns(2)
-test = left.selectbox("Test", list(dict.fromkeys(run["test"])), key="behaviour_test")
+# The test with the most failures first, so the page opens on something to read.
+failing = run.groupby("test", sort=False)["failures"].sum()
+test = left.selectbox("Test", list(failing.index), index=int(failing.to_numpy().argmax()), key="behaviour_test")
 model = right.selectbox("Model", [m for m in models if m in set(run["model"])], key="behaviour_model")
 failures = run_query("behaviour_failures", test=test, model=model, limit=SHOWN)
 if failures.empty:

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.filters import labels, neural_models
+from viewer.filters import labels, neural_models, side_by_side
 from viewer.session import build_facts, run_query
 
 KINDS = {"trained": "trained here", "brought": "brought in", "baseline": "trained here"}
@@ -120,10 +120,9 @@ st.caption(
     "with its 95% bootstrap interval. MCE: the largest gap of any bin. Temperature above 1: the model was "
     "overconfident. The calibrated probabilities are in `predictions.calibrated`."
 )
-for start in range(0, len(figures), 4):
-    row = list(figures["model"])[start : start + 4]
-    for column, model in zip(st.columns(4), row, strict=False):
-        column.altair_chart(charts.reliability_diagram(reliability, model))
+for column, model in side_by_side(list(figures["model"]), per_row=3):
+    # Total height: the Streamlit theme draws the axes and legend larger than the spec assumes.
+    column.altair_chart(charts.reliability_diagram(reliability, model), height=360)
 
 st.subheader("Training curves")
 trained = [model for model in neural_models() if model in set(batches["model"])]
