@@ -78,8 +78,8 @@ def test_every_page_opens_without_an_exception(page, request, data, path):
 
 def test_overview_draws_its_charts(page, viewer_url):
     open_page(page, viewer_url, "Overview")
-    # Two training curves and one confusion matrix per model.
-    expect(page.locator('[data-testid="stVegaLiteChart"]')).to_have_count(5)
+    # A reliability diagram per model, two training curves and a confusion matrix per model.
+    expect(page.locator('[data-testid="stVegaLiteChart"]')).to_have_count(8)
     page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').first.wait_for()
 
 

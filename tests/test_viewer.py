@@ -10,6 +10,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pipeline.config import SCHEMA_VERSION
 from viewer.database import QUERIES, ROOT
 from viewer.session import DB_ENV
 
@@ -122,7 +123,7 @@ def test_a_database_of_another_schema_version(monkeypatch, tmp_path):
         con.execute("create table meta (key varchar, value varchar); insert into meta values ('schema_version', '1')")
     monkeypatch.setenv(DB_ENV, str(path))
     message = run_app().error[0].value
-    assert "schema version 1; this viewer reads version 3. Rebuild it with `make all`." in message
+    assert f"schema version 1; this viewer reads version {SCHEMA_VERSION}. Rebuild it with `make all`." in message
 
 
 def test_viewer_never_imports_tensorflow(database):
