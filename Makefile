@@ -215,15 +215,17 @@ $(CASES) &: pipeline/cases.py pipeline/checklist.py pipeline/text.py sql/macros.
 		--predictions $(BUILD)/predictions/baseline.parquet --attributions $(BUILD)/attributions/baseline.npz \
 		--cases $(word 1,$(CASES)) --tests $(word 2,$(CASES))
 
-# A model's file: its predictions are made from it, so they stand for it among the prerequisites.
+# Every model's verdicts, in one process. A model's file is named by its kind; its predictions are made from it,
+# so they stand for it among the prerequisites.
 model_file = $(BUILD)/models/$(1).$(if $(filter baseline,$(1)),pkl,keras)
-$(MODELS:%=$(BUILD)/behaviour/%.parquet): $(BUILD)/behaviour/%.parquet: pipeline/behaviour.py pipeline/adapters.py \
-		pipeline/classifier.py pipeline/keras_models.py pipeline/baseline.py pipeline/analysis.py \
-		pipeline/predictions.py pipeline/registry.py pipeline/text.py \
-		sql/macros.sql $(CORE) $(BUILD)/predictions/%.parquet $(CASES) $(BUILD)/settings/behaviour.json
-	$(STEP).behaviour --config $(RESOLVED) --model $* --weights $(call model_file,$*) \
-		--reviews $(BUILD)/reviews.parquet --tokens $(BUILD)/tokens.npz --predictions $(BUILD)/predictions/$*.parquet \
-		--cases $(word 1,$(CASES)) --out $@
+$(MODELS:%=$(BUILD)/behaviour/%.parquet) &: pipeline/behaviour.py pipeline/adapters.py pipeline/classifier.py \
+		pipeline/keras_models.py pipeline/baseline.py pipeline/analysis.py pipeline/predictions.py \
+		pipeline/registry.py pipeline/text.py sql/macros.sql $(CORE) $(MODELS:%=$(BUILD)/predictions/%.parquet) \
+		$(CASES) $(BUILD)/settings/behaviour.json
+	$(STEP).behaviour --config $(RESOLVED) --models $(MODELS) \
+		--weights $(foreach model,$(MODELS),$(call model_file,$(model))) \
+		--predictions $(MODELS:%=$(BUILD)/predictions/%.parquet) --reviews $(BUILD)/reviews.parquet \
+		--tokens $(BUILD)/tokens.npz --cases $(word 1,$(CASES)) --out $(MODELS:%=$(BUILD)/behaviour/%.parquet)
 
 # The shared database, written aside and renamed into place when complete.
 $(DB): pipeline/build_db.py pipeline/imdb.py pipeline/registry.py pipeline/features.py pipeline/text.py $(CORE) \

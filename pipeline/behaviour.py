@@ -1,10 +1,11 @@
-"""Run one model on the behavioural test cases (pipeline/cases.py) and say which it fails.
+"""Run every model on the behavioural test cases (pipeline/cases.py) and say which cases each fails.
 
-    python -m pipeline.behaviour --model cnn --weights build/models/cnn.keras --reviews build/reviews.parquet \
-        --tokens build/tokens.npz --predictions build/predictions/cnn.parquet \
-        --cases build/behaviour/cases.parquet --out build/behaviour/cnn.parquet
+    python -m pipeline.behaviour --models dense cnn baseline --weights build/models/dense.keras ... \
+        --predictions build/predictions/dense.parquet ... --reviews build/reviews.parquet \
+        --tokens build/tokens.npz --cases build/behaviour/cases.parquet --out build/behaviour/dense.parquet ...
 
-Only the changed texts are predicted: a case's text before the change is a text of the data, whose
+One process for all models: the changed texts are encoded once, and TensorFlow starts once. Only the changed
+texts are predicted: a case's text before the change is a text of the data, whose
 probabilities the model's predictions already hold. A case fails when
 - invariance: the predicted class changes;
 - direction: the probability of the case's class moves against the expectation by more than the tolerance;
@@ -18,7 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import adapters, artifacts, cli
+from pipeline import adapters, artifacts, cli, registry
+from pipeline.classifier import Corpus
+from pipeline.config import load_config
 
 
 def verdicts(
@@ -43,34 +46,42 @@ def verdicts(
 
 
 def main() -> None:
-    p = adapters.parser(__doc__)
-    p.add_argument("--predictions", required=True, type=Path, help="the model's predictions of the data")
+    p = cli.parser(__doc__)
+    p.add_argument("--models", required=True, nargs="+", help="names from the models setting, the baseline too")
+    p.add_argument("--weights", required=True, type=Path, nargs="+", help="each model's file (.keras, or .pkl)")
+    p.add_argument("--predictions", required=True, type=Path, nargs="+", help="each model's predictions of the data")
+    p.add_argument("--reviews", required=True, type=Path)
+    p.add_argument("--tokens", required=True, type=Path)
     p.add_argument("--cases", required=True, type=Path)
-    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path, nargs="+", help="each model's verdicts (.parquet)")
     args = p.parse_args()
-    config, spec, corpus, model = adapters.opened(args)
+    config = load_config(args.config)
+    corpus = Corpus.read(args.reviews, args.tokens)
     cases = artifacts.read_table(args.cases)
+    changed = corpus.of_texts(list(cases["after"]))  # encoded once, read by every model
     k = len(corpus.labels)
-    after = model.predict(corpus.of_texts(list(cases["after"])))[0] if len(cases) else np.zeros((0, k))
-    predictions = artifacts.read_predictions(args.predictions).set_index("review_id")["probabilities"]
-    before = np.full((len(cases), k), np.nan)
     known = cases["review_id"].notna().to_numpy()
-    if known.any():
-        before[known] = np.stack(predictions.loc[cases.loc[known, "review_id"].astype(int)].to_numpy())
-    failed = verdicts(cases, before, after, corpus.labels, config["behaviour"]["tolerance"])
-    artifacts.write_table(
-        args.out,
-        pd.DataFrame(
-            {
-                "case_id": cases["case_id"].to_numpy(np.int32),
-                "model": spec.name,
-                "probabilities_before": [None if np.isnan(row).any() else row.astype(np.float32) for row in before],
-                "probabilities_after": list(after.astype(np.float32)),
-                "failed": failed,
-            }
-        ),
-    )
-    print(f"{args.out}: {spec.name} fails {int(failed.sum()):,} of {len(cases):,} cases")
+    for name, weights, predictions_path, out in zip(args.models, args.weights, args.predictions, args.out, strict=True):
+        model = adapters.load(registry.spec(config, name), weights, corpus)
+        after = model.predict(changed)[0] if len(cases) else np.zeros((0, k))
+        predictions = artifacts.read_predictions(predictions_path).set_index("review_id")["probabilities"]
+        before = np.full((len(cases), k), np.nan)
+        if known.any():
+            before[known] = np.stack(predictions.loc[cases.loc[known, "review_id"].astype(int)].to_numpy())
+        failed = verdicts(cases, before, after, corpus.labels, config["behaviour"]["tolerance"])
+        artifacts.write_table(
+            out,
+            pd.DataFrame(
+                {
+                    "case_id": cases["case_id"].to_numpy(np.int32),
+                    "model": name,
+                    "probabilities_before": [None if np.isnan(row).any() else row.astype(np.float32) for row in before],
+                    "probabilities_after": list(after.astype(np.float32)),
+                    "failed": failed,
+                }
+            ),
+        )
+        print(f"{out}: {name} fails {int(failed.sum()):,} of {len(cases):,} cases")
 
 
 if __name__ == "__main__":

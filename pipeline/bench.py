@@ -147,7 +147,7 @@ def beyond_errors(database: Path, steps: dict[str, float]) -> dict:
         behaviour = query(con, "behaviour_summary")
         models = list(calibration["model"])
         slices = {model: query(con, "slices", model=model) for model in models}
-    suite = steps.get("cases", 0.0) + sum(steps.get(f"behaviour_{model}", 0.0) for model in models)
+    suite = steps.get("cases", 0.0) + steps.get("behaviour", 0.0)
     run = behaviour[behaviour["model"].notna()]
     return {
         "calibration_test": {
