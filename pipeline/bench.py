@@ -92,6 +92,8 @@ def page_timings(database: Path) -> dict:
         "sample_heat_maps": (f"samples?id={heat_map_review(database)}", drawn, 1),
         # The dashboard's five default charts.
         "dashboard_charts": ("dashboard", drawn, 5),
+        # The behavioural tests' failure rates, and the failing cases of the test with most failures.
+        "behaviour_failing_cases": ("behaviour", "mark", 1),
     }
     timings = {}
     with viewer(database) as url, chromium() as browser:
