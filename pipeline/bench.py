@@ -93,7 +93,7 @@ def page_timings(database: Path) -> dict:
         # The dashboard's five default charts.
         "dashboard_charts": ("dashboard", drawn, 5),
         # The behavioural tests' failure rates, and the failing cases of the test with most failures.
-        "behaviour_failing_cases": ("behaviour", "mark", 1),
+        "behaviour_failing_cases": ("behaviour", '[data-testid="stHtml"]', 1),
     }
     timings = {}
     with viewer(database) as url, chromium() as browser:
