@@ -22,7 +22,7 @@ def parser(description: str) -> argparse.ArgumentParser:
     """The arguments of a step that analyses one model: its name and file, and the texts."""
     p = cli.parser(description)
     p.add_argument("--model", required=True, help="a name from the models setting")
-    p.add_argument("--weights", required=True, type=Path, help="the model's file (.keras; the baseline's .pkl)")
+    p.add_argument("--weights", required=True, type=Path, help="the model's .keras file")
     p.add_argument("--reviews", required=True, type=Path)
     p.add_argument("--tokens", required=True, type=Path)
     return p

@@ -165,6 +165,13 @@ class Attributions:
     at_review: np.ndarray  # texts x k: the target at the text
     at_baseline: np.ndarray  # texts x k: the target at the all-zero embedding
 
+    def by_class(self, row: int) -> np.ndarray:
+        """Text `row`'s scores, tokens x every class (class 0's are minus the sum of the others')."""
+        k = self.at_review.shape[1]
+        start, end = self.offsets[row], self.offsets[row + 1]
+        stored = self.values[start * k : end * k].reshape(-1, k) * self.scale[row]
+        return np.concatenate([-stored.sum(axis=1, keepdims=True), stored], axis=1)
+
     @classmethod
     def none(cls, texts: int, k: int) -> Attributions:
         """For a model analysed without attributions: no scores at all."""

@@ -35,17 +35,13 @@ def strongest_words(
 ) -> pd.DataFrame:
     """For each sampled text: the token that pushes the baseline hardest toward the class it predicts, which
     occurrence of that token it is, and the class. Texts where no token pushes toward it are left out."""
-    k = len(labels) - 1
     predicted = predictions.set_index("review_id").loc[sample["review_id"], "probabilities"]
     words = tokenize_all(sample["text"])
     rows = []
     for review_id, tokens, probabilities in zip(sample["review_id"], words, predicted, strict=True):
         i = int(review_id)  # review ids are the row numbers of every per-text file
-        start, end = attributions.offsets[i] * k, attributions.offsets[i + 1] * k
-        scores = attributions.values[start:end].reshape(-1, k).astype(np.float32) * attributions.scale[i]
         target = int(np.argmax(probabilities))
-        # Scores are stored toward classes 1..n-1; class 0's is minus their sum.
-        toward = -scores.sum(axis=1) if target == 0 else scores[:, target - 1]
+        toward = attributions.by_class(i)[:, target]
         if not len(toward) or toward.max() <= 0:
             continue
         position = int(np.argmax(toward))

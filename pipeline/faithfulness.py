@@ -26,14 +26,6 @@ def completeness_error(attributions: artifacts.Attributions) -> np.ndarray:
     return (np.abs(attributions.score_sum - change) / np.maximum(np.abs(change), 1e-6)).ravel()
 
 
-def scores_by_class(attributions: artifacts.Attributions, row: int) -> np.ndarray:
-    """One text's scores, tokens x all classes (class 0's are minus the sum of the others')."""
-    k = attributions.at_review.shape[1]
-    start, end = attributions.offsets[row], attributions.offsets[row + 1]
-    stored = attributions.values[start * k : end * k].reshape(-1, k) * attributions.scale[row]
-    return np.concatenate([-stored.sum(axis=1, keepdims=True), stored], axis=1)
-
-
 def without(sequence: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """The sequence with the tokens at `positions` deleted, the rest moved up, padding at the end."""
     kept = np.delete(sequence[sequence != 0], positions)
@@ -48,7 +40,7 @@ def deletion_test(
     predicted = before.argmax(axis=1)
     top, random = [], []
     for row, target in zip(rows, predicted, strict=True):
-        scores = scores_by_class(attributions, row)[:, target]
+        scores = attributions.by_class(row)[:, target]
         top.append(without(sequences[row], np.argsort(-scores, kind="stable")[:REMOVED]))
         random.append(without(sequences[row], rng.choice(len(scores), REMOVED, replace=False)))
     picked = np.arange(len(rows)), predicted

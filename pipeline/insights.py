@@ -4,7 +4,8 @@
         --tokens build/tokens.npz \
         --metadata build/metadata.parquet --predictions build/predictions/dense.parquet ... baseline.parquet \
         --clusters build/clusters/dense.parquet ... --out build/insights.parquet \
-        --members build/insight_reviews.parquet --correlations build/correlations.parquet
+        --members build/insight_reviews.parquet --correlations build/correlations.parquet \
+        --slices build/slices.parquet
 
 Kinds of finding, each with the reviews it is about:
 - cluster: a cluster whose test loss is well above the model's, with the metadata that sets it apart;
@@ -313,12 +314,15 @@ def main() -> None:
             + range_findings(test, model, overall, numeric, noun)
             + category_findings(test, model, overall, categories, noun)
         )
-    # Slices for every model, the baseline too.
-    every_slice, start = [], time.perf_counter()
-    for model, group in scored.groupby("model"):
-        test = group.set_index("review_id").loc[test_ids].reset_index()  # the rows of `cleaned`
-        found_here = slices(test, model, slice_predicates(test, cleaned, numeric, categories, sliced, min_size),
-                            sliced, min_size)  # fmt: skip
+    # Slices for every model, the baseline too, over the same facts: they are about the texts (the model's own
+    # features, such as confidence, are left out), so they are made once.
+    start = time.perf_counter()
+    tests = {model: group.set_index("review_id").loc[test_ids].reset_index()  # the rows of `cleaned`
+             for model, group in scored.groupby("model")}  # fmt: skip
+    predicates = slice_predicates(next(iter(tests.values())), cleaned, numeric, categories, sliced, min_size)
+    every_slice = []
+    for model, test in tests.items():
+        found_here = slices(test, model, predicates, sliced, min_size)
         findings += slice_findings(found_here, test, test["loss"].mean(), noun, sliced["in_insights"])
         every_slice.append(found_here)
     cli.record_timing("slices", time.perf_counter() - start)
