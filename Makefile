@@ -55,6 +55,13 @@ test: $(VENV)/.test $(CHROMIUM)
 bench: $(VENV)/.pipeline
 	$(STEP).bench --data $(DATA) --config $(CONFIG) --out $(BUILD)/bench.json
 
+## Time every step, the database and the viewer on texts made from IMDB: 50,000, 200,000 and N=1000000 (SIZES= others)
+N ?= 1000000
+SIZES ?= 50000 200000 $(N)
+bench-scale: $(VENV)/.pipeline
+	$(STEP).scale --data $(DATA) --config $(CONFIG) --sizes "$(SIZES)" --up-to $(N) --out $(BUILD)/bench.json \
+		$(if $(KEEP),--keep)
+
 ## Check style with ruff
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check pipeline viewer tests
@@ -65,9 +72,9 @@ clean:
 
 ## List the targets
 help:
-	@awk '/^## /{doc=substr($$0, 4); next} /^[a-z]+:/{if (doc) printf "  make %-8s %s\n", substr($$1, 1, length($$1)-1), doc; doc=""}' $(MAKEFILE_LIST)
+	@awk '/^## /{doc=substr($$0, 4); next} /^[a-z-]+:/{if (doc) printf "  make %-11s %s\n", substr($$1, 1, length($$1)-1), doc; doc=""}' $(MAKEFILE_LIST)
 
-.PHONY: all view report test bench lint clean help FORCE
+.PHONY: all view report test bench bench-scale lint clean help FORCE
 
 # --- environment -----------------------------------------------------------------------------
 
@@ -132,7 +139,7 @@ $(BUILD)/tokens.npz: pipeline/preprocess.py pipeline/text.py sql/macros.sql $(CO
 		--out $@
 
 # TextBlob sentiment and negation and contrast counts of every text, on both cores.
-$(BUILD)/metadata.parquet: pipeline/metadata.py pipeline/text.py sql/macros.sql $(CORE) $(BUILD)/reviews.parquet
+$(BUILD)/metadata.parquet: pipeline/metadata.py pipeline/sentiment.py pipeline/text.py sql/macros.sql $(CORE) $(BUILD)/reviews.parquet
 	$(STEP).metadata --config $(RESOLVED) --reviews $(BUILD)/reviews.parquet --out $@
 
 # Ranked findings about the failures, the slices where each model errs most, and each feature's rank correlation
@@ -168,7 +175,7 @@ $(BUILD)/models/%.json $(BUILD)/predictions/%.parquet $(BUILD)/latent/%.npy: pip
 		--predictions $(BUILD)/predictions/$*.parquet --latent $(BUILD)/latent/$*.npy
 
 # Integrated gradients of a Keras model for every token of every text, once the model has been scored.
-$(BUILD)/attributions/%.npz: pipeline/attributions.py pipeline/analysis.py pipeline/adapters.py pipeline/classifier.py \
+$(BUILD)/attributions/%.parquet: pipeline/attributions.py pipeline/analysis.py pipeline/adapters.py pipeline/classifier.py \
 		pipeline/keras_models.py pipeline/predictions.py pipeline/registry.py pipeline/text.py sql/macros.sql $(CORE) $(BUILD)/models/%.keras $(BUILD)/models/%.json \
 		$(BUILD)/reviews.parquet $(BUILD)/tokens.npz $(BUILD)/settings/attributions.json $(BUILD)/settings/%.json
 	$(STEP).attributions --config $(RESOLVED) --model $* --weights $(BUILD)/models/$*.keras \
@@ -185,7 +192,7 @@ $(BUILD)/clusters/%.parquet $(BUILD)/clusters/%_words.parquet: pipeline/clusters
 		--out $(BUILD)/clusters/$*.parquet --words $(BUILD)/clusters/$*_words.parquet
 
 # The TF-IDF + logistic regression reference, analysed through the one model interface too.
-$(BUILD)/models/baseline.json $(BUILD)/predictions/baseline.parquet $(BUILD)/attributions/baseline.npz \
+$(BUILD)/models/baseline.json $(BUILD)/predictions/baseline.parquet $(BUILD)/attributions/baseline.parquet \
 		$(BUILD)/models/baseline.pkl &: \
 		pipeline/baseline.py pipeline/classifier.py pipeline/analysis.py pipeline/text.py \
 		pipeline/predictions.py pipeline/registry.py sql/macros.sql $(CORE) $(BUILD)/reviews.parquet \
@@ -193,7 +200,7 @@ $(BUILD)/models/baseline.json $(BUILD)/predictions/baseline.parquet $(BUILD)/att
 		$(BUILD)/settings/seed.json
 	$(STEP).baseline --config $(RESOLVED) --reviews $(BUILD)/reviews.parquet --tokens $(BUILD)/tokens.npz \
 		--summary $(BUILD)/models/baseline.json --predictions $(BUILD)/predictions/baseline.parquet \
-		--attributions $(BUILD)/attributions/baseline.npz --fitted $(BUILD)/models/baseline.pkl
+		--attributions $(BUILD)/attributions/baseline.parquet --fitted $(BUILD)/models/baseline.pkl
 
 # How far each model's confidence can be trusted, before and after temperature scaling.
 CALIBRATION := $(BUILD)/calibration/metrics.parquet $(BUILD)/calibration/reliability.parquet \
@@ -209,10 +216,10 @@ $(CALIBRATION) &: pipeline/calibration.py pipeline/predictions.py $(CORE) $(BUIL
 # verdicts on them. The baseline's attributions choose the word the negation test negates.
 CASES := $(BUILD)/behaviour/cases.parquet $(BUILD)/behaviour/tests.parquet
 $(CASES) &: pipeline/cases.py pipeline/checklist.py pipeline/text.py sql/macros.sql $(CORE) $(BUILD)/reviews.parquet \
-		$(BUILD)/dataset.json $(BUILD)/predictions/baseline.parquet $(BUILD)/attributions/baseline.npz \
+		$(BUILD)/dataset.json $(BUILD)/predictions/baseline.parquet $(BUILD)/attributions/baseline.parquet \
 		$(BUILD)/settings/behaviour.json $(BUILD)/settings/seed.json $(wildcard $(USER_TESTS))
 	$(STEP).cases --config $(RESOLVED) --reviews $(BUILD)/reviews.parquet --dataset-info $(BUILD)/dataset.json \
-		--predictions $(BUILD)/predictions/baseline.parquet --attributions $(BUILD)/attributions/baseline.npz \
+		--predictions $(BUILD)/predictions/baseline.parquet --attributions $(BUILD)/attributions/baseline.parquet \
 		--cases $(word 1,$(CASES)) --tests $(word 2,$(CASES))
 
 # Every model's verdicts, in one process. A model's file is named by its kind; its predictions are made from it,
@@ -232,14 +239,14 @@ $(DB): pipeline/build_db.py pipeline/imdb.py pipeline/registry.py pipeline/featu
 		sql/schema.sql sql/macros.sql $(wildcard sql/derive/*.sql) $(BUILD)/dataset.json $(BUILD)/tokens.npz \
 		$(BUILD)/settings/models.json $(MODELS:%=$(BUILD)/models/%.json) $(MODELS:%=$(BUILD)/predictions/%.parquet) \
 		$(MAPPED:%=$(BUILD)/maps/%.npy) $(MAPPED:%=$(BUILD)/clusters/%.parquet) \
-		$(MODELS:%=$(BUILD)/attributions/%.npz) $(BUILD)/metadata.parquet $(BUILD)/insights.parquet $(CALIBRATION) \
+		$(MODELS:%=$(BUILD)/attributions/%.parquet) $(BUILD)/metadata.parquet $(BUILD)/insights.parquet $(CALIBRATION) \
 		$(CASES) $(MODELS:%=$(BUILD)/behaviour/%.parquet)
 	$(STEP).build_db --config $(RESOLVED) --reviews $(BUILD)/reviews.parquet --dataset $(BUILD)/dataset.json \
 		--tokens $(BUILD)/tokens.npz --metadata $(BUILD)/metadata.parquet \
 		--models $(MODELS:%=$(BUILD)/models/%.json) --predictions $(MODELS:%=$(BUILD)/predictions/%.parquet) \
 		--latent $(MAPPED:%=$(BUILD)/latent/%.npy) --maps $(MAPPED:%=$(BUILD)/maps/%.npy) \
 		--clusters $(MAPPED:%=$(BUILD)/clusters/%.parquet) --cluster-words $(MAPPED:%=$(BUILD)/clusters/%_words.parquet) \
-		--attributions $(MODELS:%=$(BUILD)/attributions/%.npz) --insights $(BUILD)/insights.parquet \
+		--attributions $(MODELS:%=$(BUILD)/attributions/%.parquet) --insights $(BUILD)/insights.parquet \
 		--insight-reviews $(BUILD)/insight_reviews.parquet --correlations $(BUILD)/correlations.parquet \
 		--slices $(BUILD)/slices.parquet \
 		--calibration $(CALIBRATION) --cases $(CASES) --behaviour $(MODELS:%=$(BUILD)/behaviour/%.parquet) --out $@

@@ -4,6 +4,8 @@ steps that analyse a model (pipeline.score, pipeline.attributions, pipeline.base
 
 from __future__ import annotations
 
+import contextlib
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,8 @@ import numpy as np
 from pipeline import artifacts
 from pipeline.classifier import Classifier, Corpus
 from pipeline.predictions import prediction_table
+
+PART = 20_000  # texts analysed at a time: a step's memory is bounded by this many texts' results, not by the data
 
 
 def write_predictions(
@@ -20,18 +24,33 @@ def write_predictions(
     predictions_path: Path,
     latent_path: Path | None,
     extra: dict | None = None,
-) -> None:
-    """Predict every text and write the model's predictions, latent vectors (if it has them) and summary."""
-    probabilities, latent = model.predict(corpus)
-    tokens = corpus.tokens
-    artifacts.write_predictions(
-        predictions_path, prediction_table(model.name, tokens.review_id, tokens.label, probabilities, corpus.labels)
-    )
+    attributions: tuple[dict, Path] | None = None,
+) -> float:
+    """Predict every text, a part at a time, and write the model's predictions, latent vectors (if it has them) and
+    summary; with `attributions` (settings, path), its attributions too, in the same pass. Returns the seconds
+    spent on attributions."""
+    attributing = 0.0
     summary = {"model": model.name, **model.describe(), **(extra or {})}
-    if latent_path is not None:
-        artifacts.write_array(latent_path, latent.astype(np.float32))
-        summary["latent_dim"] = int(latent.shape[1])
+    with contextlib.ExitStack() as outputs:
+        write = outputs.enter_context(artifacts.prediction_chunks(predictions_path))
+        write_latent = outputs.enter_context(artifacts.array_chunks(latent_path, len(corpus))) if latent_path else None
+        if attributions is not None:
+            settings, path = attributions
+            write_scores = outputs.enter_context(artifacts.attribution_chunks(path))
+        what = "predictions" + (" and attributions" if attributions else "")
+        for rows, part in corpus.parts(PART, f"{model.name}: {what}"):
+            probabilities, latent = model.predict(part)
+            tokens = part.tokens
+            write(prediction_table(model.name, tokens.review_id, tokens.label, probabilities, corpus.labels))
+            if write_latent is not None:
+                write_latent(rows, latent.astype(np.float32))
+                summary["latent_dim"] = int(latent.shape[1])
+            if attributions is not None:
+                start = time.perf_counter()
+                write_scores(tokens.review_id, attributed(model, part, settings))
+                attributing += time.perf_counter() - start
     artifacts.write_summary(summary_path, summary)
+    return attributing
 
 
 def quantize(scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -46,16 +65,23 @@ def quantize(scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def write_attributions(model: Classifier, corpus: Corpus, settings: dict, path: Path) -> None:
-    """Attribute every text and write the scores, quantized, with their sums and targets."""
-    found = model.attribute(corpus, settings["steps"], settings["batch_size"])
-    k = len(corpus.labels) - 1
+    """Attribute every text, a part at a time, and write the scores, quantized, with their sums and targets."""
+    with artifacts.attribution_chunks(path) as write:
+        for _, part in corpus.parts(PART, f"{model.name}: attributions"):
+            write(part.tokens.review_id, attributed(model, part, settings))
+
+
+def attributed(model: Classifier, part: Corpus, settings: dict) -> artifacts.Attributions:
+    """The attributions of a part of the texts, quantized."""
+    found = model.attribute(part, settings["steps"], settings["batch_size"])
+    k = len(part.labels) - 1
     flat, offsets, scale = quantize(found.scores)
-    attributions = artifacts.Attributions(
-        values=flat,
-        offsets=offsets,
-        scale=scale,
-        score_sum=np.array([s.sum(axis=0) if len(s) else np.zeros(k) for s in found.scores]).reshape(-1, k),
-        at_review=found.at_review,
-        at_baseline=found.at_baseline,
+    sums = np.array([s.sum(axis=0) if len(s) else np.zeros(k) for s in found.scores]).reshape(-1, k)
+    return artifacts.Attributions(flat, offsets, scale, sums, found.at_review, found.at_baseline)
+
+
+def write_no_attributions(corpus: Corpus, path: Path) -> None:
+    """For a model analysed without attributions: no scores at all."""
+    artifacts.write_attributions(
+        path, corpus.tokens.review_id, artifacts.Attributions.none(len(corpus), len(corpus.labels) - 1)
     )
-    artifacts.write_attributions(path, attributions)

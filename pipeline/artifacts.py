@@ -6,13 +6,20 @@ another's keys or columns. Every write goes through a temporary file renamed int
 
 from __future__ import annotations
 
+import contextlib
 import json
+import struct
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from pipeline import cli
 from pipeline.errors import PipelineError
@@ -33,6 +40,28 @@ def read_json(path: Path) -> Any:
 def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
     with cli.atomic_output(path) as tmp:
         frame.to_parquet(tmp, index=False)
+
+
+@contextlib.contextmanager
+def _parquet_chunks(path: Path, schema: pa.Schema | None = None) -> Iterator[Callable[[pd.DataFrame | pa.Table], None]]:
+    """A Parquet file written a chunk at a time, each chunk a row group: memory holds one chunk, not the file.
+    Without `schema`, the first chunk's is every chunk's."""
+    with cli.atomic_output(path) as tmp:
+        writers = [pq.ParquetWriter(tmp, schema)] if schema is not None else []
+
+        def write(chunk: pd.DataFrame | pa.Table) -> None:
+            table = chunk if isinstance(chunk, pa.Table) else pa.Table.from_pandas(chunk, preserve_index=False)
+            if not writers:
+                writers.append(pq.ParquetWriter(tmp, table.schema))
+            writers[0].write_table(table)
+
+        try:
+            yield write
+        finally:
+            for writer in writers:
+                writer.close()
+        if not writers:
+            raise PipelineError(f"{path}: nothing to write")
 
 
 def _write_npz(path: Path, **arrays: np.ndarray) -> None:
@@ -90,14 +119,44 @@ class Tokens:
     def sequence_length(self) -> int:
         return self.sequences.shape[1]
 
+    def part(self, rows: slice) -> Tokens:
+        """The texts of `rows`, their token ids read into memory (from the memory-mapped file)."""
+        per_text = ("review_id", "label", "subset", "n_tokens", "n_oov")
+        return Tokens(
+            **{name: getattr(self, name)[rows] for name in per_text},
+            sequences=np.asarray(self.sequences[rows]),
+            vocabulary=self.vocabulary,
+            labels=self.labels,
+        )
+
 
 def write_tokens(path: Path, tokens: Tokens) -> None:
     _write_npz(path, **asdict(tokens))
 
 
 def read_tokens(path: Path) -> Tokens:
+    """The encoded texts; the token ids are memory-mapped, so a step pages in only the rows it reads."""
     with np.load(path) as found:
-        return Tokens(**{name: found[name] for name in Tokens.__dataclass_fields__})
+        arrays = {name: found[name] for name in Tokens.__dataclass_fields__ if name != "sequences"}
+    return Tokens(**arrays, sequences=_mapped_member(path, "sequences.npy"))
+
+
+def _mapped_member(path: Path, member: str) -> np.ndarray:
+    """An array of an .npz file (np.savez stores its members uncompressed), memory-mapped read-only."""
+    with zipfile.ZipFile(path) as archive, open(path, "rb") as f:
+        info = archive.getinfo(member)
+        # The local header: 30 bytes, then the name and an extra field whose lengths it gives.
+        f.seek(info.header_offset + 26)
+        name_length, extra_length = struct.unpack("<HH", f.read(4))
+        f.seek(info.header_offset + 30 + name_length + extra_length)
+        version = np.lib.format.read_magic(f)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran_order, dtype = read_header(f)
+        offset = f.tell()
+    if info.compress_type != zipfile.ZIP_STORED or 0 in shape:
+        with np.load(path) as found:
+            return found[member.removesuffix(".npy")]
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran_order else "C")
 
 
 # --- per model: summary, predictions, latent vectors --------------------------------------------------------
@@ -116,6 +175,11 @@ def write_predictions(path: Path, predictions: pd.DataFrame) -> None:
     _write_parquet(path, predictions)
 
 
+def prediction_chunks(path: Path) -> contextlib.AbstractContextManager[Callable[[pd.DataFrame], None]]:
+    """A model's predictions written a chunk of texts at a time (pipeline.predictions.prediction_table's)."""
+    return _parquet_chunks(path)
+
+
 def read_predictions(path: Path) -> pd.DataFrame:
     return pd.read_parquet(path)
 
@@ -126,8 +190,29 @@ def write_array(path: Path, array: np.ndarray) -> None:
         np.save(f, array)
 
 
-def read_array(path: Path) -> np.ndarray:
-    return np.load(path)
+@contextlib.contextmanager
+def array_chunks(path: Path, rows: int) -> Iterator[Callable[[slice, np.ndarray], None]]:
+    """An array of `rows` rows (latent vectors, map coordinates) written a chunk of rows at a time into a
+    memory-mapped .npy file; its width and type are the first chunk's."""
+    with cli.atomic_output(path) as tmp:
+        arrays: list[np.memmap] = []
+
+        def write(where: slice, values: np.ndarray) -> None:
+            if not arrays:
+                shape = (rows, *values.shape[1:])
+                arrays.append(np.lib.format.open_memmap(tmp, mode="w+", dtype=values.dtype, shape=shape))
+            arrays[0][where] = values
+
+        yield write
+        if not arrays:
+            raise PipelineError(f"{path}: nothing to write")
+        arrays[0].flush()
+        del arrays[:]
+
+
+def read_array(path: Path, mapped: bool = False) -> np.ndarray:
+    """`mapped`: memory-mapped read-only, so that only the rows read are paged in."""
+    return np.load(path, mmap_mode="r" if mapped else None)
 
 
 # --- per model: clusters --------------------------------------------------------------------------------------
@@ -179,13 +264,67 @@ class Attributions:
         return cls(np.zeros(0, np.int8), np.zeros(texts + 1, np.int64), np.ones(texts, np.float32), zeros, zeros, zeros)
 
 
-def write_attributions(path: Path, attributions: Attributions) -> None:
-    _write_npz(path, **asdict(attributions))
+def _float_rows(matrix: np.ndarray) -> pa.Array:
+    """A texts x k matrix as one list of k floats per text."""
+    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+    offsets = np.arange(len(matrix) + 1, dtype=np.int32) * matrix.shape[1]
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(matrix.ravel()))
+
+
+ATTRIBUTION_SCHEMA = pa.schema(
+    [
+        ("review_id", pa.int32()),
+        ("scores", pa.list_(pa.int8())),
+        ("scale", pa.float32()),
+        ("target_review", pa.list_(pa.float32())),
+        ("target_baseline", pa.list_(pa.float32())),
+        ("score_sum", pa.list_(pa.float32())),
+    ]
+)
+
+
+@contextlib.contextmanager
+def attribution_chunks(path: Path) -> Iterator[Callable[[np.ndarray, Attributions], None]]:
+    """A model's attributions written a chunk of texts at a time: write(review_id, attributions of those texts).
+    A Parquet file with the columns of the database's attributions table, but the model."""
+    with _parquet_chunks(path, ATTRIBUTION_SCHEMA) as write_table:
+
+        def write(review_id: np.ndarray, found: Attributions) -> None:
+            k = found.at_review.shape[1]
+            scores = pa.ListArray.from_arrays(
+                pa.array((found.offsets * k).astype(np.int32)), pa.array(found.values, pa.int8())
+            )
+            columns = [pa.array(review_id, pa.int32()), scores, pa.array(found.scale, pa.float32())]
+            columns += [_float_rows(m) for m in (found.at_review, found.at_baseline, found.score_sum)]
+            write_table(pa.Table.from_arrays(columns, schema=ATTRIBUTION_SCHEMA))
+
+        yield write
+
+
+def write_attributions(path: Path, review_id: np.ndarray, attributions: Attributions) -> None:
+    with attribution_chunks(path) as write:
+        write(review_id, attributions)
 
 
 def read_attributions(path: Path) -> Attributions:
-    with np.load(path) as found:
-        return Attributions(**{name: found[name] for name in Attributions.__dataclass_fields__})
+    table = pq.read_table(path)
+    n = table.num_rows
+
+    def matrix(column: str) -> np.ndarray:
+        values = pc.list_flatten(table[column]).to_numpy()
+        return values.astype(np.float32).reshape(n, len(values) // n if n else 0)
+
+    at_review = matrix("target_review")
+    k = max(at_review.shape[1], 1)
+    lengths = pc.list_value_length(table["scores"]).to_numpy(zero_copy_only=False) // k
+    return Attributions(
+        values=pc.list_flatten(table["scores"]).to_numpy(zero_copy_only=False).astype(np.int8),
+        offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        scale=table["scale"].to_numpy(),
+        score_sum=matrix("score_sum"),
+        at_review=at_review,
+        at_baseline=matrix("target_baseline"),
+    )
 
 
 # --- metadata, insights, correlations -------------------------------------------------------------------------

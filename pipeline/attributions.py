@@ -1,7 +1,7 @@
 """Integrated gradients of one model for every text: how much each token pushes toward each class.
 
     python -m pipeline.attributions --model cnn --weights build/models/cnn.keras --reviews build/reviews.parquet \
-        --tokens build/tokens.npz --out build/attributions/cnn.npz
+        --tokens build/tokens.npz --out build/attributions/cnn.parquet
 
 The target for class c is its centred logit, logit(c) minus the mean of all logits, taken with respect to
 the embedding output, from the all-zero embedding of the text's tokens (the baseline) to the text's own. With
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline import adapters, analysis, artifacts, cli
+from pipeline import adapters, analysis, cli
 
 
 def main() -> None:
@@ -29,7 +29,7 @@ def main() -> None:
     config, _, corpus, model = adapters.opened(args)
     if model.no_attributions:
         # The model is analysed without them; the database and the pages say why.
-        artifacts.write_attributions(args.out, artifacts.Attributions.none(len(corpus.texts), len(corpus.labels) - 1))
+        analysis.write_no_attributions(corpus, args.out)
         return
     analysis.write_attributions(model, corpus, config["attributions"], args.out)
 

@@ -4,13 +4,12 @@ linear, its attributions are exact.
 
     python -m pipeline.baseline --reviews build/reviews.parquet --tokens build/tokens.npz \
         --summary build/models/baseline.json --predictions build/predictions/baseline.parquet \
-        --attributions build/attributions/baseline.npz --fitted build/models/baseline.pkl
+        --attributions build/attributions/baseline.parquet --fitted build/models/baseline.pkl
 """
 
 from __future__ import annotations
 
 import pickle
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ from pipeline import analysis, cli
 from pipeline.classifier import Classifier, Corpus, Scores
 from pipeline.config import load_config
 from pipeline.registry import BASELINE
+from pipeline.text import tokenize_all
 
 CHUNK = 10_000  # texts attributed at a time, which bounds the memory of their n-grams
 
@@ -38,7 +38,7 @@ class BaselineClassifier(Classifier):
 
     def __init__(self, vectorizer: TfidfVectorizer, model: LogisticRegression, labels: list[str], settings: dict):
         self.vectorizer, self.model, self.labels, self.settings = vectorizer, model, labels, settings
-        self._features: sparse.csr_matrix | None = None
+        self._cached: tuple[Corpus, sparse.csr_matrix] | None = None  # the last texts' features
         # Logits of every class of the data as a linear function of the features: absent classes get a very low one.
         coefficients = np.zeros((len(labels), model.coef_.shape[1]))
         intercepts = np.full(len(labels), -30.0)
@@ -52,10 +52,18 @@ class BaselineClassifier(Classifier):
         self.directions = centred[1:].T.astype(np.float32)  # features x (classes - 1)
         self.offsets = (intercepts - intercepts.mean())[1:].astype(np.float32)
 
+    @staticmethod
+    def fit_rows(corpus: Corpus, sample: int, seed: int) -> np.ndarray:
+        """The training texts it is fitted on: all of them, or a seeded sample of `sample` (0: all) past that."""
+        rows = np.flatnonzero(corpus.tokens.subset == "train")
+        if 0 < sample < len(rows):
+            rows = np.sort(np.random.default_rng(seed).choice(rows, size=sample, replace=False))
+        return rows
+
     @classmethod
     def fit(cls, corpus: Corpus, settings: dict, seed: int) -> BaselineClassifier:
-        texts = [" ".join(words) for words in corpus.words]
-        train_rows = corpus.tokens.subset == "train"
+        rows = cls.fit_rows(corpus, settings["fit_sample"], seed)
+        texts = [" ".join(words) for words in tokenize_all(pd.Series(corpus.texts[rows], dtype=object))]
         vectorizer = TfidfVectorizer(
             token_pattern=r"\S+",  # the texts are cleaned already: tokens are what lies between spaces
             ngram_range=(1, settings["ngram_max"]),
@@ -64,22 +72,19 @@ class BaselineClassifier(Classifier):
             sublinear_tf=True,
             dtype=np.float32,
         )
-        # Fit on the training texts, then transform only the others: each text is tokenized once.
-        train = vectorizer.fit_transform([t for t, keep in zip(texts, train_rows, strict=True) if keep])
-        rest = vectorizer.transform([t for t, keep in zip(texts, train_rows, strict=True) if not keep])
+        train = vectorizer.fit_transform(texts)
+        del texts
         # liblinear fits two classes fast; with more it would fit one against the rest, so lbfgs fits the softmax.
         solver = "liblinear" if len(corpus.labels) == 2 else "lbfgs"
         model = LogisticRegression(C=settings["C"], max_iter=1000, solver=solver, random_state=seed)
-        model.fit(train, corpus.tokens.label[train_rows])
-        fitted = cls(vectorizer, model, corpus.labels, settings)
-        order = np.concatenate([np.flatnonzero(train_rows), np.flatnonzero(~train_rows)])
-        fitted._features = sparse.vstack([train, rest], format="csr")[np.argsort(order)]
-        return fitted
+        model.fit(train, corpus.tokens.label[rows])
+        return cls(vectorizer, model, corpus.labels, settings)
 
     def features(self, corpus: Corpus) -> sparse.csr_matrix:
-        if self._features is None:
-            self._features = self.vectorizer.transform([" ".join(words) for words in corpus.words])
-        return self._features
+        """The TF-IDF features of these texts, kept for the next call on the same texts (predict, then attribute)."""
+        if self._cached is None or self._cached[0] is not corpus:
+            self._cached = (corpus, self.vectorizer.transform([" ".join(words) for words in corpus.words]))
+        return self._cached[1]
 
     def describe(self) -> dict:
         return {
@@ -93,14 +98,14 @@ class BaselineClassifier(Classifier):
 
     def predict(self, corpus: Corpus) -> tuple[np.ndarray, None]:
         # Every class's column, also for a class the training texts lack (probability 0).
-        probabilities = np.zeros((len(corpus.texts), len(self.labels)))
+        probabilities = np.zeros((len(corpus), len(self.labels)))
         probabilities[:, self.model.classes_] = self.model.predict_proba(self.features(corpus))
         return probabilities, None
 
     def attribute(self, corpus: Corpus, steps: int, batch_size: int) -> Scores:
         features, vocabulary = self.features(corpus), self.vectorizer.vocabulary_
         scores: list[np.ndarray] = []
-        for start in range(0, len(corpus.texts), CHUNK):
+        for start in range(0, len(corpus), CHUNK):
             words = corpus.words[start : start + CHUNK]
             lengths = np.array([len(w) for w in words])
             # Each distinct word, and each distinct n-gram, is looked up once: factorized to integers first.
@@ -144,12 +149,12 @@ class BaselineClassifier(Classifier):
 def save(classifier: BaselineClassifier, path: Path) -> None:
     """The fitted baseline, for the steps that run it on other texts (a pickle: a file of this build only, which
     pipeline.adapters loads)."""
-    features, classifier._features = classifier._features, None  # the texts' features belong to this run
+    cached, classifier._cached = classifier._cached, None  # the texts' features belong to this run
     try:
         with cli.atomic_output(path) as tmp, tmp.open("wb") as f:
             pickle.dump(classifier, f, protocol=pickle.HIGHEST_PROTOCOL)
     finally:
-        classifier._features = features
+        classifier._cached = cached
 
 
 def main() -> None:
@@ -169,10 +174,12 @@ def main() -> None:
 
     classifier = Importable.fit(corpus, config[BASELINE], config["seed"])
     save(classifier, args.fitted)
-    analysis.write_predictions(classifier, corpus, args.summary, args.predictions, None)
-    start = time.perf_counter()
-    analysis.write_attributions(classifier, corpus, config["attributions"], args.attributions)
-    cli.record_timing("baseline_attributions", time.perf_counter() - start)
+    # One pass over the texts for both: each part is tokenized and its features computed once.
+    attributions = (config["attributions"], args.attributions)
+    seconds = analysis.write_predictions(
+        classifier, corpus, args.summary, args.predictions, None, attributions=attributions
+    )
+    cli.record_timing("baseline_attributions", seconds)
 
 
 if __name__ == "__main__":

@@ -13,13 +13,14 @@ import os
 import platform
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from pipeline import artifacts, cli, faithfulness
-from pipeline.config import ROOT
+from pipeline.config import ROOT, load_config
 from pipeline.errors import PipelineError
 from viewer.database import TIME_LIMIT, Refused, open_database, query, run_sql
 
@@ -59,14 +60,28 @@ def model_figures(database: Path) -> dict:
 
 
 def trustworthiness(build: Path, sample: int = 5000, seed: int = 0) -> dict:
-    """sklearn's trustworthiness of each t-SNE map against its latent space, on a random sample of reviews."""
+    """sklearn's trustworthiness of each t-SNE map against its latent space, on a random sample of texts. Where
+    t-SNE was fitted on a sample and the other texts placed on its map (pipeline.maps), the fitted and the placed
+    texts are scored apart, each on a sample of its own."""
     from sklearn.manifold import trustworthiness as score
 
+    from pipeline.maps import fit_rows
+
+    config = load_config(build / "settings" / "config.json")
     result = {}
     for latent in sorted((build / "latent").glob("*.npy")):
-        vectors, points = artifacts.read_array(latent), artifacts.read_array(build / "maps" / latent.name)
-        rows = np.random.default_rng(seed).choice(len(vectors), size=min(sample, len(vectors)), replace=False)
-        result[latent.stem] = round(float(score(vectors[rows], points[rows], n_neighbors=5)), 4)
+        vectors = artifacts.read_array(latent, mapped=True)
+        points = artifacts.read_array(build / "maps" / latent.name, mapped=True)
+        rng = np.random.default_rng(seed)
+        fitted = fit_rows(len(vectors), config["maps"]["fit_sample"], config["seed"])
+        groups = {"all": np.arange(len(vectors))}
+        if len(fitted) < len(vectors):
+            groups = {"fitted": fitted, "placed": np.setdiff1d(np.arange(len(vectors)), fitted)}
+        found = {}
+        for name, rows in groups.items():
+            picked = np.sort(rng.choice(rows, size=min(sample, len(rows)), replace=False))
+            found[name] = round(float(score(vectors[picked], points[picked], n_neighbors=5)), 4)
+        result[latent.stem] = found["all"] if "all" in found else found
     return result
 
 
@@ -79,34 +94,91 @@ def heat_map_review(database: Path) -> int:
         ).fetchone()[0]
 
 
+VEGA_DRAWN = '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
+WARM_VISITS = 3  # a page's warm time is the median of this many visits
+
+
+def seconds_to_draw(browser, url: str, selector: str, count: int = 1) -> float:
+    """Seconds from opening `url` in a fresh tab until `count` elements match `selector`."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    start = time.perf_counter()
+    page.goto(url)
+    page.wait_for_function(
+        "([s, n]) => document.querySelectorAll(s).length >= n", arg=[selector, count], timeout=300_000
+    )
+    seconds = time.perf_counter() - start
+    page.close()
+    return round(seconds, 2)
+
+
 def page_timings(database: Path) -> dict:
     """Seconds from opening each page in Chromium until its main content is drawn: the first visit after the
-    viewer starts (cold: queries run) and a second visit (warm: the viewer's query cache answers)."""
-    from viewer.serve import chromium, viewer
+    viewer starts (cold: queries run) and later visits (warm: the viewer's query cache answers); the same for a
+    bare Streamlit page of one line in the same browser, and each page's warm time over the bare page's."""
+    from viewer.serve import BARE_PAGE, chromium, streamlit_app, viewer
 
     # name -> (page, what must be on screen, how many of it)
-    drawn = '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
     checks = {
-        "population_map": ("population", drawn, 1),
-        # The first chart of a review's page is its first heat map.
-        "sample_heat_maps": (f"samples?id={heat_map_review(database)}", drawn, 1),
+        "population_map": ("population", ".rl-scatter[data-drawn]", 1),
+        # A review's first heat map, for the longest text a model gets wrong.
+        "sample_heat_maps": (f"samples?id={heat_map_review(database)}", ".heat", 1),
         # The dashboard's five default charts.
-        "dashboard_charts": ("dashboard", drawn, 5),
+        "dashboard_charts": ("dashboard", VEGA_DRAWN, 5),
         # The behavioural tests' failure rates, and the failing cases of the test with most failures.
         "behaviour_failing_cases": ("behaviour", '[data-testid="stHtml"]', 1),
     }
     timings = {}
-    with viewer(database) as url, chromium() as browser:
-        for name, (path, selector, count) in checks.items():
-            for visit in ("cold", "warm"):
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                start = time.perf_counter()
-                page.goto(f"{url}/{path}")
-                page.wait_for_function(
-                    "([s, n]) => document.querySelectorAll(s).length >= n", arg=[selector, count], timeout=120_000
-                )
-                timings[f"{name}_{visit}"] = round(time.perf_counter() - start, 2)
-                page.close()
+    with viewer(database) as url, streamlit_app(BARE_PAGE) as bare, chromium() as browser:
+        pages = {name: (f"{url}/{path}", selector, count) for name, (path, selector, count) in checks.items()}
+        pages["bare_page"] = (bare, '[data-testid="stMarkdown"]', 1)
+        for name, (address, selector, count) in pages.items():
+            timings[f"{name}_cold"] = seconds_to_draw(browser, address, selector, count)
+            warm = [seconds_to_draw(browser, address, selector, count) for _ in range(WARM_VISITS)]
+            timings[f"{name}_warm"] = float(np.median(warm))
+        for name in checks:
+            timings[f"{name}_over_bare_page"] = round(timings[f"{name}_warm"] - timings["bare_page_warm"], 2)
+    return timings
+
+
+def renderer_timings(database: Path, sizes: tuple[int, ...] = (1_000_000,)) -> dict:
+    """Seconds the map's renderer takes to draw on a bare HTML page of its own (no Streamlit): the population
+    map's own points, as the page colours and sizes them, and the same points repeated with a little jitter
+    to each of `sizes`. The floor under the Population page's time."""
+    from viewer import charts
+    from viewer.scatter import standalone_page
+    from viewer.serve import chromium
+
+    with open_database(database) as con:
+        model = con.execute("select model from models where kind <> 'baseline' order by rank limit 1").fetchone()[0]
+        points = query(con, "population_map", model=model, split=None, label=None, correct=None, clusters=None,
+                       loss_min=0.0, loss_max=1e9)  # fmt: skip
+        labels = [row[0] for row in con.execute("select label from labels order by label_index").fetchall()]
+    codes, palette, legend = charts.map_palette(points["label"], "label", labels)
+    points = points.assign(colour=codes)
+    rng = np.random.default_rng(0)
+    sets = {len(points): points}
+    for n in sizes:
+        repeated = points.iloc[np.arange(n) % len(points)].reset_index(drop=True)
+        spread = float(points["x"].std()) * 0.01
+        sets[n] = repeated.assign(
+            x=repeated["x"] + rng.normal(0, spread, n), y=repeated["y"] + rng.normal(0, spread, n)
+        )
+    timings = {}
+    with tempfile.TemporaryDirectory() as folder, chromium() as browser:
+        for n, shown in sets.items():
+            page = Path(folder) / f"map_{n}.html"
+            page.write_text(
+                standalone_page(
+                    shown,
+                    color="colour",
+                    palette=palette,
+                    legend=legend,
+                    size="loss",
+                    tooltip=[("review_id", "id"), "label", "loss"],
+                )  # fmt: skip
+            )
+            draws = [seconds_to_draw(browser, page.as_uri(), ".rl-scatter[data-drawn]") for _ in range(WARM_VISITS)]
+            timings[f"{n}_points"] = float(np.median(draws))
     return timings
 
 
@@ -278,6 +350,7 @@ def main() -> None:
         "map_trustworthiness_5000": trustworthiness(build),
         "attribution_faithfulness": faithfulness.measure(build),
         "page_seconds": page_timings(database),
+        "map_renderer_seconds": renderer_timings(database),
         "console_seconds": console_timings(database),
         "report": report_figures(build, args.data, args.config),
     }

@@ -7,8 +7,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -30,6 +32,8 @@ STORAGE_VERSION = "v1.2.0"
 # Tables computed in SQL from the loaded ones, in this order.
 DERIVED = ("clusters",)
 LIBRARIES = ("duckdb", "keras", "tensorflow-cpu", "scikit-learn", "numpy", "pandas")
+# DuckDB's memory while it fills the file; past it, it writes what it holds to disk first.
+MEMORY_LIMIT = "3GB"
 # Columns of the data beyond the built-in ones: DuckDB type by pandas kind.
 SQL_TYPES = {"i": "bigint", "u": "bigint", "f": "double", "b": "boolean"}
 
@@ -122,29 +126,14 @@ def latent_space_table(
     )
 
 
-def _rows(matrix: np.ndarray) -> pa.Array:
-    """A texts x k matrix as one list per text."""
-    return pa.FixedSizeListArray.from_arrays(pa.array(matrix.astype(np.float32).ravel()), matrix.shape[1]).cast(
-        pa.list_(pa.float32())
-    )
+def literal(value: str | Path) -> str:
+    """A string as an SQL literal."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
-def attributions_table(model: str, review_id: np.ndarray, path: Path) -> pa.Table:
-    found = artifacts.read_attributions(path)
-    if len(found.scale) != len(review_id):
-        raise PipelineError(f"{path}: does not match the texts; run make again")
-    k = found.at_review.shape[1]
-    return pa.table(
-        {
-            "review_id": pa.array(review_id, pa.int32()),
-            "model": pa.array([model] * len(review_id)),
-            "scores": pa.ListArray.from_arrays(pa.array(found.offsets * k, pa.int32()), pa.array(found.values)),
-            "scale": pa.array(found.scale),
-            "target_review": _rows(found.at_review),
-            "target_baseline": _rows(found.at_baseline),
-            "score_sum": _rows(found.score_sum),
-        }
-    )
+def parquet(path: Path) -> str:
+    """A Parquet file as a table of a query, for DuckDB to read a row group at a time."""
+    return f"read_parquet({literal(path)})"
 
 
 def add_data_columns(con: duckdb.DuckDBPyConnection, reviews: pd.DataFrame, info: artifacts.DatasetInfo) -> None:
@@ -163,27 +152,35 @@ def slice_tables(found: pd.DataFrame) -> tuple[list[pd.DataFrame], list[pd.DataF
     return [found.drop(columns=["review_ids"])], [members.dropna().astype({"review_id": "int32"})]
 
 
-def insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | pa.Table) -> None:
-    if len(frame) == 0:  # e.g. no training history when every model was brought in
+# What fills a table: a frame, or SQL that reads Parquet files (a `select`, which DuckDB runs a chunk at a time), or
+# a function that makes one of them when its turn comes, so that one table's rows at most are in memory.
+Source = pd.DataFrame | pa.Table | str | Callable[[], "pd.DataFrame | pa.Table | str"]
+
+
+def insert(con: duckdb.DuckDBPyConnection, table: str, source: Source) -> None:
+    if callable(source):
+        source = source()
+    if isinstance(source, str):
+        con.execute(f"insert into {table} by name {source}")
         return
-    # Columns by name, so the frame's column order does not matter.
-    names = frame.column_names if isinstance(frame, pa.Table) else frame.columns
-    columns = ", ".join(f'"{name}"' for name in names)
-    con.register("frame", frame)
-    con.execute(f"insert into {table} ({columns}) select {columns} from frame")
+    if len(source) == 0:  # e.g. no training history when every model was brought in
+        return
+    con.register("frame", source)
+    con.execute(f"insert into {table} by name select * from frame")
     con.unregister("frame")
 
 
-def build(out: Path, tables: dict[str, list], latent_dim: int, before_insert, views: str) -> None:
+def build(out: Path, tables: dict[str, list[Source]], latent_dim: int, before_insert, views: str) -> None:
     with cli.atomic_output(out) as tmp:
         con = connect_for_writing(tmp)
         try:
+            con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
             con.execute(MACROS.read_text())
             con.execute(SCHEMA_SQL.read_text().replace("{{latent_dim}}", str(latent_dim)))
             before_insert(con)
-            for table, frames in tables.items():
-                for frame in frames:
-                    insert(con, table, frame)
+            for table, sources in tables.items():
+                for source in sources:
+                    insert(con, table, source)
             con.execute(views)
             for table in DERIVED:
                 con.execute((ROOT / "sql" / "derive" / f"{table}.sql").read_text())
@@ -215,7 +212,7 @@ def main() -> None:
     p.add_argument("--maps", required=True, type=Path, nargs="+", help="<model>.npy per model but the baseline")
     p.add_argument("--clusters", required=True, type=Path, nargs="+", help="<model>.parquet per model but the baseline")
     p.add_argument("--cluster-words", required=True, type=Path, nargs="+", help="<model>_words.parquet")
-    p.add_argument("--attributions", required=True, type=Path, nargs="+", help="<model>.npz per model")
+    p.add_argument("--attributions", required=True, type=Path, nargs="+", help="<model>.parquet per model")
     p.add_argument("--insights", required=True, type=Path)
     p.add_argument("--insight-reviews", required=True, type=Path)
     p.add_argument("--correlations", required=True, type=Path)
@@ -231,7 +228,8 @@ def main() -> None:
     order = [spec.name for spec in registry.models(config)]
     summaries = sorted((artifacts.read_summary(path) for path in args.models), key=lambda s: order.index(s["model"]))
     models, batches, epochs = model_tables(summaries, info.kind)
-    calibration, reliability_bins, calibrated = (artifacts.read_table(path) for path in args.calibration)
+    calibration, reliability_bins = (artifacts.read_table(path) for path in args.calibration[:2])
+    calibrated = parquet(args.calibration[2])
     cases, tests = (artifacts.read_table(path) for path in args.cases)
     temperatures = calibration.drop_duplicates("model").set_index("model")["temperature"]
     models["temperature"] = models["model"].map(temperatures)
@@ -253,16 +251,21 @@ def main() -> None:
         "reviews": [reviews],
         "models": [models],
         "predictions": [
-            artifacts.read_predictions(path).merge(calibrated, on=["review_id", "model"], validate="1:1")
+            f"select p.*, c.calibrated from {parquet(path)} p join {calibrated} c using (review_id, model)"
+            " order by p.review_id"
             for path in args.predictions
         ],
         "training_batches": [batches],
         "training_epochs": [epochs],
         "latent_space": [
-            latent_space_table(model, review_id, latent[model], maps[model], clusters[model], latent_dim)
+            functools.partial(
+                latent_space_table, model, review_id, latent[model], maps[model], clusters[model], latent_dim
+            )  # fmt: skip
             for model in mapped
         ],
-        "attributions": [attributions_table(model, review_id, attributions[model]) for model in attributed],
+        "attributions": [
+            f"select *, {literal(model)} as model from {parquet(attributions[model])}" for model in attributed
+        ],
         "insights": [artifacts.read_table(args.insights)],
         "insight_reviews": [artifacts.read_table(args.insight_reviews)],
         "features": [feature_table(found)],

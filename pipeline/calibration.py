@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
+from tqdm import tqdm
 
 from pipeline import artifacts, cli
 from pipeline.config import load_config
@@ -182,7 +183,7 @@ def main() -> None:
     reviews = artifacts.read_reviews(args.reviews, columns=["review_id", "subset", "label"])
     label = reviews["label"].astype(str).map({name: i for i, name in enumerate(labels)}).to_numpy()
     metrics, bins, calibrated = [], [], []
-    for path in args.predictions:
+    for path in tqdm(args.predictions, desc="calibration (bootstrap)", unit=" models", leave=False):
         predictions = artifacts.read_predictions(path)
         if not np.array_equal(predictions["review_id"].to_numpy(), reviews["review_id"].to_numpy()):
             raise PipelineError(f"{path}: does not match {args.reviews}; run make again")

@@ -2,7 +2,7 @@
 and the user's own tests, on a seeded sample of the test split.
 
     python -m pipeline.cases --reviews build/reviews.parquet --dataset-info build/dataset.json \
-        --predictions build/predictions/baseline.parquet --attributions build/attributions/baseline.npz \
+        --predictions build/predictions/baseline.parquet --attributions build/attributions/baseline.parquet \
         --cases build/behaviour/cases.parquet --tests build/behaviour/tests.parquet
 
 Every model reads the same changed texts, so their verdicts can be compared case by case. The negation test

@@ -11,29 +11,54 @@ laid on the pipeline's own tokens, the words the pages show.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from pipeline import artifacts
 
 
-@dataclass
 class Corpus:
-    """Every text, in review_id order, as each kind of model reads it."""
+    """Every text, in review_id order, as each kind of model reads it; or a part of them (`part`, `parts`), which a
+    step analyses one at a time so that its memory is bounded by the part, not by the data. The texts as written
+    are read from the data on first use only: the models trained here never need them."""
 
-    texts: np.ndarray  # as written in the data
-    tokens: artifacts.Tokens  # the pipeline's encoding, which the models trained here read
-    labels: list[str]  # the data's label set
+    def __init__(self, texts: np.ndarray | Path, tokens: artifacts.Tokens, labels: list[str]) -> None:
+        self._texts = texts  # as written in the data, or the reviews file to read them from
+        self.tokens = tokens  # the pipeline's encoding, which the models trained here read
+        self.labels = labels  # the data's label set
 
     @classmethod
     def read(cls, reviews: Path, tokens: Path) -> Corpus:
         found = artifacts.read_tokens(tokens)
-        texts = artifacts.read_reviews(reviews, columns=["text"])["text"].to_numpy(dtype=object)
-        return cls(texts, found, [str(label) for label in found.labels])
+        return cls(Path(reviews), found, [str(label) for label in found.labels])
+
+    def __len__(self) -> int:
+        return len(self.tokens.review_id)
+
+    @property
+    def texts(self) -> np.ndarray:
+        if isinstance(self._texts, Path):
+            self._texts = artifacts.read_reviews(self._texts, columns=["text"])["text"].to_numpy(dtype=object)
+        return self._texts
+
+    def part(self, rows: slice) -> Corpus:
+        """The texts of `rows` (a slice of review_id order), their token ids read into memory."""
+        texts = self._texts if isinstance(self._texts, Path) and rows == slice(None) else self.texts[rows]
+        return Corpus(texts, self.tokens.part(rows), self.labels)
+
+    def parts(self, size: int, what: str) -> Iterator[tuple[slice, Corpus]]:
+        """The corpus `size` texts at a time, with a bar that counts the texts done."""
+        with tqdm(total=len(self), desc=what, unit=" texts", leave=False, mininterval=1) as bar:
+            for start in range(0, len(self), size):
+                rows = slice(start, min(start + size, len(self)))
+                yield rows, self.part(rows)
+                bar.update(rows.stop - rows.start)
 
     def of_texts(self, texts: list[str]) -> Corpus:
         """Other texts (e.g. the behavioural tests' changed ones), encoded as these were: same vocabulary and
@@ -59,10 +84,10 @@ class Corpus:
 
     @cached_property
     def words(self) -> list[list[str]]:
-        """Every text's tokens by the pipeline's own cleaning (the tokens() macro)."""
+        """Every text's tokens by the pipeline's own cleaning (the tokens() macro). For a part: a part's worth."""
         from pipeline.text import tokenize_all
 
-        return tokenize_all(self.texts)
+        return tokenize_all(pd.Series(self.texts, dtype=object))
 
 
 @dataclass

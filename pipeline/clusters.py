@@ -11,13 +11,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from sklearn.cluster import KMeans
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from tqdm import tqdm
 
 from pipeline import artifacts, cli
 from pipeline.config import load_config
 from pipeline.text import OOV, PAD
 
 WORDS_PER_CLUSTER = 15
+STARTS = 3  # k-means starts, the best kept
+BATCH = 10_000  # texts per mini-batch
+EPOCHS = 3  # passes of mini-batch k-means over the texts
+CHUNK = 50_000  # texts whose words are counted at a time
 PRIOR_WEIGHT = 1000.0  # pseudo-counts spread over the words in proportion to their overall frequency
 
 
@@ -29,34 +34,56 @@ def cluster_count(k: int, texts: int) -> int:
     return max(1, min(k, texts))
 
 
-def cluster_labels(latent: np.ndarray, k: int, seed: int) -> np.ndarray:
+def cluster_labels(latent: np.ndarray, k: int, seed: int, minibatch_above: int) -> np.ndarray:
+    """k-means, the best of a few seeded starts; past `minibatch_above` texts, mini-batch k-means, which reads
+    the texts a batch at a time and grows linearly with them."""
     k = cluster_count(k, len(latent))
-    return KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(latent).astype(np.int16)
+    if len(latent) <= minibatch_above:
+        best = None
+        for start in tqdm(range(STARTS), desc=f"k-means, {k} clusters", unit=" starts", leave=False):
+            fitted = KMeans(n_clusters=k, n_init=1, random_state=seed + start).fit(latent)
+            if best is None or fitted.inertia_ < best.inertia_:
+                best = fitted
+        return best.labels_.astype(np.int16)
+    model = MiniBatchKMeans(n_clusters=k, random_state=seed, batch_size=BATCH)
+    order = np.random.default_rng(seed).permutation(len(latent))
+    batches = [order[i : i + BATCH] for i in range(0, len(order), BATCH)]
+    for batch in tqdm(batches * EPOCHS, desc=f"mini-batch k-means, {k} clusters", unit=" batches", leave=False):
+        model.partial_fit(latent[np.sort(batch)])
+    return np.concatenate([model.predict(latent[i : i + BATCH]) for i in range(0, len(latent), BATCH)]).astype(np.int16)
 
 
-def word_presence(sequences: np.ndarray, vocabulary_size: int) -> sparse.csr_matrix:
-    """Reviews x words, 1 where the word occurs in the review (as the models saw it)."""
-    rows = np.repeat(np.arange(len(sequences)), sequences.shape[1])
-    words = sequences.ravel()
-    keep = (words != PAD) & (words != OOV)
-    presence = sparse.csr_matrix(
-        (np.ones(keep.sum(), dtype=np.float32), (rows[keep], words[keep])), shape=(len(sequences), vocabulary_size)
-    )
-    presence.data[:] = 1.0  # duplicates were summed: back to presence
-    return presence
+def word_counts(labels: np.ndarray, sequences: np.ndarray, vocabulary_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per cluster (in sorted order), the texts each word occurs in, as the models saw them; and the texts of each
+    cluster. Counted a chunk of texts at a time, so memory does not grow with the data."""
+    clusters, members = np.unique(labels, return_inverse=True)
+    inside = np.zeros((len(clusters), vocabulary_size))
+    for start in range(0, len(sequences), CHUNK):
+        chunk = np.asarray(sequences[start : start + CHUNK])
+        rows = np.repeat(np.arange(len(chunk)), chunk.shape[1])
+        words = chunk.ravel()
+        keep = (words != PAD) & (words != OOV)
+        presence = sparse.csr_matrix(
+            (np.ones(keep.sum(), dtype=np.float32), (rows[keep], words[keep])), shape=(len(chunk), vocabulary_size)
+        )
+        presence.data[:] = 1.0  # duplicates were summed: back to presence
+        part = members[start : start + CHUNK]
+        membership = sparse.csr_matrix(
+            (np.ones(len(part)), (part, np.arange(len(part)))), shape=(len(clusters), len(part))
+        )
+        inside += (membership @ presence).toarray()
+    return inside, np.bincount(members, minlength=len(clusters))
 
 
-def over_represented_words(labels: np.ndarray, presence: sparse.csr_matrix, vocabulary: np.ndarray) -> pd.DataFrame:
+def over_represented_words(labels: np.ndarray, sequences: np.ndarray, vocabulary: np.ndarray) -> pd.DataFrame:
     """Per cluster, the words most over-represented against the other reviews.
 
     Ranked by the z-score of the log-odds ratio with an informative Dirichlet prior (Monroe et al., 2008,
     "Fightin' Words"): unlike a plain ratio, it does not crown words seen in three reviews.
     """
-    clusters, members = np.unique(labels, return_inverse=True)
-    membership = sparse.csr_matrix((np.ones(len(labels)), (members, np.arange(len(labels)))))
-    inside = np.asarray((membership @ presence).todense())
-    total = np.asarray(presence.sum(axis=0)).ravel()
-    sizes = np.bincount(members)
+    clusters = np.unique(labels)
+    inside, sizes = word_counts(labels, sequences, len(vocabulary))
+    total = inside.sum(axis=0)
     prior = PRIOR_WEIGHT * (total + 1) / (total + 1).sum()
     frames = []
     for i, cluster in enumerate(clusters):
@@ -93,8 +120,11 @@ def main() -> None:
     config = load_config(args.config)
     tokens = artifacts.read_tokens(args.tokens)
 
-    labels = cluster_labels(artifacts.read_array(args.latent), config["clusters"]["k"], config["seed"])
-    words = over_represented_words(labels, word_presence(tokens.sequences, len(tokens.vocabulary)), tokens.vocabulary)
+    settings = config["clusters"]
+    labels = cluster_labels(
+        artifacts.read_array(args.latent), settings["k"], config["seed"], settings["minibatch_above"]
+    )
+    words = over_represented_words(labels, tokens.sequences, tokens.vocabulary)
     clusters = pd.DataFrame({"review_id": tokens.review_id, "cluster": labels})
     artifacts.write_clusters(args.out, args.words, clusters, words)
 

@@ -7,10 +7,11 @@ probability of that class more than removing 5 words at random.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from pipeline import quiet_tensorflow  # noqa: E402
+
+quiet_tensorflow()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -61,7 +62,7 @@ def measure(build: Path, sample: int = 2000, seed: int = 0) -> dict:
     candidates = np.flatnonzero((tokens.subset == "test") & (lengths >= 4 * REMOVED))
     rows = np.random.default_rng(seed).choice(candidates, size=min(sample, len(candidates)), replace=False)
     report = {}
-    for path in sorted((build / "attributions").glob("*.npz")):
+    for path in sorted((build / "attributions").glob("*.parquet")):
         attributions = artifacts.read_attributions(path)
         if not len(attributions.values):  # a model analysed without attributions
             continue

@@ -28,12 +28,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+from tqdm import tqdm
 
 from pipeline import artifacts, cli
 from pipeline.config import load_config
 from pipeline.features import Feature, features, review_table, values
 from pipeline.slices import Predicate, search
-from pipeline.text import clean_all
+from pipeline.text import clean_all, clean_hashes
 
 SUBSETS = ("train", "validation", "test", "all")
 HIGH_LOSS = 1.5  # a group is notable when its mean loss is at least this many times the model's
@@ -58,7 +59,8 @@ def spearman_with_interval(x: np.ndarray, y: np.ndarray, rng: np.random.Generato
 def correlations(joined: pd.DataFrame, numeric: list[Feature], seed: int, resamples: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     rows = []
-    for (model, subset), group in _by_model_and_subset(joined):
+    groups = tqdm(list(_by_model_and_subset(joined)), desc="correlations (bootstrap)", unit=" subsets", leave=False)
+    for (model, subset), group in groups:
         if group.empty:
             continue
         for feature in (f.name for f in numeric):
@@ -139,10 +141,17 @@ def mislabelled_findings(joined: pd.DataFrame, labels: list[str], noun: str) -> 
     """Confident learning (Northcutt et al., 2021) on the neural models' averaged probabilities: a text whose
     probability of another class reaches that class's own average (its threshold), the highest such class not
     being its label, and which the models get wrong, is a likely label error."""
-    average = joined.groupby("review_id")["probabilities"].apply(lambda rows: np.mean(np.stack(rows), axis=0))
-    probabilities = np.stack(average.to_numpy())
-    first = joined.drop_duplicates("review_id").set_index("review_id").loc[average.index]
-    given = first["label"].map({label: i for i, label in enumerate(labels)}).to_numpy()
+    review_id, inverse, count = np.unique(joined["review_id"].to_numpy(), return_inverse=True, return_counts=True)
+    each = np.stack(joined["probabilities"].to_numpy())
+    probabilities = (
+        np.stack(
+            [np.bincount(inverse, weights=each[:, j], minlength=len(review_id)) for j in range(each.shape[1])], axis=1
+        )
+        / count[:, None]
+    )
+    label_of = pd.Series(joined["label"].to_numpy(), index=joined["review_id"].to_numpy())
+    given = label_of[~label_of.index.duplicated()].loc[review_id].map({label: i for i, label in enumerate(labels)})
+    given = given.to_numpy()
     rows = np.arange(len(given))
     thresholds = np.array(
         [probabilities[given == j, j].mean() if (given == j).any() else 1.0 for j in range(len(labels))]
@@ -153,7 +162,7 @@ def mislabelled_findings(joined: pd.DataFrame, labels: list[str], noun: str) -> 
     if not flagged.any():
         return []
     p_true = probabilities[rows, given]
-    members = [int(r) for r in first.index[flagged][np.argsort(p_true[flagged], kind="stable")]]
+    members = [int(r) for r in review_id[flagged][np.argsort(p_true[flagged], kind="stable")]]
     loss = joined[joined["review_id"].isin(members)]
     title = f"{len(members):,} {noun} are likely mislabelled: the models confidently give them another label"
     return [{"model": None, "kind": "mislabelled", "title": title, "reviews": len(members),
@@ -162,12 +171,16 @@ def mislabelled_findings(joined: pd.DataFrame, labels: list[str], noun: str) -> 
 
 
 def duplicate_findings(reviews: pd.DataFrame, noun: str) -> list[dict]:
-    cleaned = pd.Series(clean_all(reviews["text"]), index=reviews.index)
-    groups = reviews.assign(cleaned=cleaned).groupby("cleaned").filter(lambda g: len(g) > 1)
+    """Texts whose cleaned text another has. The cleaned texts are hashed first: only those whose hash repeats are
+    compared as text, so the cost stays linear in the texts."""
+    hashes = pd.Series(clean_hashes(reviews["text"]), index=reviews.index)
+    candidates = reviews[hashes.duplicated(keep=False)]
+    cleaned = pd.Series(clean_all(candidates["text"]), index=candidates.index, dtype=object)
+    groups = candidates.assign(cleaned=cleaned)[cleaned.duplicated(keep=False)]
     if groups.empty:
         return []
     findings = []
-    crossing = groups.groupby("cleaned").filter(lambda g: g["split"].nunique() > 1)
+    crossing = groups[groups.groupby("cleaned")["split"].transform("nunique") > 1]
     for members, title in (
         (crossing, f"{noun} appear in both the train and the test split (same text once cleaned)"),
         (groups, f"{noun} have a duplicate (same text once cleaned)"),

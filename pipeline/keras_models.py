@@ -11,18 +11,19 @@ only the text's tokens move from zero to their embedding.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
-import os
 import re
 import zipfile
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from pipeline import quiet_tensorflow  # noqa: E402
+
+quiet_tensorflow()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from tqdm import tqdm  # noqa: E402
 
 from pipeline.classifier import Classifier, Corpus, Scores, align  # noqa: E402
 from pipeline.errors import PipelineError  # noqa: E402
@@ -121,11 +122,16 @@ class KerasClassifier(Classifier):
             outputs = np.concatenate([1 - outputs, outputs], axis=1)
         return outputs[:, self.order]
 
+    @functools.cached_property
+    def _compiled_scored(self):
+        """_scored compiled once for all the parts of the texts."""
+        return tf.function(self._scored, reduce_retracing=True)
+
     def predict(self, corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
-        run = tf.function(self._scored, reduce_retracing=True)
         probabilities, latent = [], []
-        for rows in _batches(len(corpus.texts), self.batch_size, "predictions"):
-            outputs, vectors = run(self.inputs(corpus, rows)[0])
+        for start in range(0, len(corpus), self.batch_size):
+            rows = np.arange(start, min(start + self.batch_size, len(corpus)))
+            outputs, vectors = self._compiled_scored(self.inputs(corpus, rows)[0])
             probabilities.append(self.probabilities(outputs.numpy()))
             latent.append(vectors.numpy().reshape(len(rows), -1))
         return np.concatenate(probabilities), np.concatenate(latent).astype(np.float32)
@@ -148,7 +154,7 @@ class KerasClassifier(Classifier):
     def check(self, corpus: Corpus) -> None:
         """Run the first batch, so that a model that cannot read the texts fails with its own error."""
         try:
-            self._scored(self.inputs(corpus, np.arange(min(8, len(corpus.texts))))[0])
+            self._scored(self.inputs(corpus, np.arange(min(8, len(corpus))))[0])
         except Exception as e:  # noqa: BLE001 - the model's own error, whatever it is
             raise PipelineError(f"model {self.name}: failed on the first batch of texts ({first_line(e)})") from None
 
@@ -160,7 +166,7 @@ class KerasClassifier(Classifier):
         k = len(self.labels) - 1
         at_review = np.zeros((len(order), k), dtype=np.float32)
         at_baseline = np.zeros((len(order), k), dtype=np.float32)
-        for start in tqdm(range(0, len(order), batch_size), desc="attributions", unit=" batches", leave=False):
+        for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             inputs, ids = self.inputs(corpus, rows)
             batch_scores, review_target, baseline_target = (value.numpy() for value in run(inputs, tf.constant(ids)))
@@ -189,6 +195,7 @@ class KerasClassifier(Classifier):
         activation = getattr(getattr(self.output_layer, "activation", None), "__name__", "")
         return not self.logits and activation in ("softmax", "sigmoid")
 
+    @functools.cache  # noqa: B019 - one compiled function per model and number of steps, for all parts of the texts
     def _integrated_gradients(self, steps: int):
         """A compiled function (inputs, token ids) -> (scores: texts x tokens x classes - 1, targets at the text and
         at the baseline: texts x classes - 1). Midpoints of `steps` equal intervals of the straight path."""
@@ -396,7 +403,7 @@ class BroughtClassifier(KerasClassifier):
         """Whether the model scores the first texts the same with their padding cut or lengthened."""
         if self.fixed:
             return False
-        ids = self.inputs(corpus, np.arange(min(8, len(corpus.texts))))[1]
+        ids = self.inputs(corpus, np.arange(min(8, len(corpus))))[1]
         cut, longer = _cut(ids), np.pad(ids, ((0, 0), (0, LENGTH_STEP)))
         outputs = [self.model(tf.constant(x), training=False).numpy() for x in (cut, longer)]
         return bool(np.allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-6))
@@ -421,11 +428,6 @@ def _cut(ids: np.ndarray) -> np.ndarray:
     """Token ids cut to the batch's longest text (rounded up to LENGTH_STEP): padding changes nothing."""
     longest = int((ids != 0).sum(axis=1).max()) if len(ids) else 0
     return ids[:, : max(LENGTH_STEP, -(-longest // LENGTH_STEP) * LENGTH_STEP)]
-
-
-def _batches(n: int, size: int, what: str):
-    for start in tqdm(range(0, n, size), desc=what, unit=" batches", leave=False):
-        yield np.arange(start, min(start + size, n))
 
 
 def _all_layers(model: keras.Model) -> list[keras.layers.Layer]:

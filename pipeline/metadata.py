@@ -1,19 +1,22 @@
-"""What each review is like, beside what the models made of it: TextBlob sentiment and the count of
-negation and contrast words. Length, out-of-vocabulary count and truncation come from preprocessing.
+"""What each review is like, beside what the models made of it: TextBlob sentiment (computed by
+pipeline.sentiment, with TextBlob's numbers) and the count of negation and contrast words. Length,
+out-of-vocabulary count and truncation come from preprocessing.
 
     python -m pipeline.metadata --reviews build/reviews.parquet --out build/metadata.parquet
 """
 
 from __future__ import annotations
 
+import sys
 from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from textblob import TextBlob
+from tqdm import tqdm
 
 from pipeline import artifacts, cli
+from pipeline.sentiment import lexicon, sentiment
 from pipeline.text import tokenize_all
 
 NEGATIONS = frozenset(
@@ -21,19 +24,26 @@ NEGATIONS = frozenset(
     "cant cannot couldnt wont wouldnt shouldnt hasnt havent hadnt aint".split()
 )
 CONTRASTS = frozenset("but however although though yet despite nevertheless nonetheless whereas instead".split())
-CHUNK = 500
-
-
-def sentiment(texts: list[str]) -> list[tuple[float, float]]:
-    # TextBlob's .sentiment only (the pattern lexicon it ships): no NLTK corpora needed.
-    return [tuple(TextBlob(text.replace("<br />", "\n")).sentiment) for text in texts]
+CHUNK = 500  # texts per task of the sentiment pool
+TOKENIZED = 50_000  # texts whose tokens are in memory at a time
 
 
 def sentiment_all(texts: pd.Series, jobs: int) -> np.ndarray:
+    """(polarity, subjectivity) of every text, as float32, in chunks over `jobs` processes, with a progress bar."""
     chunks = [texts.iloc[i : i + CHUNK].tolist() for i in range(0, len(texts), CHUNK)]
-    with Pool(jobs) as pool:
-        results = pool.map(sentiment, chunks)
-    return np.array([pair for chunk in results for pair in chunk], dtype=np.float32).reshape(-1, 2)
+    results = []
+    with tqdm(total=len(texts), desc="sentiment", unit=" texts", file=sys.stderr, mininterval=1, leave=False) as bar:
+        if jobs > 1 and len(chunks) > 1:
+            lexicon()  # read once, before the workers fork
+            with Pool(jobs) as pool:
+                for scores in pool.imap(sentiment, chunks):
+                    results.append(scores)
+                    bar.update(len(scores))
+        else:
+            for chunk in chunks:
+                results.append(sentiment(chunk))
+                bar.update(len(chunk))
+    return np.concatenate(results).astype(np.float32) if results else np.empty((0, 2), dtype=np.float32)
 
 
 def word_counts(token_lists: list[list[str]], words: frozenset[str]) -> np.ndarray:
@@ -41,15 +51,19 @@ def word_counts(token_lists: list[list[str]], words: frozenset[str]) -> np.ndarr
 
 
 def metadata_table(reviews: pd.DataFrame, jobs: int) -> pd.DataFrame:
-    token_lists = tokenize_all(reviews["text"])
     scores = sentiment_all(reviews["text"], jobs)
+    negations, contrasts = np.zeros(len(reviews), np.int32), np.zeros(len(reviews), np.int32)
+    for start in range(0, len(reviews), TOKENIZED):  # a part's tokens at a time
+        rows = slice(start, start + TOKENIZED)
+        token_lists = tokenize_all(reviews["text"].iloc[rows])
+        negations[rows], contrasts[rows] = word_counts(token_lists, NEGATIONS), word_counts(token_lists, CONTRASTS)
     return pd.DataFrame(
         {
             "review_id": reviews["review_id"].to_numpy(np.int32),
             "polarity": scores[:, 0],
             "subjectivity": scores[:, 1],
-            "n_negations": word_counts(token_lists, NEGATIONS),
-            "n_contrasts": word_counts(token_lists, CONTRASTS),
+            "n_negations": negations,
+            "n_contrasts": contrasts,
         }
     )
 
@@ -58,7 +72,7 @@ def main() -> None:
     p = cli.parser(__doc__)
     p.add_argument("--reviews", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--jobs", type=int, default=2, help="processes for the TextBlob pass")
+    p.add_argument("--jobs", type=int, default=2, help="processes for the sentiment pass")
     args = p.parse_args()
     table = metadata_table(artifacts.read_reviews(args.reviews, columns=["review_id", "text"]), args.jobs)
     artifacts.write_table(args.out, table)

@@ -12,8 +12,12 @@ and attributions can run on batches cut to their longest review.
 
 from __future__ import annotations
 
-import keras
-from keras import layers
+from pipeline import quiet_tensorflow
+
+quiet_tensorflow()
+
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
 
 
 def build_model(name: str, settings: dict, vocabulary_size: int, num_classes: int) -> keras.Model:

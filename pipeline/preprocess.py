@@ -5,14 +5,17 @@ python -m pipeline.preprocess --reviews build/reviews.parquet --dataset-info bui
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from pipeline import artifacts, cli
 from pipeline.config import load_config
 from pipeline.text import build_vocabulary, encode, tokenize_all
 
+CHUNK = 50_000  # texts tokenized at a time
 LENGTH_QUANTILE = 0.95  # the sequence length from the data covers this share of the training texts whole
 
 
@@ -35,13 +38,22 @@ def main() -> None:
     labels = artifacts.read_dataset_info(args.dataset_info).labels
 
     reviews = artifacts.read_reviews(args.reviews, columns=["review_id", "subset", "label", "text"])
-    token_lists = tokenize_all(reviews["text"])
     subset = reviews["subset"].to_numpy()
-    training = [tokens for tokens, s in zip(token_lists, subset, strict=True) if s == "train"]
-    vocabulary = build_vocabulary(training, settings["max_features"])
-    n_tokens = np.array([len(tokens) for tokens in token_lists], dtype=np.int32)
+    # Two passes a chunk of texts at a time, so that memory holds one chunk's tokens, not every text's: the
+    # vocabulary and the lengths first, then the encoding.
+    chunks = [slice(start, start + CHUNK) for start in range(0, len(reviews), CHUNK)]
+    counts, n_tokens = Counter(), np.zeros(len(reviews), dtype=np.int32)
+    for rows in tqdm(chunks, desc="vocabulary", unit=" chunks", leave=False):
+        token_lists = tokenize_all(reviews["text"].iloc[rows])
+        n_tokens[rows] = [len(tokens) for tokens in token_lists]
+        training = (tokens for tokens, s in zip(token_lists, subset[rows], strict=True) if s == "train")
+        counts.update(word for tokens in training for word in tokens)
+    vocabulary = build_vocabulary(counts, settings["max_features"])
     length = sequence_length(n_tokens[subset == "train"], settings)
-    sequences, n_oov = encode(token_lists, vocabulary, length)
+    sequences = np.zeros((len(reviews), length), dtype=np.int32)
+    n_oov = np.zeros(len(reviews), dtype=np.int32)
+    for rows in tqdm(chunks, desc="encoding", unit=" chunks", leave=False):
+        sequences[rows], n_oov[rows] = encode(tokenize_all(reviews["text"].iloc[rows]), vocabulary, length)
 
     tokens = artifacts.Tokens(
         review_id=reviews["review_id"].to_numpy(np.int32),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 
 import duckdb
 import numpy as np
@@ -34,9 +33,17 @@ def clean_all(texts: pd.Series) -> list[str]:
     return _apply("clean_text", texts)
 
 
-def build_vocabulary(token_lists: Iterable[list[str]], max_features: int) -> list[str]:
-    """The most frequent words, ties broken alphabetically; index 0 is padding and 1 out-of-vocabulary."""
-    counts = Counter(word for tokens in token_lists for word in tokens)
+def clean_hashes(texts: pd.Series) -> np.ndarray:
+    """A 64-bit hash of every text cleaned: equal cleaned texts have equal hashes."""
+    with duckdb.connect() as con:
+        con.execute(MACROS.read_text())
+        con.register("frame", pd.DataFrame({"text": texts.to_numpy(dtype=object)}))
+        return con.execute("select hash(clean_text(text)) as h from frame").fetchnumpy()["h"]
+
+
+def build_vocabulary(counts: Counter, max_features: int) -> list[str]:
+    """The most frequent words (`counts`: each word's count in the training texts), ties broken alphabetically;
+    index 0 is padding and 1 out-of-vocabulary."""
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return ["[PAD]", "[OOV]"] + [word for word, _ in ranked[: max_features - 2]]
 

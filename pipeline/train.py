@@ -7,10 +7,11 @@ as it does a model brought in.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from pipeline import quiet_tensorflow  # noqa: E402
+
+quiet_tensorflow()
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402

@@ -55,6 +55,7 @@ def build_dir(tmp_path_factory, tarball) -> Path:
     # Two steps at a time, as they fit in two cores: the suite's builds take half as long.
     result = make(build, "-j2", "all", data=tarball)
     assert result.returncode == 0, result.stderr[-3000:]
+    (build / "make-all-output.txt").write_text(result.stdout + result.stderr)
     return build
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pipeline.config import load_config
 from tests.conftest import TINY_CONFIG
 from tests.imdb_fixture import LONG_NAME
+from viewer import charts
 from viewer.database import QUERIES
 
 NEURAL = ("dense", "cnn")
@@ -113,7 +115,7 @@ def test_heat_map_shows_the_unseen_part_of_a_truncated_review(db):
         "select review_id, n_tokens from reviews where source_id = $p", {"p": LONG_NAME}
     ).fetchone()
     assert n_tokens > SEQUENCE_LENGTH
-    heat = query(db, "review_heatmap", review_id=review_id, width=40, label="positive")
+    heat = query(db, "review_heatmap", review_id=review_id, label="positive")
     for model in NEURAL:
         rows = heat[heat["model"] == model].sort_values("position")
         assert len(rows) == n_tokens
@@ -122,14 +124,15 @@ def test_heat_map_shows_the_unseen_part_of_a_truncated_review(db):
         assert rows["relative"].abs().max() == pytest.approx(1.0)
     # The baseline reads every token.
     assert heat.loc[heat["model"] == "baseline", "seen"].tolist() == [True] * n_tokens
-    # Greedy wrap: no line runs past the width, and each line starts at column 0.
-    assert (heat["column_end"] <= 40).all()
-    assert (heat.groupby(["model", "line"])["column_start"].min() == 0).all()
+    # Drawn, the unseen tail is grey and unscored, the rest carries its score.
+    drawn = charts.heat_map(heat[heat["model"] == NEURAL[0]], "toward")
+    assert drawn.count('class="unseen"') == n_tokens - SEQUENCE_LENGTH
+    assert drawn.count("toward the class") == SEQUENCE_LENGTH
 
 
 def test_ngrams_sum_their_words_scores(db):
     ngrams = query(db, "review_ngrams", review_id=5, top=2, label="negative")
-    words = query(db, "review_heatmap", review_id=5, width=80, label="negative")
+    words = query(db, "review_heatmap", review_id=5, label="negative")
     for row in ngrams[ngrams["n"] == 2].itertuples():
         tokens = words[(words["model"] == row.model) & words["position"].isin([row.position, row.position + 1])]
         assert row.ngram == " ".join(tokens.sort_values("position")["token"])
@@ -171,3 +174,24 @@ def test_baseline_attributions_are_exact_on_every_token(db):
     ).fetchone()
     assert worst > 0.1 and error < 1e-5
     one_score_per_token_and_class(db, "baseline", 10**9)
+
+
+def test_heat_map_is_escaped_and_shades_one_direction():
+    tokens = pd.DataFrame(
+        {
+            "token": ["<script>alert(1)</script>", "great", "dull", '"&"'],
+            "seen": [True, True, True, False],
+            "score": [0.0, 0.8, -0.4, None],
+            "relative": [0.0, 1.0, -0.5, None],
+        }
+    )
+    toward, away = charts.heat_map(tokens, "toward"), charts.heat_map(tokens, "away")
+    for drawn in (toward, away):
+        assert "<script>" not in drawn and "&lt;script&gt;alert(1)&lt;/script&gt;" in drawn
+        assert '<span class="unseen" title="not seen: cut off">&quot;&amp;&quot;</span>' in drawn
+        assert drawn.count("<span") == len(tokens)
+    # The strongest word toward the class gets the darkest green; away from it, the word is left unshaded.
+    assert 'style="background: #00441b; color: #ffffff" title="+0.8000 toward the class">great<' in toward
+    assert '<span title="+0.8000 toward the class">great</span>' in away
+    # Half as strong the other way: the middle red, dark text.
+    assert 'style="background: #fb6a4a" title="-0.4000 toward the class">dull<' in away

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import re
-
+import numpy as np
+import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
+from pipeline.config import load_config
+from tests.conftest import TINY_CONFIG
 from tests.imdb_fixture import HOSTILE_NAME, LONG_NAME
-from viewer.serve import chromium, viewer
+from tests.test_scatter import NO_WEBGL, PAD, draw_lasso
+from viewer.database import QUERIES
+from viewer.serve import CHROMIUM, CHROMIUM_ARGS, chromium, viewer
+
+SEQUENCE_LENGTH = load_config(TINY_CONFIG)["text"]["sequence_length"]
 
 # Charts are drawn by code the page loads on first use: slow on a busy 2-core machine.
 expect.set_options(timeout=30_000)
@@ -111,15 +117,78 @@ def test_selecting_a_row_opens_that_review(page, viewer_url, db):
     assert review_id == highest
 
 
-def test_clicking_a_point_on_the_map_opens_that_review(page, viewer_url):
+def map_points(db, model: str = "dense") -> pd.DataFrame:
+    """The population map's points under the default filters, with their place on the canvas once drawn."""
+    points = db.execute(
+        f"select * from ({(QUERIES / 'population_map.sql').read_text()})",
+        {"model": model, "split": None, "label": None, "correct": None, "clusters": None, "loss_min": 0.0,
+         "loss_max": 1e9},
+    ).df()  # fmt: skip
+    for axis in ("x", "y"):
+        values = points[axis].to_numpy(np.float32)
+        points[f"n{axis}"] = -1 + PAD + (values - values.min()) * (2 - 2 * PAD) / (values.max() - values.min())
+    return points
+
+
+def on_canvas(page, points: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    box = page.locator(".rl-scatter-canvas").bounding_box()
+    return box["x"] + box["width"] * (points["nx"] + 1) / 2, box["y"] + box["height"] * (1 - points["ny"]) / 2
+
+
+def test_the_map_draws_every_review_and_a_click_opens_one(page, viewer_url, db):
+    points = map_points(db)
+    page.set_viewport_size({"width": 1400, "height": 1400})  # the whole map in view
     open_page(page, f"{viewer_url}/population", "Population")
-    # Small maps are drawn as SVG, one element per review, labelled with its tooltip.
-    point = page.locator('[data-testid="stVegaLiteChart"] path[aria-roledescription="circle"]').nth(25)
-    point.wait_for()
-    review_id = re.search(r"\bid: (\d+)", point.get_attribute("aria-label")).group(1)
-    point.click(force=True)
-    page.wait_for_url(f"**/samples?id={review_id}", timeout=15_000)
-    page.get_by_role("heading", name=f"Text {review_id}").wait_for()
+    expect(page.locator(".rl-scatter")).to_have_attribute("data-drawn", str(len(points)))
+    # The review farthest from any other: the mouse is over it and no other.
+    xy = points[["nx", "ny"]].to_numpy()
+    distances = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
+    np.fill_diagonal(distances, np.inf)
+    lone = points.iloc[int(distances.min(axis=1).argmax())]
+    xs, ys = on_canvas(page, points)
+    position = float(xs[lone.name]), float(ys[lone.name])
+    page.mouse.move(*position)
+    expect(page.locator(".rl-scatter-tooltip")).to_contain_text(f"id: {lone.review_id}")
+    page.mouse.click(*position)
+    page.wait_for_url(f"**/samples?id={lone.review_id}", timeout=15_000)
+    page.get_by_role("heading", name=f"Text {lone.review_id}").wait_for()
+
+
+def test_a_lasso_on_the_map_lists_the_reviews_inside(page, viewer_url, db):
+    points = map_points(db)
+    page.set_viewport_size({"width": 1400, "height": 1400})
+    open_page(page, f"{viewer_url}/population", "Population")
+    expect(page.locator(".rl-scatter")).to_have_attribute("data-drawn", str(len(points)))
+    xs, ys = on_canvas(page, points)
+    # A lasso around every dot left of the widest gap between two neighbouring columns of dots in the middle third.
+    columns = np.sort(xs.to_numpy())
+    third = len(columns) // 3
+    gaps = np.diff(columns[third : 2 * third])
+    cut = float(columns[third + gaps.argmax()] + gaps.max() / 2)
+    inside = points[xs < cut]
+    # The lasso starts on the canvas: the outermost dots lie 2.5% of its size inside its edges.
+    draw_lasso(page, float(xs.min()) - 8, float(ys.min()) - 8, cut, float(ys.max()) + 8)
+    page.get_by_role("heading", name=f"{len(inside):,} reviews selected").wait_for()
+    listed = page.locator('[data-testid="stDataFrame"]').last
+    listed.wait_for()
+    highest = inside.sort_values(["loss", "review_id"], ascending=[False, True]).iloc[0]
+    expect(listed).to_contain_text(highest.snippet[:20])
+
+
+def test_without_webgl_the_map_page_says_so_and_draws_a_sample(browser, viewer_url, db):
+    # A second browser of the same Playwright, with WebGL switched off.
+    without = browser.browser_type.launch(executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *NO_WEBGL])
+    try:
+        page = without.new_page(viewport={"width": 1400, "height": 1000})
+        open_page(page, f"{viewer_url}/population", "Population")
+        page.get_by_text("This browser cannot draw WebGL").first.wait_for()
+        open_page(page, f"{viewer_url}/population", "Population", navigate=False)
+        sampled = page.locator('[data-testid="stVegaLiteChart"]')
+        expect(sampled).to_have_count(1)
+        # The tiny data set is smaller than the sample: every review is a mark.
+        expect(sampled.locator('path[aria-roledescription="circle"]')).to_have_count(len(map_points(db)))
+    finally:
+        without.close()
 
 
 def test_heat_maps_show_every_word_of_a_review(page, viewer_url, db):
@@ -128,20 +197,24 @@ def test_heat_maps_show_every_word_of_a_review(page, viewer_url, db):
     ).fetchone()
     open_page(page, f"{viewer_url}/samples?id={review_id}", "Samples")
     page.get_by_text("dense · toward positive").wait_for()
-    # Six heat maps (two neural models and the baseline, two directions), each drawing every token as text.
-    heat_maps = page.locator('[data-testid="stVegaLiteChart"]').filter(has=page.locator("g.mark-text.role-mark"))
+    # Six heat maps (two neural models and the baseline, two directions), each showing every token as text.
+    heat_maps = page.locator(".heat")
     expect(heat_maps).to_have_count(6)
     page.get_by_text("baseline · toward positive").wait_for()
     for i in range(6):
-        expect(heat_maps.nth(i).locator("g.mark-text.role-mark text")).to_have_count(n_tokens)
+        expect(heat_maps.nth(i).locator("span")).to_have_count(n_tokens)
     # A token is shaded in one direction only: toward positive and toward negative split the tokens it saw.
     seen = db.execute(
         "select count(*) from token_attributions where review_id = $r and model = 'dense' and label = 'positive'"
         " and score != 0",
         {"r": review_id},
     ).fetchone()[0]
-    shaded = [heat_maps.nth(i).locator("g.mark-rect.role-mark path").count() for i in range(2)]
+    shaded = [heat_maps.nth(i).locator("span[style]").count() for i in range(2)]
     assert min(shaded) > 0 and sum(shaded) == seen
+    # The words the models never saw are grey.
+    unseen = heat_maps.nth(0).locator("span.unseen")
+    expect(unseen).to_have_count(n_tokens - SEQUENCE_LENGTH)
+    assert unseen.first.evaluate("span => getComputedStyle(span).color") == "rgb(170, 170, 170)"
 
 
 def test_review_text_is_shown_as_text_and_runs_nothing(page, viewer_url, db):

@@ -12,7 +12,7 @@ from pipeline.config import ROOT
 
 MAKEFILE = (ROOT / "Makefile").read_text()
 # Steps make runs every time (settings) or only on request (download, bench): they have no stale inputs to track.
-UNTRACKED = {"settings", "download", "bench"}
+UNTRACKED = {"settings", "download", "bench", "scale"}
 
 
 def rules() -> dict[str, str]:

@@ -185,12 +185,13 @@ def test_samples_filter_by_a_category(tickets_database, tickets, monkeypatch):
     assert f"{expected:,} texts match" in " ".join(m.value for m in at.markdown)
 
 
-def test_the_map_colours_by_a_category(tickets_database, monkeypatch):
+def test_the_map_colours_by_a_category(tickets_database, tickets, monkeypatch):
     at = run_page(monkeypatch, tickets_database, "population")
     at.selectbox(key="color").select("channel").run()
     assert not at.exception
-    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
-    assert spec["encoding"]["color"]["field"] == "category"
+    # The WebGL map's legend: the category's values.
+    drawn = json.loads(at.get("bidi_component")[0].proto.mixed.json)
+    assert drawn["legend"] == column(tickets, "select distinct channel from reviews order by channel")
 
 
 def test_the_same_data_and_seed_give_the_same_split(tickets, tickets_csv, tmp_path):

@@ -153,6 +153,14 @@ def test_meta_records_schema_checksum_settings_and_versions(db, tarball):
     assert re.match(r"\d{4}-\d\d-\d\dT", meta["built_at"])
 
 
+def test_make_all_shows_progress_but_not_tensorflow_start_up(build_dir):
+    output = (build_dir / "make-all-output.txt").read_text()
+    assert "cpu_feature_guard" not in output and "absl::InitializeLog" not in output
+    # The long steps show a bar: t-SNE, k-means, TextBlob's pass, the bootstraps.
+    for bar in ("t-SNE of", "k-means, 4 clusters", "sentiment", "calibration (bootstrap)", "correlations (bootstrap)"):
+        assert re.search(rf"{re.escape(bar)}.*\d+%", output), bar
+
+
 def test_second_make_all_does_nothing(build_dir, tarball):
     database = build_dir / "reviewlens.duckdb"
     before = database.stat().st_mtime_ns

@@ -102,14 +102,13 @@ def test_a_reviews_nearest_neighbour_is_itself_then_by_distance(db, model):
     np.testing.assert_allclose(similar["distance"], expected, rtol=1e-4, atol=1e-5)
 
 
-def test_map_filters_and_box(db):
+def test_map_filters_and_selection(db):
     everything = query(db, "population_map", model="cnn", split="test", label=None, correct=None, clusters=[0, 1],
                        loss_min=0.0, loss_max=1e9)  # fmt: skip
     assert set(everything["split"]) == {"test"} and set(everything["cluster"]) <= {0, 1}
-    x_min, x_max = (float(q) for q in everything["x"].quantile([0.25, 0.75]))
-    y_min, y_max = float(everything["y"].min()), float(everything["y"].max())
-    box = query(db, "map_box", model="cnn", split="test", label=None, correct=None, clusters=[0, 1], loss_min=0.0,
-                loss_max=1e9, x_min=x_min, x_max=x_max, y_min=y_min, y_max=y_max, limit=1000)  # fmt: skip
-    inside = everything[everything["x"].between(x_min, x_max)]
-    assert sorted(box["review_id"]) == sorted(inside["review_id"])
-    assert list(box["loss"]) == sorted(box["loss"], reverse=True)
+    inside = everything[everything["x"].between(*everything["x"].quantile([0.25, 0.75]))]
+    picked = query(db, "map_selection", model="cnn", review_ids=inside["review_id"].tolist(), limit=1000)
+    assert sorted(picked["review_id"]) == sorted(inside["review_id"])
+    assert list(picked["loss"]) == sorted(picked["loss"], reverse=True)
+    assert picked.set_index("review_id")["cluster"].to_dict() == inside.set_index("review_id")["cluster"].to_dict()
+    assert len(query(db, "map_selection", model="cnn", review_ids=inside["review_id"].tolist(), limit=3)) == 3

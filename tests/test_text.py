@@ -1,5 +1,7 @@
 """Cleaning, tokenization and encoding on hand-made reviews."""
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 
@@ -33,7 +35,7 @@ def test_clean_keeps_no_markup_and_single_spaces():
 
 
 def test_vocabulary_orders_by_frequency_then_alphabet_after_reserved_ids():
-    vocabulary = build_vocabulary([["b", "a", "c"], ["b", "a"], ["b"]], max_features=4)
+    vocabulary = build_vocabulary(Counter(["b", "a", "c", "b", "a", "b"]), max_features=4)
     assert vocabulary == ["[PAD]", "[OOV]", "b", "a"]
 
 

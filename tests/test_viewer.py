@@ -155,6 +155,16 @@ def test_population_map_shows_the_filtered_reviews(db):
     assert f"{expected:,} reviews on the map." in texts(at)
 
 
+def test_a_map_with_no_points_says_so(db):
+    at = run_app("population")
+    slider = at.sidebar.slider(key="loss")
+    top = slider.max
+    slider.set_range(top, top).run()  # above every text's loss
+    assert not at.exception
+    assert "No reviews match these filters: widen them in the sidebar." in [info.value for info in at.info]
+    assert "on the map." not in texts(at)
+
+
 def test_clusters_page_focuses_on_a_cluster(db):
     at = run_app("clusters")
     at.selectbox(key="focus").select(2).run()

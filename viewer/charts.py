@@ -1,5 +1,5 @@
-"""Every chart the viewer draws, as functions from a query result to an Altair chart, and the one marked-up text
-it shows: a behavioural test case's change."""
+"""Every chart the viewer draws, as functions from a query result to an Altair chart, and the marked-up texts it
+shows as escaped HTML: a review's heat maps and a behavioural test case's change."""
 
 from __future__ import annotations
 
@@ -94,41 +94,62 @@ def reliability_diagram(bins: pd.DataFrame, model: str) -> alt.LayerChart:
     return (diagonal + line + points).properties(width=250, height=220)
 
 
-def map_colors(labels: list[str], categories: dict[str, str] | None = None) -> dict[str, tuple[str, alt.Scale]]:
-    """How the population map can colour its points: option -> (column, scale). A category of the data is drawn
-    from a `category` column that the page adds."""
+TABLEAU10 = ["#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d",
+             "#bab0ac"]  # fmt: skip
+TABLEAU20 = ["#4c78a8", "#9ecae9", "#f58518", "#ffbf79", "#54a24b", "#88d27a", "#b79a20", "#f2cf5b", "#439894",
+             "#83bcb6", "#e45756", "#ff9d98", "#79706e", "#bab0ac", "#d67195", "#fcbfd2", "#b279a2", "#d6a5c9",
+             "#9e765f", "#d8b5a5"]  # fmt: skip
+MAP_SIZES = {"loss": "loss", "out-of-vocabulary count": "n_oov", "confidence": "confidence"}
+MAP_SAMPLE = 5000  # points of the map drawn without WebGL
+
+
+def map_colors(categories: dict[str, str] | None = None) -> dict[str, str]:
+    """How the maps can colour their points: option -> column. A category of the data is drawn from a `category`
+    column that the page adds."""
     colors = {
-        "ground truth": ("label", label_scale(labels)),
-        "prediction": ("predicted_label", label_scale(labels)),
-        "correct or not": ("correct", alt.Scale(domain=[True, False], range=["#bab0ac", "#d62728"])),
-        "cluster": ("cluster", alt.Scale(scheme="tableau20")),
+        "ground truth": "label",
+        "prediction": "predicted_label",
+        "correct or not": "correct",
+        "cluster": "cluster",
     }
     for title in (categories or {}).values():
-        colors[title] = ("category", alt.Scale(scheme="tableau20"))
+        colors[title] = "category"
     return colors
 
 
-MAP_SIZES = {"loss": "loss", "out-of-vocabulary count": "n_oov", "confidence": "confidence"}
+def map_palette(values: pd.Series, column: str, labels: list[str]) -> tuple[pd.Series, list[str], list[str]]:
+    """Each point's colour as a code into a palette, the palette and the legend: the classes as everywhere else
+    (red and green for negative and positive), grey and red for right and wrong, a categorical scheme otherwise."""
+    if column in ("label", "predicted_label"):
+        legend = list(labels)
+        palette = ["#e45756", "#54a24b"] if legend == SENTIMENT else (TABLEAU10 if len(legend) <= 10 else TABLEAU20)
+    elif column == "correct":
+        legend, palette = ["right", "wrong"], ["#bab0ac", "#d62728"]
+        values = values.map({True: "right", False: "wrong"})
+    else:
+        legend = [str(value) for value in sorted(values.dropna().unique())]
+        values, palette = values.astype("string"), TABLEAU10 if len(legend) <= 10 else TABLEAU20
+    legend = legend + (["none"] if values.isna().any() else [])
+    codes = values.astype("string").fillna("none").map({name: i for i, name in enumerate(legend)}).astype(int)
+    return codes, [palette[i % len(palette)] for i in range(len(legend))], legend
 
 
-def population_map(
-    points: pd.DataFrame, color: str, colors: dict[str, tuple[str, alt.Scale]], size: str, highlight: int | None = None
-) -> alt.Chart:
-    """Every text a dot on the t-SNE map; a click picks one text, a drag draws a box.
+def map_sample(points: pd.DataFrame, n: int = MAP_SAMPLE) -> pd.DataFrame:
+    """A seeded random sample of the map's points: the same database draws the same sample."""
+    return points.sample(n=min(n, len(points)), random_state=0).sort_values("review_id")
 
-    With `highlight`, that cluster keeps its colour and the rest turns grey.
-    """
-    column, scale = colors[color]
-    color_encoding = alt.Color(f"{column}:N", scale=scale, title=color)
-    if highlight is not None:
-        color_encoding = alt.condition(alt.datum.cluster == highlight, color_encoding, alt.value("#dddddd"))
+
+def population_map(points: pd.DataFrame, palette: list[str], legend: list[str], size: str) -> alt.Chart:
+    """The map without WebGL, as Vega-Lite marks: every point of `points` (a sample) coloured by its `colour`
+    code; a click picks one text, a drag draws a box."""
+    shown = points.assign(colour=[legend[code] for code in points["colour"]])
     return (
-        alt.Chart(points)
+        alt.Chart(shown)
         .mark_circle(opacity=0.6, stroke=None)
         .encode(
             x=alt.X("x:Q", axis=None),
             y=alt.Y("y:Q", axis=None),
-            color=color_encoding,
+            color=alt.Color("colour:N", scale=alt.Scale(domain=legend, range=palette), title=None),
             size=alt.Size(f"{MAP_SIZES[size]}:Q", scale=alt.Scale(range=[4, 160]), title=size),
             tooltip=[
                 alt.Tooltip("review_id:Q", title="id"),
@@ -136,7 +157,7 @@ def population_map(
                 alt.Tooltip("predicted_label:N", title="prediction"),
                 alt.Tooltip("loss:Q", format=".3f"),
                 alt.Tooltip("cluster:N"),
-                alt.Tooltip("snippet:N", title="review"),
+                alt.Tooltip("snippet:N", title="text"),
             ],
         )
         .add_params(
@@ -163,47 +184,48 @@ def cluster_words(words: pd.DataFrame) -> alt.Chart:
     return (inside + elsewhere).properties(height=22 * len(words))
 
 
-CHAR_PX = 7.3  # width of one character of the heat maps' monospace font, in pixels
-HEAT_MAP_WIDTH = 56  # characters per line: a review's two directions fit side by side
-DIRECTIONS = {"toward": ("max(datum.relative, 0)", "greens"), "away": ("max(-datum.relative, 0)", "reds")}
+# Each direction's shades, lightest to darkest, as in Vega's greens and reds schemes.
+HEAT_SHADES = {
+    "toward": ((247, 252, 245), (116, 196, 118), (0, 68, 27)),
+    "away": ((255, 245, 240), (251, 106, 74), (103, 0, 13)),
+}
+# The heat maps' look, shared by the viewer and the report: text that wraps as the page does.
+HEAT_CSS = """
+.heat { font-family: ui-monospace, monospace; font-size: 13px; line-height: 1.75; max-width: 60ch; }
+.heat span { padding: 1px 2px; border-radius: 2px; }
+.heat .unseen { color: #aaaaaa; }
+"""
 
 
-def heat_map(tokens: pd.DataFrame, direction: str, width: int) -> alt.LayerChart:
+def _shade(direction: str, strength: float) -> str:
+    """The colour of a push of `strength` (0 to 1): from the lightest to the darkest of the direction's shades."""
+    light, middle, dark = HEAT_SHADES[direction]
+    low, high, t = (light, middle, strength * 2) if strength < 0.5 else (middle, dark, strength * 2 - 1)
+    return "#" + "".join(f"{round(a + (b - a) * t):02x}" for a, b in zip(low, high, strict=True))
+
+
+def heat_map(tokens: pd.DataFrame, direction: str) -> str:
     """One model's push of every token toward a class or away from it (`direction`), as the text reads: darker
-    is stronger.
+    is stronger, relative to the model's strongest token in the text.
 
-    Tokens pushing the other way are left unshaded; tokens the model never saw (cut off by truncation) are
-    grey and unscored. Text is drawn by Vega as text, never parsed as HTML.
+    Escaped HTML, one element per token, its score in the title. Tokens pushing the other way are left unshaded;
+    tokens the model never saw (cut off by truncation) are grey and unscored.
     """
-    strength, scheme = DIRECTIONS[direction]
-    base = (
-        alt.Chart(tokens)
-        .transform_calculate(strength=f"datum.seen ? {strength} : null")
-        .encode(
-            y=alt.Y("line:O", axis=None),
-            tooltip=[
-                alt.Tooltip("token:N"),
-                alt.Tooltip("position:Q"),
-                alt.Tooltip("score:Q", format=".4f", title="score toward the class"),
-            ],
-        )
-    )
-    x_scale = alt.Scale(domain=[0, width + 14], nice=False, zero=True)
-    cells = (
-        base.mark_rect(cornerRadius=2)
-        .encode(
-            x=alt.X("column_start:Q", scale=x_scale, axis=None),
-            x2="column_end:Q",
-            color=alt.Color("strength:Q", scale=alt.Scale(scheme=scheme, domain=[0, 1]), legend=None),
-        )
-        .transform_filter("datum.seen && datum.strength > 0")
-    )
-    words = base.mark_text(align="left", baseline="middle", font="monospace", fontSize=12, dx=1).encode(
-        x=alt.X("column_start:Q", scale=x_scale, axis=None),
-        text="token:N",
-        color=alt.condition("datum.seen", alt.value("#111111"), alt.value("#aaaaaa")),
-    )
-    return (cells + words).properties(width=(width + 14) * CHAR_PX, height=alt.Step(18))
+    sign = 1 if direction == "toward" else -1
+    words = []
+    for token in tokens.itertuples():
+        text = html.escape(token.token)
+        if not token.seen:
+            words.append(f'<span class="unseen" title="not seen: cut off">{text}</span>')
+            continue
+        strength = max(sign * token.relative, 0.0) if token.relative == token.relative else 0.0
+        title = f'title="{token.score:+.4f} toward the class"'
+        if strength > 0:
+            ink = "; color: #ffffff" if strength > 0.6 else ""
+            words.append(f'<span style="background: {_shade(direction, strength)}{ink}" {title}>{text}</span>')
+        else:
+            words.append(f"<span {title}>{text}</span>")
+    return f'<div class="heat" data-direction="{direction}">{" ".join(words)}</div>'
 
 
 def ngram_bars(ngrams: pd.DataFrame, label: str) -> alt.Chart:

@@ -43,6 +43,7 @@ th, td { padding: .25rem .6rem; border-bottom: 1px solid #eee; text-align: left;
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
 .row { display: flex; flex-wrap: wrap; gap: 1.5rem; align-items: flex-start; }
 .chart { min-height: 40px; }
+h4 { margin: .6rem 0 .3rem; font-size: .9rem; }
 """
 
 
@@ -85,6 +86,11 @@ class Report:
         row = "".join(self.chart(chart, renderer) for chart in charts_in_a_row)
         self.parts.append(f'<div class="row">{row}</div>')
 
+    def heat_maps(self, maps: dict[str, str]) -> None:
+        """Heat maps side by side under their titles; each is escaped HTML made by charts.heat_map."""
+        cells = "".join(f"<div><h4>{html.escape(title)}</h4>{heat}</div>" for title, heat in maps.items())
+        self.parts.append(f'<div class="row heat-maps">{cells}</div>')
+
     def render(self, title: str) -> str:
         # The specs carry their data inline (Altair's `datasets`): review text must never end the script early.
         specs = json.dumps(self.specs, allow_nan=False, separators=(",", ":")).translate(SCRIPT_SAFE)
@@ -95,7 +101,7 @@ class Report:
                 "<!DOCTYPE html>",
                 '<html lang="en"><head><meta charset="utf-8">',
                 f"<title>{html.escape(title)}</title>",
-                f"<style>{STYLE}</style>",
+                f"<style>{STYLE}{charts.HEAT_CSS}</style>",
                 f"<script>{bundle}</script>",
                 "</head><body>",
                 *self.parts,
@@ -185,16 +191,15 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
 
     report.add("h2", "Population")
     maps = []
-    colors = charts.map_colors(classes)
     for model in neural:
         points = read(
             con, "population_map", model=model, split=None, label=None, correct=None, clusters=None, **ALL_LOSSES
         )
-        # A fixed seed: the same database gives the same report.
-        shown = points.sample(n=min(MAP_SAMPLE, len(points)), random_state=0).sort_values("review_id")
+        shown = charts.map_sample(points, MAP_SAMPLE)
+        codes, palette, legend = charts.map_palette(shown["correct"], "correct", classes)
         title = f"{model} ({len(shown):,} of {len(points):,} {noun})"
         maps.append(
-            charts.population_map(shown, "correct or not", colors, "loss").properties(
+            charts.population_map(shown.assign(colour=codes), palette, legend, "loss").properties(
                 width=420, height=400, title=title
             )
         )
@@ -302,15 +307,13 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
         report.add("h3", f"Text {review_id} · label {review['label']}")
         report.add("p", f"One of the {HIGHEST_LOSS} highest losses under {' and '.join(among)}.", "note")
         report.table(verdicts[verdicts["label"] == review["label"]].drop(columns=["label", "rank"]))
-        heat = read(con, "review_heatmap", review_id=int(review_id), width=charts.HEAT_MAP_WIDTH, label=review["label"])
-        report.charts(
-            *(
-                charts.heat_map(heat[heat["model"] == model], direction, charts.HEAT_MAP_WIDTH).properties(
-                    title=f"{model} · {direction} {review['label']}"
-                )
+        heat = read(con, "review_heatmap", review_id=int(review_id), label=review["label"])
+        report.heat_maps(
+            {
+                f"{model} · {direction} {review['label']}": charts.heat_map(heat[heat["model"] == model], direction)
                 for model in attributed
                 for direction in ("toward", "away")
-            )
+            }
         )
     return report.render("reviewlens report")
 

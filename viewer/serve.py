@@ -14,10 +14,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
-# Without these, Chromium keeps trying hosts this machine cannot reach.
+# A Streamlit page of one line: the floor `make bench` measures the viewer's pages against.
+BARE_PAGE = ROOT / "viewer" / "bare_page.py"
+# Without the networking ones, Chromium keeps trying hosts this machine cannot reach. --disable-gpu keeps page
+# compositing and raster on the CPU as before; WebGL (the scatter map's) still works, in software: ANGLE on
+# SwiftShader, a fallback that Chromium 137+ may refuse without --enable-unsafe-swiftshader (Playwright adds it by
+# default, but the map's tests must not depend on that).
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
@@ -35,11 +42,21 @@ def free_port() -> int:
 def viewer(database: Path, timeout: float = 60, env: dict[str, str] | None = None) -> Iterator[str]:
     """`streamlit run viewer` on `database`, with `env` added to its environment; yields its URL once it answers
     its health check."""
+    with streamlit_app("viewer", ["--db", str(database)], timeout, env) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def streamlit_app(
+    script: Path | str, args: list[str] = (), timeout: float = 60, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """`streamlit run script -- args` on a free port of this machine; yields its URL once it answers its health
+    check."""
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "viewer", "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-         "--server.port", str(port), "--", "--db", str(database)],
+         "--server.port", str(port), "--", *args],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})},
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -52,7 +69,7 @@ def viewer(database: Path, timeout: float = 60, env: dict[str, str] | None = Non
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
                     server.kill()
-                    raise RuntimeError(f"the viewer did not start: {server.stdout.read()[-2000:]}") from None
+                    raise RuntimeError(f"{script} did not start: {server.stdout.read()[-2000:]}") from None
                 time.sleep(0.3)
         yield url
     finally:
@@ -66,13 +83,19 @@ def viewer(database: Path, timeout: float = 60, env: dict[str, str] | None = Non
 
 
 @contextlib.contextmanager
-def chromium() -> Iterator:
-    """A headless Debian Chromium driven by Playwright (never a downloaded browser)."""
+def chromium(extra_args: list[str] | tuple[str, ...] = ()) -> Iterator:
+    """A headless Debian Chromium driven by Playwright (never a downloaded browser), with `extra_args` added to
+    CHROMIUM_ARGS (e.g. --disable-3d-apis for a browser without WebGL). Inside another chromium(), the browser comes
+    from the same Playwright: a second one cannot start while the first runs."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    args = [*CHROMIUM_ARGS, *extra_args]
+    running = getattr(chromium, "playwright", None)
+    with contextlib.nullcontext(running) if running else sync_playwright() as playwright:
+        chromium.playwright = playwright
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
         try:
             yield browser
         finally:
             browser.close()
+            chromium.playwright = running

@@ -4,6 +4,7 @@ import streamlit as st
 
 from viewer import charts
 from viewer.filters import labels, neural_models, noun, show_reviews
+from viewer.scatter import scatter_map
 from viewer.session import run_query
 
 REVIEWS_SHOWN = 20
@@ -44,10 +45,23 @@ points = run_query(
     "population_map", model=model, split=None, label=None, correct=None, clusters=None, loss_min=0.0, loss_max=1e9
 )
 left, right = st.columns([3, 2])
-colors = charts.map_colors(labels())
-left.altair_chart(
-    charts.population_map(points, "cluster", colors, "out-of-vocabulary count", highlight=focus), width="stretch"
-)
+codes, palette, legend = charts.map_palette(points["cluster"], "cluster", labels())
+with left:
+    drawn = scatter_map(
+        points.assign(colour=codes),
+        color="colour",
+        palette=palette,
+        legend=legend,
+        size=charts.MAP_SIZES["out-of-vocabulary count"],
+        tooltip=[("review_id", "id"), "label", ("predicted_label", "prediction"), "loss", "cluster"],
+        highlight=legend.index(str(focus)),
+        key="cluster_map",
+        height=500,
+    )
+if drawn.webgl is False:
+    left.warning("This browser cannot draw WebGL, so the map stays empty; the Population page offers a sample.")
+if drawn.opened is not None:
+    st.switch_page("views/samples.py", query_params={"id": str(drawn.opened)})
 
 words = run_query("cluster_words", model=model, cluster=int(focus))
 right.subheader("Words that set it apart")

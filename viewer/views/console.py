@@ -30,17 +30,13 @@ EXAMPLES = {
     "notable": "0.5",
     "predicted_label": "null",
     "review_id": "(select review_id from predictions order by loss desc, review_id limit 1)",
+    "review_ids": "(select list(review_id) from (select review_id from reviews order by review_id limit 100))",
     "second": "(select model from models where kind <> 'baseline' order by rank limit 1 offset 1)",
     "slice": "1",
     "split": "null",
     "subset": "'test'",
     "test": "(select test from behaviour_tests where cases > 0 order by rank limit 1)",
     "top": "5",
-    "width": "100",
-    "x_max": "100",
-    "x_min": "-100",
-    "y_max": "100",
-    "y_min": "-100",
 }
 FIRST_QUERY = "select model, subset, accuracy, loss\nfrom model_metrics\norder by model, subset"
 

@@ -1,22 +1,25 @@
-"""Population: every text placed by t-SNE in a model's latent space."""
+"""Population: every text placed by t-SNE in a model's latent space, drawn with WebGL."""
 
 import streamlit as st
 
 from viewer import charts
 from viewer.filters import categories, labels, noun, population_filters, show_reviews
+from viewer.scatter import scatter_map
 from viewer.session import run_query
 
-BOX_LIMIT = 200
+LISTED = 200  # texts listed from a selection, highest loss first
+SNIPPETS_UP_TO = 200_000  # texts whose start shows on hover; past that the browser would hold too much text
 
 st.title("Population")
 st.caption(
     f"Where does the model put each text? Dots close together look alike to the model; large dots are the "
-    f"{noun()} it fails on. Click a dot to open that text, or drag a box to list the {noun()} inside."
+    f"{noun()} it fails on. Click a dot to open that text, or hold Shift and drag a lasso to list the {noun()} "
+    "inside. Scroll to zoom, drag to pan, double-click to clear the lasso."
 )
 
 filters = population_filters()
 category_titles = categories()
-colors = charts.map_colors(labels(), category_titles)
+colors = charts.map_colors(category_titles)
 left, right = st.columns(2)
 color = left.selectbox("Colour by", list(colors), key="color")
 size = right.selectbox("Size by", list(charts.MAP_SIZES), key="size")
@@ -26,23 +29,50 @@ category = next((name for name, title in category_titles.items() if title == col
 if category:
     values = run_query("point_categories", model=filters["model"], category=category)
     points = points.merge(values.rename(columns={"value": "category"}), on="review_id", how="left")
+if points.empty:
+    st.info(f"No {noun()} match these filters: widen them in the sidebar.")
+    st.stop()
+
+codes, palette, legend = charts.map_palette(points[colors[color]], colors[color], labels())
+points = points.assign(colour=codes)
 st.write(f"{len(points):,} {noun()} on the map.")
-event = st.altair_chart(
-    charts.population_map(points, color, colors, size), on_select="rerun", key="map", width="stretch"
+tooltip = [("review_id", "id"), "label", ("predicted_label", "prediction"), "loss", "cluster"]
+drawn = scatter_map(
+    points,
+    color="colour",
+    palette=palette,
+    legend=legend,
+    size=charts.MAP_SIZES[size],
+    tooltip=tooltip + ([("snippet", "text")] if len(points) <= SNIPPETS_UP_TO else []),
+    key="map",
 )
+opened, selected = drawn.opened, drawn.selected
 
-picked = event.selection.get("picked") or []
-if len(picked) == 1 and "review_id" in picked[0]:
-    st.switch_page("views/samples.py", query_params={"id": str(picked[0]["review_id"])})
-
-box = event.selection.get("box") or {}
-if "x" in box and "y" in box:
-    (x_min, x_max), (y_min, y_max) = box["x"], box["y"]
-    inside = run_query("map_box", **filters, x_min=x_min, x_max=x_max, y_min=y_min, y_max=y_max, limit=BOX_LIMIT)
-    st.subheader(
-        f"{len(inside):,} {noun()} in the box"
-        + (f" (the {BOX_LIMIT} with the highest loss)" if len(inside) == BOX_LIMIT else "")
+if drawn.webgl is False:
+    sample = charts.map_sample(points)
+    st.warning(
+        f"This browser cannot draw WebGL, so the map above stays empty. Below, a sample of {len(sample):,} of the "
+        f"{len(points):,} {noun()}, drawn without it: click a dot to open it, drag a box to list the {noun()} inside."
     )
-    show_reviews(inside)
+    event = st.altair_chart(
+        charts.population_map(sample, palette, legend, size), on_select="rerun", key="sampled_map", width="stretch"
+    )
+    picked = event.selection.get("picked") or []
+    opened = picked[0]["review_id"] if len(picked) == 1 and "review_id" in picked[0] else None
+    box = event.selection.get("box") or {}
+    if "x" in box and "y" in box:
+        inside = sample["x"].between(*box["x"]) & sample["y"].between(*box["y"])
+        selected = sample.loc[inside, "review_id"].tolist()
+
+if opened is not None:
+    st.switch_page("views/samples.py", query_params={"id": str(opened)})
+
+if selected:
+    listed = run_query("map_selection", model=filters["model"], review_ids=selected, limit=LISTED)
+    st.subheader(
+        f"{len(selected):,} {noun()} selected"
+        + (f" (the {LISTED} with the highest loss)" if len(selected) > LISTED else "")
+    )
+    show_reviews(listed)
 else:
-    st.info(f"Drag a box on the map to list the {noun()} inside it.")
+    st.info(f"Hold Shift and drag a lasso on the map to list the {noun()} inside it.")

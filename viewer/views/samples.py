@@ -146,14 +146,15 @@ def away_title(label: str) -> str:
     return f"toward {classes[1 - classes.index(label)]}" if len(classes) == 2 else f"away from {label}"
 
 
+st.html(f"<style>{charts.HEAT_CSS}</style>")
 for toward in chosen:
-    heat = run_query("review_heatmap", review_id=int(review_id), width=charts.HEAT_MAP_WIDTH, label=toward)
+    heat = run_query("review_heatmap", review_id=int(review_id), label=toward)
     for column, model in side_by_side(attributed):
         tokens = heat[heat["model"] == model]
         column.markdown(f"**{model}** · toward {toward}")
-        column.altair_chart(charts.heat_map(tokens, "toward", charts.HEAT_MAP_WIDTH), width="content")
+        column.html(charts.heat_map(tokens, "toward"))
         column.markdown(f"**{model}** · {away_title(toward)}")
-        column.altair_chart(charts.heat_map(tokens, "away", charts.HEAT_MAP_WIDTH), width="content")
+        column.html(charts.heat_map(tokens, "away"))
 
 focus = chosen[0] if chosen else review.label
 st.markdown(f"#### Strongest words and phrases toward {focus}")
