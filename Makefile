@@ -11,20 +11,25 @@ CONFIG ?= pipeline/config.toml
 CHROMIUM := /usr/bin/chromium
 DB := $(BUILD)/reviewlens.duckdb
 STEP := $(PY) -m pipeline
-# The models and the settings tables come from the settings (pipeline/config.toml, CONFIG=) and the model
-# files brought in (MODEL=a.keras,b.keras): pipeline.settings writes them into models.mk, which make reads
-# before anything else, and the whole settings into config.json, which every step reads.
+# The models and the settings tables come from the settings (pipeline/config.toml, CONFIG=), the models brought in
+# (MODEL=a.keras,checkpoint-folder) and the predictions made elsewhere (PREDICTIONS=file): pipeline.settings writes
+# them into models.mk, which make reads before anything else, and the whole settings into config.json, which every
+# step reads. models.mk names TRAINED, BROUGHT (model files, which can be run), ELSEWHERE (predictions files),
+# MAPPED (the models with a latent space: maps and clusters) and SUFFIX_<model>, the suffix of each model's file.
 MODEL ?=
+PREDICTIONS ?=
 ifneq ($(filter-out help clean lint test view,$(or $(MAKECMDGOALS),help)),)
 -include $(BUILD)/settings/models.mk
 endif
 SETTINGS := $(SETTING_NAMES:%=$(BUILD)/settings/%.json)
 RESOLVED := $(BUILD)/settings/config.json
-# Models with a latent space (maps, clusters): those trained here and those brought in; then the baseline.
-MAPPED := $(TRAINED) $(BROUGHT)
-MODELS := $(MAPPED) baseline
-# The modules every step uses; each rule adds its own.
-CORE := pipeline/cli.py pipeline/config.py pipeline/errors.py pipeline/artifacts.py
+# Every model, then those that can be run on texts (attributions, behavioural tests): all but predictions made elsewhere.
+MODELS := $(TRAINED) $(BROUGHT) $(ELSEWHERE) baseline
+RUN := $(TRAINED) $(BROUGHT) baseline
+# A model's file beside the database: build/models/<model>.keras, .checkpoint (a folder) or, the baseline's, .pkl.
+model_file = $(BUILD)/models/$(1).$(or $(SUFFIX_$(1)),pkl)
+# The modules every step uses (the settings read a predictions file's header with formats.py); each rule adds its own.
+CORE := pipeline/cli.py pipeline/config.py pipeline/errors.py pipeline/artifacts.py pipeline/formats.py
 
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
@@ -32,11 +37,13 @@ CORE := pipeline/cli.py pipeline/config.py pipeline/errors.py pipeline/artifacts
 .PRECIOUS: $(DB)
 # The models are kept beside the database, though only steps read them (.SECONDARY with no files would mean
 # every file).
-ifneq ($(strip $(MAPPED)),)
-.SECONDARY: $(MAPPED:%=$(BUILD)/models/%.keras) $(TRAINED:%=$(BUILD)/training/%.json)
+ifneq ($(strip $(TRAINED) $(BROUGHT)),)
+.SECONDARY: $(foreach model,$(TRAINED) $(BROUGHT),$(call model_file,$(model))) $(TRAINED:%=$(BUILD)/training/%.json)
 endif
+# Rules find a model's file by its suffix from models.mk.
+.SECONDEXPANSION:
 
-## Set up the environment and build the database (DATA=your.csv, .parquet, .jsonl or the IMDB tarball; MODEL=your.keras)
+## Set up the environment and build the database (DATA=your.csv, .parquet, .jsonl or the IMDB tarball; MODEL=your.keras or checkpoint folder; PREDICTIONS=file)
 all: $(DB)
 
 ## Open the viewer on the database, on this machine only (ADDRESS=0.0.0.0 serves it to your network)
@@ -91,7 +98,7 @@ $(VENV)/bin/python:
 # Stamps: reinstall when the lock or pyproject.toml changes. The project goes in with --no-deps, so nothing
 # comes from outside the lock; tests/test_lock.py then fails when pyproject.toml asks for what the lock lacks.
 $(VENV)/.pipeline: $(LOCK) pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -r $(LOCK)
 	$(PY) -m pip install --quiet --no-deps -e .
 	@$(PY) -m pytest --quiet --no-header --noconftest -p no:cacheprovider tests/test_lock.py > $(VENV)/lock-check.txt \
 		|| { cat $(VENV)/lock-check.txt; echo "error: $(LOCK) does not match pyproject.toml; run: make lock" >&2; exit 1; }
@@ -120,7 +127,7 @@ $(CHROMIUM):
 # One file per settings table, rewritten only when its content changes, so a new CNN setting
 # retrains the CNN and nothing else; config.json, all of them; and models.mk, the models these rules follow.
 $(BUILD)/settings/models.mk $(RESOLVED) $(SETTINGS) &: FORCE $(VENV)/.pipeline
-	@$(STEP).settings --config $(CONFIG) --brought "$(MODEL)" --out-dir $(BUILD)/settings
+	@$(STEP).settings --config $(CONFIG) --brought "$(MODEL)" --predictions "$(PREDICTIONS)" --out-dir $(BUILD)/settings
 
 # Download the official tarball, only when no DATA= was given.
 $(BUILD)/aclImdb_v1.tar.gz: | $(VENV)/.pipeline $(BUILD)/settings/data.json
@@ -161,25 +168,42 @@ $(BUILD)/models/%.keras $(BUILD)/training/%.json: pipeline/train.py pipeline/mod
 	$(STEP).train --config $(RESOLVED) --model $* --tokens $(BUILD)/tokens.npz --out $(BUILD)/models/$*.keras \
 		--history $(BUILD)/training/$*.json
 
-# A model brought in (MODEL=), copied beside the database; its settings hold the file's checksum.
-$(BROUGHT:%=$(BUILD)/models/%.keras): $(BUILD)/models/%.keras: pipeline/bring.py pipeline/registry.py $(CORE) \
-		$(BUILD)/settings/%.json
-	$(STEP).bring --config $(RESOLVED) --model $* --out $@
+# A model brought in (MODEL=), copied beside the database: a .keras file, or a checkpoint's folder; its settings hold
+# the file's checksum.
+$(foreach model,$(BROUGHT),$(call model_file,$(model))): $(BUILD)/models/%: pipeline/bring.py pipeline/checkpoints.py \
+		pipeline/registry.py $(CORE) $$(BUILD)/settings/$$(basename $$*).json
+	$(STEP).bring --config $(RESOLVED) --model $(basename $*) --out $@
 
-# Every Keras model, trained or brought, through the one model interface: its predictions and latent vectors.
+# Every model that can be run, trained or brought, through the one model interface: its predictions and latent vectors.
 $(BUILD)/models/%.json $(BUILD)/predictions/%.parquet $(BUILD)/latent/%.npy: pipeline/score.py pipeline/analysis.py \
-		pipeline/adapters.py pipeline/classifier.py pipeline/keras_models.py pipeline/predictions.py pipeline/registry.py pipeline/text.py sql/macros.sql $(CORE) \
-		$(BUILD)/models/%.keras $(BUILD)/reviews.parquet $(BUILD)/tokens.npz $(BUILD)/settings/%.json
-	$(STEP).score --config $(RESOLVED) --model $* --weights $(BUILD)/models/$*.keras --reviews $(BUILD)/reviews.parquet \
+		pipeline/adapters.py pipeline/classifier.py pipeline/keras_models.py pipeline/transformer_models.py \
+		pipeline/checkpoints.py pipeline/predictions.py pipeline/registry.py pipeline/text.py sql/macros.sql $(CORE) \
+		$$(call model_file,$$*) $(BUILD)/reviews.parquet $(BUILD)/tokens.npz $(BUILD)/settings/%.json
+	$(STEP).score --config $(RESOLVED) --model $* --weights $(call model_file,$*) --reviews $(BUILD)/reviews.parquet \
 		--tokens $(BUILD)/tokens.npz --history $(BUILD)/training/$*.json --summary $(BUILD)/models/$*.json \
 		--predictions $(BUILD)/predictions/$*.parquet --latent $(BUILD)/latent/$*.npy
 
-# Integrated gradients of a Keras model for every token of every text, once the model has been scored.
-$(BUILD)/attributions/%.parquet: pipeline/attributions.py pipeline/analysis.py pipeline/adapters.py pipeline/classifier.py \
-		pipeline/keras_models.py pipeline/predictions.py pipeline/registry.py pipeline/text.py sql/macros.sql $(CORE) $(BUILD)/models/%.keras $(BUILD)/models/%.json \
-		$(BUILD)/reviews.parquet $(BUILD)/tokens.npz $(BUILD)/settings/attributions.json $(BUILD)/settings/%.json
-	$(STEP).attributions --config $(RESOLVED) --model $* --weights $(BUILD)/models/$*.keras \
-		--reviews $(BUILD)/reviews.parquet --tokens $(BUILD)/tokens.npz --out $@
+# Predictions made elsewhere (PREDICTIONS=): checked, joined to the texts, with their embeddings where they have them.
+define ELSEWHERE_RULE
+$(BUILD)/models/$(1).json $(BUILD)/predictions/$(1).parquet $(if $(filter $(1),$(MAPPED)),$(BUILD)/latent/$(1).npy) &: \
+		pipeline/elsewhere.py pipeline/formats.py pipeline/predictions.py pipeline/registry.py $(CORE) \
+		$(BUILD)/reviews.parquet $(BUILD)/dataset.json $(BUILD)/settings/$(1).json
+	$(STEP).elsewhere --config $(RESOLVED) --model $(1) --reviews $(BUILD)/reviews.parquet \
+		--dataset-info $(BUILD)/dataset.json --summary $(BUILD)/models/$(1).json \
+		--predictions $(BUILD)/predictions/$(1).parquet $(if $(filter $(1),$(MAPPED)),--latent $(BUILD)/latent/$(1).npy)
+endef
+$(foreach model,$(ELSEWHERE),$(eval $(call ELSEWHERE_RULE,$(model))))
+
+# Integrated gradients of a model for the tokens of its texts (a transformer's: of a chosen set), once it has been
+# scored.
+$(BUILD)/attributions/%.parquet: pipeline/attributions.py pipeline/analysis.py pipeline/adapters.py \
+		pipeline/classifier.py pipeline/keras_models.py pipeline/transformer_models.py pipeline/checkpoints.py \
+		pipeline/predictions.py pipeline/registry.py pipeline/text.py sql/macros.sql $(CORE) $$(call model_file,$$*) \
+		$(BUILD)/models/%.json $(BUILD)/reviews.parquet $(BUILD)/tokens.npz $(BUILD)/settings/attributions.json \
+		$(BUILD)/settings/%.json
+	$(STEP).attributions --config $(RESOLVED) --model $* --weights $(call model_file,$*) \
+		--reviews $(BUILD)/reviews.parquet --tokens $(BUILD)/tokens.npz --predictions $(BUILD)/predictions/$*.parquet \
+		--out $@
 
 # The t-SNE map of a model's latent space.
 $(BUILD)/maps/%.npy: pipeline/maps.py $(CORE) $(BUILD)/latent/%.npy $(BUILD)/settings/maps.json $(BUILD)/settings/seed.json
@@ -222,34 +246,33 @@ $(CASES) &: pipeline/cases.py pipeline/checklist.py pipeline/text.py sql/macros.
 		--predictions $(BUILD)/predictions/baseline.parquet --attributions $(BUILD)/attributions/baseline.parquet \
 		--cases $(word 1,$(CASES)) --tests $(word 2,$(CASES))
 
-# Every model's verdicts, in one process. A model's file is named by its kind; its predictions are made from it,
-# so they stand for it among the prerequisites.
-model_file = $(BUILD)/models/$(1).$(if $(filter baseline,$(1)),pkl,keras)
-$(MODELS:%=$(BUILD)/behaviour/%.parquet) &: pipeline/behaviour.py pipeline/adapters.py pipeline/classifier.py \
-		pipeline/keras_models.py pipeline/baseline.py pipeline/analysis.py pipeline/predictions.py \
-		pipeline/registry.py pipeline/text.py sql/macros.sql $(CORE) $(MODELS:%=$(BUILD)/predictions/%.parquet) \
-		$(CASES) $(BUILD)/settings/behaviour.json
-	$(STEP).behaviour --config $(RESOLVED) --models $(MODELS) \
-		--weights $(foreach model,$(MODELS),$(call model_file,$(model))) \
-		--predictions $(MODELS:%=$(BUILD)/predictions/%.parquet) --reviews $(BUILD)/reviews.parquet \
-		--tokens $(BUILD)/tokens.npz --cases $(word 1,$(CASES)) --out $(MODELS:%=$(BUILD)/behaviour/%.parquet)
+# Every model's verdicts, in one process (predictions made elsewhere have no model to run). A model's predictions
+# are made from its file, so they stand for it among the prerequisites.
+$(RUN:%=$(BUILD)/behaviour/%.parquet) &: pipeline/behaviour.py pipeline/adapters.py pipeline/classifier.py \
+		pipeline/keras_models.py pipeline/transformer_models.py pipeline/checkpoints.py pipeline/baseline.py \
+		pipeline/analysis.py pipeline/predictions.py pipeline/registry.py pipeline/text.py sql/macros.sql $(CORE) \
+		$(RUN:%=$(BUILD)/predictions/%.parquet) $(CASES) $(BUILD)/settings/behaviour.json
+	$(STEP).behaviour --config $(RESOLVED) --models $(RUN) \
+		--weights $(foreach model,$(RUN),$(call model_file,$(model))) \
+		--predictions $(RUN:%=$(BUILD)/predictions/%.parquet) --reviews $(BUILD)/reviews.parquet \
+		--tokens $(BUILD)/tokens.npz --cases $(word 1,$(CASES)) --out $(RUN:%=$(BUILD)/behaviour/%.parquet)
 
 # The shared database, written aside and renamed into place when complete.
 $(DB): pipeline/build_db.py pipeline/imdb.py pipeline/registry.py pipeline/features.py pipeline/text.py $(CORE) \
 		sql/schema.sql sql/macros.sql $(wildcard sql/derive/*.sql) $(BUILD)/dataset.json $(BUILD)/tokens.npz \
 		$(BUILD)/settings/models.json $(MODELS:%=$(BUILD)/models/%.json) $(MODELS:%=$(BUILD)/predictions/%.parquet) \
 		$(MAPPED:%=$(BUILD)/maps/%.npy) $(MAPPED:%=$(BUILD)/clusters/%.parquet) \
-		$(MODELS:%=$(BUILD)/attributions/%.parquet) $(BUILD)/metadata.parquet $(BUILD)/insights.parquet $(CALIBRATION) \
-		$(CASES) $(MODELS:%=$(BUILD)/behaviour/%.parquet)
+		$(RUN:%=$(BUILD)/attributions/%.parquet) $(BUILD)/metadata.parquet $(BUILD)/insights.parquet $(CALIBRATION) \
+		$(CASES) $(RUN:%=$(BUILD)/behaviour/%.parquet)
 	$(STEP).build_db --config $(RESOLVED) --reviews $(BUILD)/reviews.parquet --dataset $(BUILD)/dataset.json \
 		--tokens $(BUILD)/tokens.npz --metadata $(BUILD)/metadata.parquet \
 		--models $(MODELS:%=$(BUILD)/models/%.json) --predictions $(MODELS:%=$(BUILD)/predictions/%.parquet) \
 		--latent $(MAPPED:%=$(BUILD)/latent/%.npy) --maps $(MAPPED:%=$(BUILD)/maps/%.npy) \
 		--clusters $(MAPPED:%=$(BUILD)/clusters/%.parquet) --cluster-words $(MAPPED:%=$(BUILD)/clusters/%_words.parquet) \
-		--attributions $(MODELS:%=$(BUILD)/attributions/%.parquet) --insights $(BUILD)/insights.parquet \
+		--attributions $(RUN:%=$(BUILD)/attributions/%.parquet) --insights $(BUILD)/insights.parquet \
 		--insight-reviews $(BUILD)/insight_reviews.parquet --correlations $(BUILD)/correlations.parquet \
 		--slices $(BUILD)/slices.parquet \
-		--calibration $(CALIBRATION) --cases $(CASES) --behaviour $(MODELS:%=$(BUILD)/behaviour/%.parquet) --out $@
+		--calibration $(CALIBRATION) --cases $(CASES) --behaviour $(RUN:%=$(BUILD)/behaviour/%.parquet) --out $@
 
 # The static report, drawn from the database alone.
 $(BUILD)/report.html: viewer/report.py viewer/charts.py $(wildcard sql/queries/*.sql) $(DB)

@@ -22,7 +22,7 @@ def parser(description: str) -> argparse.ArgumentParser:
     """The arguments of a step that analyses one model: its name and file, and the texts."""
     p = cli.parser(description)
     p.add_argument("--model", required=True, help="a name from the models setting")
-    p.add_argument("--weights", required=True, type=Path, help="the model's .keras file")
+    p.add_argument("--weights", required=True, type=Path, help="the model's .keras file or checkpoint folder")
     p.add_argument("--reviews", required=True, type=Path)
     p.add_argument("--tokens", required=True, type=Path)
     return p
@@ -38,7 +38,11 @@ def opened(args: argparse.Namespace) -> tuple[dict, ModelSpec, Corpus, Classifie
 
 def load(spec: ModelSpec, path: Path, corpus: Corpus) -> Classifier:
     """The Classifier of a model trained here or brought in, read from its file."""
-    if spec.kind in ("trained", "brought"):
+    if spec.architecture == "transformer":
+        from pipeline import transformer_models
+
+        return transformer_models.load(spec, path, corpus)
+    if spec.kind in ("trained", "brought") and registry.runnable(spec):
         from pipeline import keras_models
 
         return keras_models.load(spec, path, corpus)

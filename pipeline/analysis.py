@@ -64,10 +64,13 @@ def quantize(scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return (np.concatenate(flat) if flat else np.zeros(0, np.int8)), offsets, scale.astype(np.float32)
 
 
-def write_attributions(model: Classifier, corpus: Corpus, settings: dict, path: Path) -> None:
-    """Attribute every text, a part at a time, and write the scores, quantized, with their sums and targets."""
+def write_attributions(
+    model: Classifier, corpus: Corpus, settings: dict, path: Path, rows: np.ndarray | None = None
+) -> None:
+    """Attribute every text (or those of `rows`), a part at a time, and write the scores, quantized, with their sums
+    and targets."""
     with artifacts.attribution_chunks(path) as write:
-        for _, part in corpus.parts(PART, f"{model.name}: attributions"):
+        for _, part in corpus.parts(PART, f"{model.name}: attributions", rows):
             write(part.tokens.review_id, attributed(model, part, settings))
 
 

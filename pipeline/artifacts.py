@@ -119,8 +119,9 @@ class Tokens:
     def sequence_length(self) -> int:
         return self.sequences.shape[1]
 
-    def part(self, rows: slice) -> Tokens:
-        """The texts of `rows`, their token ids read into memory (from the memory-mapped file)."""
+    def part(self, rows: slice | np.ndarray) -> Tokens:
+        """The texts of `rows` (a slice, or row numbers), their token ids read into memory (from the memory-mapped
+        file)."""
         per_text = ("review_id", "label", "subset", "n_tokens", "n_oov")
         return Tokens(
             **{name: getattr(self, name)[rows] for name in per_text},

@@ -1,7 +1,7 @@
 """Integrated gradients of one model for every text: how much each token pushes toward each class.
 
     python -m pipeline.attributions --model cnn --weights build/models/cnn.keras --reviews build/reviews.parquet \
-        --tokens build/tokens.npz --out build/attributions/cnn.parquet
+        --tokens build/tokens.npz --predictions build/predictions/cnn.parquet --out build/attributions/cnn.parquet
 
 The target for class c is its centred logit, logit(c) minus the mean of all logits, taken with respect to
 the embedding output, from the all-zero embedding of the text's tokens (the baseline) to the text's own. With
@@ -19,19 +19,39 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline import adapters, analysis, cli
+import numpy as np
+
+from pipeline import adapters, analysis, artifacts, cli
+
+
+def chosen_rows(predictions: Path, subset: np.ndarray, settings: dict, seed: int) -> np.ndarray | None:
+    """The texts to attribute for a model whose attributions are too slow for all (a transformer's settings say
+    it): its misclassified test texts, highest loss first, up to attribute_errors, and a seeded sample of
+    attribute_sample others; in review_id order. None: every text."""
+    if "attribute_all" not in settings or settings["attribute_all"]:
+        return None
+    found = artifacts.read_predictions(predictions)
+    wrong = np.flatnonzero(~found["correct"].to_numpy() & (subset == "test"))
+    wrong = wrong[np.argsort(-found["loss"].to_numpy()[wrong], kind="stable")][: settings["attribute_errors"]]
+    others = np.setdiff1d(np.arange(len(found)), wrong)
+    sample = np.random.default_rng(seed).choice(
+        others, size=min(settings["attribute_sample"], len(others)), replace=False
+    )
+    return np.sort(np.concatenate([wrong, sample]))
 
 
 def main() -> None:
     p = adapters.parser(__doc__)
+    p.add_argument("--predictions", required=True, type=Path, help="the model's predictions, to choose texts by")
     p.add_argument("--out", required=True, type=Path)
     args = p.parse_args()
-    config, _, corpus, model = adapters.opened(args)
+    config, spec, corpus, model = adapters.opened(args)
     if model.no_attributions:
         # The model is analysed without them; the database and the pages say why.
         analysis.write_no_attributions(corpus, args.out)
         return
-    analysis.write_attributions(model, corpus, config["attributions"], args.out)
+    rows = chosen_rows(args.predictions, corpus.tokens.subset, spec.settings, config["seed"])
+    analysis.write_attributions(model, corpus, config["attributions"], args.out, rows)
 
 
 if __name__ == "__main__":

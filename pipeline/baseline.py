@@ -10,6 +10,7 @@ linear, its attributions are exact.
 from __future__ import annotations
 
 import pickle
+import time
 from pathlib import Path
 
 import numpy as np
@@ -172,7 +173,9 @@ def main() -> None:
     # The class as pipeline.baseline, not __main__, defines it: the pickle names it, and other steps load it.
     from pipeline.baseline import BaselineClassifier as Importable
 
+    start = time.perf_counter()
     classifier = Importable.fit(corpus, config[BASELINE], config["seed"])
+    cli.record_timing("baseline_fit", time.perf_counter() - start)
     save(classifier, args.fitted)
     # One pass over the texts for both: each part is tokenized and its features computed once.
     attributions = (config["attributions"], args.attributions)

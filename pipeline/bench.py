@@ -18,15 +18,22 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from pipeline import artifacts, cli, faithfulness
+from pipeline import artifacts, cli, faithfulness, transformer_bench
 from pipeline.config import ROOT, load_config
 from pipeline.errors import PipelineError
 from viewer.database import TIME_LIMIT, Refused, open_database, query, run_sql
 
 
 def make(
-    target: str, build: Path, data: Path, config: str | None, timings: Path | None = None, model: Path | None = None
+    target: str,
+    build: Path,
+    data: Path,
+    config: str | None,
+    timings: Path | None = None,
+    model: Path | None = None,
+    predictions: Path | None = None,
 ) -> float:
     """Run a make target on the real data as a user would; return its wall time."""
     args = ["make", "-C", str(ROOT), target, f"BUILD={build}", f"DATA={data.resolve()}"]
@@ -34,6 +41,8 @@ def make(
         args.append(f"CONFIG={Path(config).resolve()}")
     if model:
         args.append(f"MODEL={model.resolve()}")
+    if predictions:
+        args.append(f"PREDICTIONS={predictions.resolve()}")
     env = {**os.environ, cli.TIMINGS_ENV: str(timings)} if timings else dict(os.environ)
     start = time.perf_counter()
     if subprocess.run(args, env=env).returncode != 0:
@@ -296,6 +305,49 @@ def brought_model_figures(build: Path, data: Path, config: str | None) -> dict:
     }
 
 
+ELSEWHERE = "baseline_again"
+
+
+def elsewhere_figures(build: Path, data: Path, config: str | None) -> dict:
+    """The baseline's probabilities written to a Parquet file and brought back as predictions made elsewhere
+    (PREDICTIONS=): whether its accuracy and calibration in the database equal the baseline's own, and what the
+    step and the rebuild cost."""
+    folder = build / "elsewhere"
+    folder.mkdir(exist_ok=True)
+    with open_database(build / "reviewlens.duckdb") as con:
+        found = con.execute(
+            "select source_id as id, probabilities from predictions join reviews using (review_id) "
+            "where model = 'baseline' order by review_id"
+        ).df()
+        labels = [row[0] for row in con.execute("select label from labels order by label_index").fetchall()]
+    probabilities = np.stack(found["probabilities"].to_numpy())
+    file = folder / f"{ELSEWHERE}.parquet"
+    columns = {f"prob_{label}": probabilities[:, i] for i, label in enumerate(labels)}
+    pd.DataFrame({"id": found["id"], **columns}).to_parquet(file, index=False)
+    timings = folder / "timings.jsonl"
+    wall = make("all", build, data, config, timings, predictions=file)
+    with open_database(build / "reviewlens.duckdb") as con:
+        metrics = con.execute(
+            "select model, accuracy, loss from model_metrics where subset = 'test' and model in (?, 'baseline')",
+            [ELSEWHERE],
+        ).fetchall()
+        ece = con.execute(
+            "select model, scaled, ece from calibration where subset = 'test' and class is null "
+            "and model in (?, 'baseline') order by scaled",
+            [ELSEWHERE],
+        ).fetchall()
+    by_model = {model: {"accuracy": round(a, 4), "loss": round(loss, 4)} for model, a, loss in metrics}
+    calibration = {f"{model}{'_scaled' if scaled else ''}": round(value, 5) for model, scaled, value in ece}
+    return {
+        "test": by_model,
+        "ece": calibration,
+        "equal": by_model[ELSEWHERE] == by_model["baseline"]
+        and all(calibration[k] == calibration[k.replace(ELSEWHERE, "baseline")] for k in calibration if ELSEWHERE in k),
+        "step_seconds": step_seconds(timings).get(f"elsewhere_{ELSEWHERE}"),
+        "rebuild_seconds": wall,
+    }
+
+
 # Console queries a user might type: a small view, an aggregate over every prediction, a join with the texts.
 CONSOLE_QUERIES = {
     "model_metrics": "select * from model_metrics order by model, subset",
@@ -358,6 +410,8 @@ def main() -> None:
     figures["beyond_errors"] = beyond_errors(database, step_seconds(timings))
     if "cnn" in figures["models"]:
         figures["brought_model"] = brought_model_figures(build, args.data, args.config)
+    figures["predictions_made_elsewhere"] = elsewhere_figures(build, args.data, args.config)
+    figures["transformer"] = transformer_bench.figures(build)
     # Each data set's figures under its file name, beside those of the data sets benched before.
     report = json.loads(args.out.read_text()) if args.out.exists() else {}
     report = {key: value for key, value in report.items() if isinstance(value, dict) and "data" in value}

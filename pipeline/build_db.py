@@ -30,7 +30,7 @@ from pipeline.text import MACROS
 # included, and is the oldest that can compress text with zstd (v1.0.0 stored the reviews uncompressed: 118 MB).
 STORAGE_VERSION = "v1.2.0"
 # Tables computed in SQL from the loaded ones, in this order.
-DERIVED = ("clusters",)
+DERIVED = ("clusters", "models")
 LIBRARIES = ("duckdb", "keras", "tensorflow-cpu", "scikit-learn", "numpy", "pandas")
 # DuckDB's memory while it fills the file; past it, it writes what it holds to disk first.
 MEMORY_LIMIT = "3GB"
@@ -90,6 +90,8 @@ def model_tables(summaries: list[dict], kind: str) -> tuple[pd.DataFrame, pd.Dat
                 "file": summary.get("file"),
                 "sha256": summary.get("sha256"),
                 "no_attributions": summary.get("no_attributions"),
+                "no_behaviour": summary.get("no_behaviour"),
+                "no_probabilities": summary.get("no_probabilities"),
                 "description": summary["description"],
                 "parameters": summary["parameters"],
                 "epochs": len(summary.get("epochs", [])) or None,
@@ -251,7 +253,8 @@ def main() -> None:
         "reviews": [reviews],
         "models": [models],
         "predictions": [
-            f"select p.*, c.calibrated from {parquet(path)} p join {calibrated} c using (review_id, model)"
+            # Predicted classes alone have no calibrated probabilities.
+            f"select p.*, c.calibrated from {parquet(path)} p left join {calibrated} c using (review_id, model)"
             " order by p.review_id"
             for path in args.predictions
         ],

@@ -187,6 +187,8 @@ def main() -> None:
         predictions = artifacts.read_predictions(path)
         if not np.array_equal(predictions["review_id"].to_numpy(), reviews["review_id"].to_numpy()):
             raise PipelineError(f"{path}: does not match {args.reviews}; run make again")
+        if predictions["probabilities"].isna().all():
+            continue  # predicted classes alone (made elsewhere): nothing to calibrate
         found, reliability_bins, probabilities = calibrate(
             predictions, reviews["subset"].to_numpy(), label, labels, config["calibration"], config["seed"]
         )

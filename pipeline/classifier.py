@@ -47,18 +47,20 @@ class Corpus:
             self._texts = artifacts.read_reviews(self._texts, columns=["text"])["text"].to_numpy(dtype=object)
         return self._texts
 
-    def part(self, rows: slice) -> Corpus:
-        """The texts of `rows` (a slice of review_id order), their token ids read into memory."""
+    def part(self, rows: slice | np.ndarray) -> Corpus:
+        """The texts of `rows` (a slice of review_id order, or row numbers), their token ids read into memory."""
         texts = self._texts if isinstance(self._texts, Path) and rows == slice(None) else self.texts[rows]
         return Corpus(texts, self.tokens.part(rows), self.labels)
 
-    def parts(self, size: int, what: str) -> Iterator[tuple[slice, Corpus]]:
-        """The corpus `size` texts at a time, with a bar that counts the texts done."""
-        with tqdm(total=len(self), desc=what, unit=" texts", leave=False, mininterval=1) as bar:
-            for start in range(0, len(self), size):
-                rows = slice(start, min(start + size, len(self)))
-                yield rows, self.part(rows)
-                bar.update(rows.stop - rows.start)
+    def parts(self, size: int, what: str, rows: np.ndarray | None = None) -> Iterator[tuple[slice, Corpus]]:
+        """The corpus (or the texts of `rows`, in order) `size` texts at a time, with a bar that counts the texts
+        done. Each part comes with its place: a slice of the corpus, or of `rows`."""
+        total = len(self) if rows is None else len(rows)
+        with tqdm(total=total, desc=what, unit=" texts", leave=False, mininterval=1) as bar:
+            for start in range(0, total, size):
+                where = slice(start, min(start + size, total))
+                yield where, self.part(where if rows is None else rows[where])
+                bar.update(where.stop - where.start)
 
     def of_texts(self, texts: list[str]) -> Corpus:
         """Other texts (e.g. the behavioural tests' changed ones), encoded as these were: same vocabulary and

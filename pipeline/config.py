@@ -14,7 +14,7 @@ from pipeline.errors import PipelineError
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = ROOT / "pipeline" / "config.toml"
 SCHEMA_SQL = ROOT / "sql" / "schema.sql"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> dict[str, Any]:
@@ -54,9 +54,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise PipelineError(f"{path}: not valid TOML ({e}); fix the file") from None
 
 
-def load_config(path: Path | str | None = None, brought: list[str] = ()) -> dict[str, Any]:
-    """The default settings, with those of `path` (if any) laid over them, and a table for each model file
-    `brought` in (MODEL=). A .json path is a resolved config that pipeline.settings wrote: it is read as it is."""
+def load_config(path: Path | str | None = None, brought: list[str] = (), predictions: list[str] = ()) -> dict[str, Any]:
+    """The default settings, with those of `path` (if any) laid over them, and a table for each model `brought` in
+    (MODEL=: a .keras file or a transformer checkpoint's folder) and each file of `predictions` made elsewhere
+    (PREDICTIONS=). A .json path is a resolved config that pipeline.settings wrote: it is read as it is."""
     if path and Path(path).suffix == ".json":
         try:
             return json.loads(Path(path).read_text())
@@ -65,8 +66,8 @@ def load_config(path: Path | str | None = None, brought: list[str] = ()) -> dict
     config = _read_toml(DEFAULT_CONFIG)
     where = str(path or DEFAULT_CONFIG)
     override = _read_toml(Path(path)) if path and Path(path).resolve() != DEFAULT_CONFIG else {}
-    if brought:
-        override = bring(override, brought, config)
+    if brought or predictions:
+        override = bring(override, list(brought), list(predictions), config)
     if override:
         new = {k: v for k, v in override.items() if k not in config and isinstance(v, dict) and "architecture" in v}
         config = _merge(config, {k: v for k, v in override.items() if k not in new}, where)
@@ -87,34 +88,61 @@ def load_config(path: Path | str | None = None, brought: list[str] = ()) -> dict
     if not config["models"]:
         raise PipelineError(f'{where}: models is empty; name at least one, e.g. models = ["dense"]')
     for name in config["models"]:
-        if config[name]["architecture"] == "keras":
+        if config[name]["architecture"] in BROUGHT:
             config[name] = _model_file(name, config[name])
     return config
 
 
+# What a brought model's `file` is, by architecture: (a folder or not, what to give instead).
+BROUGHT = {
+    "keras": (False, "give the path of a saved .keras model"),
+    "transformer": (True, "give the folder that save_pretrained wrote"),
+    "predictions": (False, "give a .csv, .parquet or .jsonl file of predictions"),
+}
+
+
 def _model_file(name: str, table: dict[str, Any]) -> dict[str, Any]:
-    """A brought model's table with its file's full path and checksum: a new file is a new model."""
+    """A brought model's table with its file's (or folder's) full path and checksum: a new file is a new model."""
+    folder, what = BROUGHT[table["architecture"]]
     path = Path(table["file"]).expanduser()
-    if not table["file"] or not path.is_file():
-        raise PipelineError(f"model {name}: no file {table['file']!r}; give the path of a saved .keras model")
-    return {**table, "file": str(path.resolve()), "sha256": file_sha256(path)}
+    if not table["file"] or not (path.is_dir() if folder else path.is_file()):
+        raise PipelineError(f"model {name}: no {'folder' if folder else 'file'} {table['file']!r}; {what}")
+    found = {**table, "file": str(path.resolve()), "sha256": folder_sha256(path) if folder else file_sha256(path)}
+    if table["architecture"] == "predictions":
+        from pipeline.formats import column_names
+
+        found["embeddings"] = table["embedding_column"] in column_names(path, table["encoding"])
+    return found
 
 
-def bring(override: dict[str, Any], files: list[str], defaults: dict[str, Any]) -> dict[str, Any]:
-    """The settings with a model table for each file, named after the file, over the table of that name in the
+def bring(
+    override: dict[str, Any], files: list[str], predictions: list[str], defaults: dict[str, Any]
+) -> dict[str, Any]:
+    """The settings with a model table for each file (MODEL=: a .keras file, or a folder, a transformer
+    checkpoint) and each predictions file (PREDICTIONS=), named after it, over the table of that name in the
     settings if there is one."""
     override = dict(override)
     models = list(override.get("models", defaults["models"]))
-    for file in files:
+    for file, variable in [(file, "MODEL") for file in files] + [(file, "PREDICTIONS") for file in predictions]:
         path = Path(file)
         name = re.sub(r"[^a-z0-9_]+", "_", path.name.split(".")[0].lower()).strip("_") or "model"
         table = override.get(name, {})
         if name in defaults or name in models or name == "config" or not isinstance(table, dict):
-            raise PipelineError(f"MODEL={file}: the name {name!r} is taken; rename the file, e.g. my_{path.name}")
-        override[name] = {"architecture": "keras", **table, "file": file}
+            raise PipelineError(f"{variable}={file}: the name {name!r} is taken; rename the file, e.g. my_{path.name}")
+        architecture = "predictions" if variable == "PREDICTIONS" else "transformer" if path.is_dir() else "keras"
+        override[name] = {"architecture": architecture, **table, "file": file}
         models.append(name)
     override["models"] = models
     return override
+
+
+def folder_sha256(folder: Path) -> str:
+    """A checksum of every file in a folder, their names included: a checkpoint changed anywhere is another model."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        digest.update(file_sha256(path).encode())
+    return digest.hexdigest()
 
 
 def file_sha256(path: Path) -> str:

@@ -101,6 +101,38 @@ def read_table(path: Path, settings: dict) -> pd.DataFrame:
     return _without_missing(path, _frame(path, table, options), options["drop_missing"])
 
 
+def read_predictions_file(path: Path, encoding: str, key_columns: list[str]) -> pa.Table:
+    """A file of predictions made elsewhere (PREDICTIONS=), in any of the data's formats, as an Arrow table: its
+    problems are the data's, named for PREDICTIONS=."""
+    path = Path(path)
+    try:
+        return _reader(path)(path, _file_bytes(path), _codec(path, encoding), key_columns)
+    except PipelineError as e:
+        message = str(e).replace("data file", "predictions file").replace("labelled rows", "predictions")
+        raise PipelineError(message.replace("with DATA=", "with PREDICTIONS=")) from None
+
+
+def column_names(path: Path, encoding: str = "utf-8") -> list[str]:
+    """The columns of a file in one of the data's formats, read from its header (or its first row) alone."""
+    path = Path(path)
+    name = path.name.lower()
+    try:
+        if name.endswith(".parquet"):
+            return pq.read_schema(path).names
+        if name.endswith(".parquet.gz"):
+            return pq.read_schema(pa.BufferReader(_file_bytes(path))).names
+        opener = gzip.open if name.endswith(".gz") else open
+        with opener(path, "rt", encoding=_codec(path, encoding), errors="replace", newline="") as f:
+            if ".jsonl" in name or ".ndjson" in name:
+                first = next((line for line in f if line.strip()), "{}")
+                row = json.loads(first)
+                return list(row) if isinstance(row, dict) else []
+            delimiter = "\t" if ".tsv" in name else ","
+            return next(csv.reader(f, delimiter=delimiter), [])
+    except (OSError, EOFError, ValueError, pa.ArrowException):
+        return []  # the step that reads the file says what is wrong with it
+
+
 def check_rows(frame: pd.DataFrame, path: Path) -> None:
     """Raise PipelineError if the labels, splits or ids cannot train and test a classifier.
 

@@ -141,6 +141,8 @@ def mislabelled_findings(joined: pd.DataFrame, labels: list[str], noun: str) -> 
     """Confident learning (Northcutt et al., 2021) on the neural models' averaged probabilities: a text whose
     probability of another class reaches that class's own average (its threshold), the highest such class not
     being its label, and which the models get wrong, is a likely label error."""
+    if joined.empty:
+        return []
     review_id, inverse, count = np.unique(joined["review_id"].to_numpy(), return_inverse=True, return_counts=True)
     each = np.stack(joined["probabilities"].to_numpy())
     probabilities = (
@@ -314,12 +316,14 @@ def main() -> None:
     )
     joined = scored.merge(clusters, on=["review_id", "model"])  # the models with a latent space: not the baseline
 
-    findings = mislabelled_findings(joined, info.labels, noun) + duplicate_findings(reviews, noun)
+    # A model of predicted classes alone (made elsewhere) has no probabilities and no loss: only its errors count.
+    with_loss = joined[joined["loss"].notna()]
+    findings = mislabelled_findings(with_loss, info.labels, noun) + duplicate_findings(reviews, noun)
     sliced = config["slices"]
     test_ids = reviews.loc[reviews["subset"] == "test", "review_id"].to_numpy()
     min_size = max(10, min(sliced["min_size"], len(test_ids) // 10))  # small data sets: a tenth of the test split
     cleaned = pd.Series(clean_all(reviews.set_index("review_id").loc[test_ids, "text"]))
-    for model, group in joined.groupby("model"):
+    for model, group in with_loss.groupby("model"):
         test = group[group["subset"] == "test"]
         overall = test["loss"].mean()
         findings += (
@@ -336,7 +340,8 @@ def main() -> None:
     every_slice = []
     for model, test in tests.items():
         found_here = slices(test, model, predicates, sliced, min_size)
-        findings += slice_findings(found_here, test, test["loss"].mean(), noun, sliced["in_insights"])
+        if test["loss"].notna().all():  # ranked by the loss they account for
+            findings += slice_findings(found_here, test, test["loss"].mean(), noun, sliced["in_insights"])
         every_slice.append(found_here)
     cli.record_timing("slices", time.perf_counter() - start)
     findings.sort(key=lambda f: -f["importance"])
@@ -350,7 +355,7 @@ def main() -> None:
     artifacts.write_table(args.out, table)
     artifacts.write_table(args.members, members)
     artifacts.write_table(
-        args.correlations, correlations(joined, numeric, config["seed"], settings["bootstrap_resamples"])
+        args.correlations, correlations(with_loss, numeric, config["seed"], settings["bootstrap_resamples"])
     )
     artifacts.write_table(args.slices, pd.concat(every_slice, ignore_index=True))
 

@@ -158,6 +158,16 @@ class KerasClassifier(Classifier):
         except Exception as e:  # noqa: BLE001 - the model's own error, whatever it is
             raise PipelineError(f"model {self.name}: failed on the first batch of texts ({first_line(e)})") from None
 
+    def movable(self, ids: np.ndarray) -> np.ndarray:
+        """The tokens that move along the path from the baseline (the others keep their embedding): all but
+        padding (id 0)."""
+        return ids != 0
+
+    def on_words(self, corpus: Corpus, row: int, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """The scores of text `row`'s movable tokens (`ids`) laid on the pipeline's words."""
+        theirs = self.model_tokens(ids)
+        return scores if theirs is None else align(corpus.words[row], theirs, scores)
+
     def attribute(self, corpus: Corpus, steps: int, batch_size: int) -> Scores:
         run = self._integrated_gradients(steps)
         lengths = (corpus.tokens.sequences != 0).sum(axis=1)
@@ -169,12 +179,12 @@ class KerasClassifier(Classifier):
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             inputs, ids = self.inputs(corpus, rows)
-            batch_scores, review_target, baseline_target = (value.numpy() for value in run(inputs, tf.constant(ids)))
+            moving = self.movable(ids)
+            batch_scores, review_target, baseline_target = (
+                value.numpy() for value in run(inputs, tf.constant(ids), tf.constant(moving))
+            )
             for i, row in enumerate(rows):
-                real = ids[i] != 0
-                theirs = self.model_tokens(ids[i][real])
-                found = batch_scores[i][real]
-                scores[row] = found if theirs is None else align(corpus.words[row], theirs, found)
+                scores[row] = self.on_words(corpus, row, ids[i][moving[i]], batch_scores[i][moving[i]])
             at_review[rows], at_baseline[rows] = review_target, baseline_target
         return Scores(scores, at_review, at_baseline)
 
@@ -197,8 +207,9 @@ class KerasClassifier(Classifier):
 
     @functools.cache  # noqa: B019 - one compiled function per model and number of steps, for all parts of the texts
     def _integrated_gradients(self, steps: int):
-        """A compiled function (inputs, token ids) -> (scores: texts x tokens x classes - 1, targets at the text and
-        at the baseline: texts x classes - 1). Midpoints of `steps` equal intervals of the straight path."""
+        """A compiled function (inputs, token ids, which tokens move) -> (scores: texts x tokens x classes - 1, targets
+        at the text and at the baseline: texts x classes - 1). Midpoints of `steps` equal intervals of the straight
+        path; the tokens that do not move keep their embedding all along."""
         alphas = tf.constant((np.arange(steps) + 0.5) / steps, dtype=tf.float32)
         embedding, model, linear = self.embedding, self.model, self._swappable
         look_up = embedding.call
@@ -213,9 +224,9 @@ class KerasClassifier(Classifier):
                 return self._targets(model(inputs, training=False), linear)
 
         @tf.function(reduce_retracing=True)
-        def run(inputs, ids):
+        def run(inputs, ids, movable):
             embedded = look_up(ids)
-            real = tf.cast(tf.not_equal(ids, 0), embedded.dtype)[..., None]
+            real = tf.cast(movable, embedded.dtype)[..., None]
             batch, length, width = tf.shape(embedded)[0], tf.shape(embedded)[1], tf.shape(embedded)[2]
             moving = embedded * real
             path = tf.reshape(
@@ -292,7 +303,7 @@ class BroughtClassifier(KerasClassifier):
         super().__init__(spec, model, corpus)
         settings, name = self.settings, spec.name
         self.logits, self.batch_size = settings["logits"], settings["batch_size"]
-        self.output_layer = _all_layers(model)[-1]  # the last layer, in a nested model too
+        self.output_layer = all_layers(model)[-1]  # the last layer, in a nested model too
         width = model.outputs[0].shape[-1]
         classes = 2 if width == 1 else width
         if classes != len(self.labels):
@@ -311,7 +322,7 @@ class BroughtClassifier(KerasClassifier):
             self.latent_layer = _layer(model, settings["latent_layer"], name, "latent_layer")
         else:
             self.latent_layer, self.latent_is_input = self.output_layer, True
-        embeddings = [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.Embedding)]
+        embeddings = [layer for layer in all_layers(model) if isinstance(layer, keras.layers.Embedding)]
         if settings["embedding_layer"]:
             self.embedding = _layer(model, settings["embedding_layer"], name, "embedding_layer")
         else:
@@ -320,7 +331,7 @@ class BroughtClassifier(KerasClassifier):
             self.no_attributions = "it has no Embedding layer, which integrated gradients start from"
         self.strings = model.inputs[0].dtype == "string"
         if self.strings:
-            found = [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.TextVectorization)]
+            found = [layer for layer in all_layers(model) if isinstance(layer, keras.layers.TextVectorization)]
             self.vectorizer = found[0] if found else None
             if self.vectorizer is None and self.embedding is not None:
                 self.embedding = None
@@ -430,28 +441,28 @@ def _cut(ids: np.ndarray) -> np.ndarray:
     return ids[:, : max(LENGTH_STEP, -(-longest // LENGTH_STEP) * LENGTH_STEP)]
 
 
-def _all_layers(model: keras.Model) -> list[keras.layers.Layer]:
+def all_layers(model: keras.Model) -> list[keras.layers.Layer]:
     """Every layer, those of nested models too, in order."""
     found = []
     for layer in model.layers:
         found.append(layer)
         if isinstance(layer, keras.Model):
-            found.extend(_all_layers(layer))
+            found.extend(all_layers(layer))
     return found
 
 
 def _layer(model: keras.Model, name: str, model_name: str, setting: str) -> keras.layers.Layer:
-    for layer in _all_layers(model):
+    for layer in all_layers(model):
         if layer.name == name:
             return layer
-    names = ", ".join(layer.name for layer in _all_layers(model))
+    names = ", ".join(layer.name for layer in all_layers(model))
     raise PipelineError(f"model {model_name}: no layer {name!r}; set [{model_name}] {setting} to one of {names}")
 
 
 def describe(model: keras.Model) -> str:
     """The architecture in one line, e.g. 'Embedding(20000, 32) > Dense(32, relu) > ... > Dense(2, softmax)'."""
     parts = []
-    for layer in _all_layers(model):
+    for layer in all_layers(model):
         if isinstance(layer, keras.layers.TextVectorization):
             parts.append(f"TextVectorization({layer.vocabulary_size()})")
         elif isinstance(layer, keras.layers.Embedding):

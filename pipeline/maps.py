@@ -29,6 +29,13 @@ def perplexity(settings: dict, points: int) -> float:
     return max(1.0, min(PERPLEXITY, (points - 1) / 3 - 1))
 
 
+def progressed(bar: tqdm) -> bool:
+    """Move the bar on. False: openTSNE stops optimizing when a callback returns True, and tqdm's update returns
+    True whenever it redraws, which depends on the clock: the map would end after a varying number of iterations."""
+    bar.update(REPORT_EVERY)
+    return False
+
+
 def fit_rows(n: int, sample: int, seed: int) -> np.ndarray:
     """The texts t-SNE is fitted on, in order: every one up to `sample`, else a seeded sample of that many."""
     if sample <= 0 or n <= sample:
@@ -49,7 +56,7 @@ def tsne_map(latent: np.ndarray, settings: dict, seed: int) -> np.ndarray:
             initialization="pca",
             random_state=seed,
             n_jobs=settings["jobs"],
-            callbacks=lambda iteration, error, embedding: bar.update(REPORT_EVERY),
+            callbacks=lambda iteration, error, embedding: progressed(bar),
             callbacks_every_iters=REPORT_EVERY,
         )
         embedding = tsne.fit(latent[rows])

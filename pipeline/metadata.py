@@ -25,7 +25,7 @@ NEGATIONS = frozenset(
 )
 CONTRASTS = frozenset("but however although though yet despite nevertheless nonetheless whereas instead".split())
 CHUNK = 500  # texts per task of the sentiment pool
-TOKENIZED = 50_000  # texts whose tokens are in memory at a time
+TOKENIZED = 20_000  # texts whose tokens are in memory at a time
 
 
 def sentiment_all(texts: pd.Series, jobs: int) -> np.ndarray:

@@ -44,13 +44,22 @@ def _head_inputs(settings: dict) -> tuple[keras.KerasTensor, keras.KerasTensor, 
     return embedded, mask, x
 
 
+def _never_empty(mask: keras.KerasTensor) -> keras.KerasTensor:
+    """The mask with its first position made real in a text that has none (a text that cleans to nothing, "!!!"):
+    its average is then that of the padding, the text of no tokens, rather than 0 / 0 (a NaN that would spread to
+    every weight in training). Texts with tokens keep their mask as it is."""
+    empty = 1.0 - keras.ops.max(mask, axis=1, keepdims=True)
+    first = keras.ops.cast(keras.ops.equal(keras.ops.cumsum(keras.ops.ones_like(mask), axis=1), 1.0), "float32")
+    return mask + empty * first
+
+
 def dense_head(settings: dict, num_classes: int) -> keras.Model:
     """Embedding -> Dense -> GlobalAveragePooling1D over real tokens -> Dense(classes, softmax)."""
     embedded, mask, x = _head_inputs(settings)
     # Drops whole embedding channels, a regularizer that leaves the padding mask intact.
     x = layers.SpatialDropout1D(settings["embedding_dropout"], name="embedding_dropout")(x)
     x = layers.Dense(settings["hidden_units"], activation="relu", name="dense")(x)
-    x = layers.GlobalAveragePooling1D(name="latent")(x, mask=mask)
+    x = layers.GlobalAveragePooling1D(name="latent")(x, mask=_never_empty(mask))
     x = layers.Dropout(settings["dropout"])(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="output")(x)
     return keras.Model([embedded, mask], outputs, name="head")
@@ -72,7 +81,7 @@ def cnn_head(settings: dict, num_classes: int) -> keras.Model:
             # A pooled position is real if any token under it is.
             real = layers.MaxPooling1D(settings["pool_size"], padding="same", name=f"mask_pool{block}")(real)
     # Averaging over real positions only, so short reviews are not diluted by padding.
-    x = layers.GlobalAveragePooling1D(name="latent")(x, mask=layers.Reshape((-1,))(real))
+    x = layers.GlobalAveragePooling1D(name="latent")(x, mask=_never_empty(layers.Reshape((-1,))(real)))
     x = layers.Dropout(settings["dropout"])(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="output")(x)
     return keras.Model([embedded, mask], outputs, name="head")

@@ -27,3 +27,21 @@ def prediction_table(
             "correct": predicted == label,
         }
     )
+
+
+def label_table(
+    model: str, review_id: np.ndarray, label: np.ndarray, predicted: np.ndarray, labels: list[str]
+) -> pd.DataFrame:
+    """The same columns for a model that gives its predicted class alone (predictions made elsewhere): no
+    probabilities, so no loss and no confidence."""
+    return pd.DataFrame(
+        {
+            "review_id": review_id.astype(np.int32),
+            "model": model,
+            "probabilities": pd.Series([None] * len(review_id), dtype=object),
+            "predicted_label": np.asarray(labels, dtype=object)[predicted],
+            "loss": pd.Series(np.nan, index=range(len(review_id)), dtype=np.float32),
+            "confidence": pd.Series(np.nan, index=range(len(review_id)), dtype=np.float32),
+            "correct": predicted == label,
+        }
+    )

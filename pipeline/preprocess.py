@@ -15,7 +15,7 @@ from pipeline import artifacts, cli
 from pipeline.config import load_config
 from pipeline.text import build_vocabulary, encode, tokenize_all
 
-CHUNK = 50_000  # texts tokenized at a time
+CHUNK = 20_000  # texts tokenized at a time
 LENGTH_QUANTILE = 0.95  # the sequence length from the data covers this share of the training texts whole
 
 

@@ -2,9 +2,11 @@
 pages follow.
 
 Models are named by the `models` setting, each with a settings table that says its architecture: a head in
-pipeline/models.py for a model trained here, or "keras" for a model file brought in (MODEL=). The TF-IDF
-baseline is always there. Every model is then analysed through one interface, pipeline/adapters.py. Nothing
-here imports Keras.
+pipeline/models.py for a model trained here; "keras" for a model file brought in (MODEL=a.keras), "transformer"
+for a fine-tuned checkpoint's folder (MODEL=folder), "predictions" for a table of predictions made elsewhere
+(PREDICTIONS=file). The TF-IDF baseline is always there. Every model that can be run is analysed through one
+interface, pipeline/adapters.py; predictions made elsewhere are read by pipeline/elsewhere.py. Nothing here imports
+Keras.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import Any
 from pipeline.errors import PipelineError
 
 BASELINE = "baseline"
-BROUGHT_ARCHITECTURES = ("keras",)
+BROUGHT_ARCHITECTURES = ("keras", "transformer", "predictions")
+# The file of a model that can be run, beside the database: by architecture (the trained ones are .keras files).
+FILE_SUFFIXES = {"keras": "keras", "transformer": "checkpoint"}
 
 
 @dataclass(frozen=True)
@@ -38,9 +42,27 @@ def models(config: dict[str, Any]) -> list[ModelSpec]:
     return specs + [ModelSpec(BASELINE, "baseline", None, config[BASELINE])]
 
 
+def runnable(model: ModelSpec) -> bool:
+    """Whether the model can be run on new texts (attributions, behavioural tests): every one but predictions made
+    elsewhere."""
+    return model.architecture != "predictions"
+
+
+def has_latent(model: ModelSpec) -> bool:
+    """Whether the model gives latent vectors: a neural model, or predictions made elsewhere with embeddings."""
+    if model.kind == "baseline":
+        return False
+    return model.architecture != "predictions" or bool(model.settings["embeddings"])
+
+
 def mapped(config: dict[str, Any]) -> list[str]:
-    """The models with a latent space (every one but the baseline), which get maps and clusters."""
-    return [model.name for model in models(config) if model.kind != "baseline"]
+    """The models with a latent space, which get maps and clusters."""
+    return [model.name for model in models(config) if has_latent(model)]
+
+
+def file_suffix(model: ModelSpec) -> str:
+    """The suffix of the model's file in build/models/: .keras, .checkpoint (a folder) or, for the baseline, .pkl."""
+    return "pkl" if model.kind == "baseline" else FILE_SUFFIXES.get(model.architecture, "keras")
 
 
 def of_kind(config: dict[str, Any], kind: str) -> list[str]:

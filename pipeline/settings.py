@@ -27,20 +27,30 @@ def write_if_changed(path: Path, text: str) -> None:
 
 def main() -> None:
     p = cli.parser(__doc__)
-    p.add_argument("--brought", default="", help="model files, separated by commas (MODEL=)")
+    p.add_argument("--brought", default="", help="model files or checkpoint folders, separated by commas (MODEL=)")
+    p.add_argument("--predictions", default="", help="files of predictions made elsewhere, by commas (PREDICTIONS=)")
     p.add_argument("--out-dir", required=True, type=Path)
     args = p.parse_args()
-    config = load_config(args.config, [file for file in args.brought.split(",") if file.strip()])
+    config = load_config(args.config, listed(args.brought), listed(args.predictions))
     for name, value in config.items():
         write_if_changed(args.out_dir / f"{name}.json", json.dumps(value, indent=2, sort_keys=True) + "\n")
     write_if_changed(args.out_dir / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
+    specs = registry.models(config)
+    brought = [m for m in specs if m.kind == "brought"]
     makefile = (
         f"TRAINED := {' '.join(registry.of_kind(config, 'trained'))}\n"
-        f"BROUGHT := {' '.join(registry.of_kind(config, 'brought'))}\n"
-        f"SETTING_NAMES := {' '.join(config)}\n"
+        f"BROUGHT := {' '.join(m.name for m in brought if registry.runnable(m))}\n"
+        f"ELSEWHERE := {' '.join(m.name for m in brought if not registry.runnable(m))}\n"
+        f"MAPPED := {' '.join(registry.mapped(config))}\n"
+        + "".join(f"SUFFIX_{m.name} := {registry.file_suffix(m)}\n" for m in specs if registry.runnable(m))
+        + f"SETTING_NAMES := {' '.join(config)}\n"
         f"USER_TESTS := {config['behaviour']['tests']}\n"
     )
     write_if_changed(args.out_dir / "models.mk", makefile)
+
+
+def listed(files: str) -> list[str]:
+    return [file for file in files.split(",") if file.strip()]
 
 
 if __name__ == "__main__":

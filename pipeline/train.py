@@ -53,11 +53,14 @@ class BatchHistory(keras.callbacks.Callback):
 
 def fitted_settings(settings: dict, examples: int, sequence_length: int, max_sequence_length: int) -> dict:
     """The model's settings as they fit the data set. The defaults were tuned on IMDB (22,500 training reviews of
-    400 tokens), where they stand; a small data set gets more epochs (at least min_examples texts seen in all),
+    400 tokens), where they stand; a small data set gets more epochs (at least min_examples texts seen in all), a
+    large one fewer (at most max_examples texts in all, but one whole epoch at least),
     smaller batches (at least BATCHES_PER_EPOCH of them) and a gentler learning-rate decay; short texts get less
     embedding dropout, which drops whole embedding channels of every token: a ten-word question has none to spare,
     and a CNN gets wider embeddings. Figures: TREC, 4,906 training questions of 16 tokens, seeds 1337, 1, 2, 3, 4, 5."""
     epochs = max(settings["epochs"], -(-settings["min_examples"] // max(examples, 1)))
+    if settings["max_examples"]:  # a large data set: fewer epochs, each text still seen at least once
+        epochs = max(1, min(epochs, settings["max_examples"] // max(examples, 1)))
     batch_size = max(MIN_BATCH, min(settings["batch_size"], examples // BATCHES_PER_EPOCH))
     short = min(1.0, sequence_length / max_sequence_length)
     dropout = settings["embedding_dropout"] * short

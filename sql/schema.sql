@@ -68,44 +68,50 @@ create table models (
     file varchar,
     sha256 varchar,
     no_attributions varchar,
+    attributed_texts integer not null default 0 check (attributed_texts >= 0),
+    no_behaviour varchar,
+    no_probabilities varchar,
     description varchar not null,
-    parameters bigint not null check (parameters > 0),
+    parameters bigint check (parameters > 0),
     epochs integer check (epochs > 0),
     latent_dim integer check (latent_dim > 0),
     seed_accuracy double check (seed_accuracy between 0 and 1),
     seed_loss double check (seed_loss >= 0),
-    temperature double not null check (temperature > 0)
+    temperature double check (temperature > 0)
 );
 comment on table models is 'The models compared: those of the models setting, trained here or brought in as a file (MODEL=), and the TF-IDF baseline.';
 comment on column models.model is 'Short name, as in the settings: dense, cnn, ..., a brought model''s file name, and baseline.';
 comment on column models.rank is 'Order of the models on the pages: as in the models setting, then the baseline.';
-comment on column models.kind is 'trained (a Keras model trained here), brought (a Keras model file of the user''s) or baseline (scikit-learn).';
-comment on column models.architecture is 'dense or cnn for a model trained here, keras for one brought in; null for the baseline.';
-comment on column models.file is 'A brought model: the file it was read from.';
-comment on column models.sha256 is 'A brought model: the SHA-256 checksum of its file.';
-comment on column models.no_attributions is 'Why the model has no attributions (e.g. no embedding layer); null when it has them.';
+comment on column models.kind is 'trained (a Keras model trained here), brought (the user''s: a Keras model file, a fine-tuned transformer checkpoint, or predictions made elsewhere) or baseline (scikit-learn).';
+comment on column models.architecture is 'dense or cnn for a model trained here; keras, transformer or predictions for one brought in; null for the baseline.';
+comment on column models.file is 'A brought model: the file (or checkpoint folder) it was read from.';
+comment on column models.sha256 is 'A brought model: the SHA-256 checksum of its file (of a folder: of its files and their names).';
+comment on column models.no_attributions is 'Why the model has no attributions (e.g. no embedding layer, or predictions made elsewhere); null when it has them.';
+comment on column models.attributed_texts is 'Texts with attributions: every text, or for a transformer a chosen set (its misclassified test texts and a sample; settings attribute_errors, attribute_sample, attribute_all).';
+comment on column models.no_behaviour is 'Why the model has no behavioural test results (predictions made elsewhere: no model to run); null when it has them.';
+comment on column models.no_probabilities is 'Why the model has no probabilities, loss or calibration (predicted classes alone); null when it has them.';
 comment on column models.description is 'Architecture in one line.';
-comment on column models.parameters is 'Number of trained parameters (coefficients for the baseline).';
+comment on column models.parameters is 'Number of trained parameters (coefficients for the baseline); null for predictions made elsewhere.';
 comment on column models.epochs is 'Training epochs; null for a model not trained here.';
 comment on column models.latent_dim is 'Size of the pooled representation before the classifier; null for the baseline.';
 comment on column models.seed_accuracy is 'IMDB only: test accuracy reported by the Tensorleap study this reproduces; null where it reports none.';
 comment on column models.seed_loss is 'Test loss reported by the Tensorleap study; null where it reports none.';
-comment on column models.temperature is 'Temperature scaling: the logits divided by this (fitted on the validation hold-out; 1 without one) give predictions.calibrated. Above 1: the model was overconfident.';
+comment on column models.temperature is 'Temperature scaling: the logits divided by this (fitted on the validation hold-out; 1 without one) give predictions.calibrated. Above 1: the model was overconfident. Null without probabilities.';
 
 create table predictions (
     review_id integer not null,
     model varchar not null,
-    probabilities float[] not null,
+    probabilities float[],
     predicted_label varchar not null,
-    loss float not null check (loss >= 0),
-    confidence float not null check (confidence between 0 and 1),
+    loss float check (loss >= 0),
+    confidence float check (confidence between 0 and 1),
     correct boolean not null,
-    calibrated float[] not null
+    calibrated float[]
 );
 comment on table predictions is 'One row per text and model.';
 comment on column predictions.review_id is 'The text (reviews.review_id).';
 comment on column predictions.model is 'The model (models.model).';
-comment on column predictions.probabilities is 'Predicted probability of every class, in labels.label_index order (list_extract is 1-based: probabilities[label_index + 1]).';
+comment on column predictions.probabilities is 'Predicted probability of every class, in labels.label_index order (list_extract is 1-based: probabilities[label_index + 1]); null for a model of predicted classes alone (models.no_probabilities), and so are loss, confidence and calibrated.';
 comment on column predictions.predicted_label is 'The class with the highest probability.';
 comment on column predictions.loss is 'Cross-entropy of the true label: -ln p(label), probabilities clipped at 1e-7.';
 comment on column predictions.confidence is 'Probability of the predicted label, from 1/classes (unsure) to 1.';
@@ -308,7 +314,7 @@ create table slices (
     error_rate double not null check (error_rate between 0 and 1),
     ci_low double not null,
     ci_high double not null,
-    mean_loss double not null check (mean_loss >= 0),
+    mean_loss double check (mean_loss >= 0),
     score double not null check (score > 0),
     model_error_rate double not null check (model_error_rate between 0 and 1),
     primary key (model, slice)

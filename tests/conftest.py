@@ -29,13 +29,17 @@ def make(
     config: Path = TINY_CONFIG,
     env: dict | None = None,
     models: list[Path] = (),
+    predictions: list[Path] = (),
 ):
-    """Run the project's Makefile as a user would, with the build going to `build` (models: MODEL=)."""
+    """Run the project's Makefile as a user would, with the build going to `build` (models: MODEL=, predictions:
+    PREDICTIONS=)."""
     args = ["make", "-C", str(ROOT), *targets, f"BUILD={build}", f"CONFIG={config}", f"PYTHON={sys.executable}"]
     if data is not None:
         args.append(f"DATA={data}")
     if models:
         args.append(f"MODEL={','.join(str(path) for path in models)}")
+    if predictions:
+        args.append(f"PREDICTIONS={','.join(str(path) for path in predictions)}")
     return subprocess.run(args, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
 
 

@@ -112,3 +112,18 @@ def test_map_filters_and_selection(db):
     assert list(picked["loss"]) == sorted(picked["loss"], reverse=True)
     assert picked.set_index("review_id")["cluster"].to_dict() == inside.set_index("review_id")["cluster"].to_dict()
     assert len(query(db, "map_selection", model="cnn", review_ids=inside["review_id"].tolist(), limit=3)) == 3
+
+
+def test_the_map_runs_every_iteration_whatever_the_progress_bar_does(monkeypatch):
+    """openTSNE stops when a callback returns True, and tqdm returns True when it redraws: a map must not end
+    earlier because the bar happened to redraw."""
+    import tqdm
+
+    from pipeline import maps
+
+    latent = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
+    settings = {"perplexity": 15, "early_exaggeration_iter": 50, "iterations": 50, "exaggeration": 1.0, "jobs": 1,
+                "fit_sample": 0, "place_iterations": 10}  # fmt: skip
+    quiet = maps.tsne_map(latent, settings, seed=1)
+    monkeypatch.setattr(tqdm.tqdm, "update", lambda self, n=1: True)  # redraws every time
+    np.testing.assert_array_equal(maps.tsne_map(latent, settings, seed=1), quiet)

@@ -12,10 +12,23 @@ ANY = "any"
 REVIEW_PAGE = "samples"
 
 
-def neural_models() -> list[str]:
-    """The models with a latent space (trained here or brought in; every one but the baseline), in order."""
+def compared_models() -> list[str]:
+    """The models compared with each other: every one but the baseline, in order."""
     models = run_query("model_figures")
     return list(models.loc[models["kind"] != "baseline", "model"])
+
+
+def mapped_models() -> list[str]:
+    """The models with a latent space (the map, clusters, similar texts), in order: every one but the baseline and
+    predictions made elsewhere without embeddings."""
+    models = run_query("model_figures")
+    return list(models.loc[models["latent_dim"].notna(), "model"])
+
+
+def scored_models() -> list[str]:
+    """The models with probabilities, so with a loss and a calibration: all but those of predicted classes alone."""
+    models = run_query("model_figures")
+    return list(models.loc[models["no_probabilities"].isna(), "model"])
 
 
 def attributed_models() -> tuple[list[str], dict[str, str]]:
@@ -45,7 +58,7 @@ def population_filters() -> dict:
     """Model, split, label, correctness, loss range and clusters, as named query parameters."""
     loss_max = float(run_query("loss_range").iloc[0].loss_max) + 0.01
     with st.sidebar:
-        model = st.selectbox("Model", neural_models(), key="model")
+        model = st.selectbox("Model", mapped_models(), key="model")
         split = st.selectbox("Split", [ANY, "test", "validation", "train"], key="split")
         label = st.selectbox("True label", [ANY, *labels()], key="label")
         outcome = st.selectbox("Prediction", [ANY, "incorrect", "correct"], key="outcome")

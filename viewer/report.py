@@ -129,6 +129,8 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
     meta = dict(read(con, "meta").itertuples(index=False))
     figures = read(con, "model_figures")
     neural = list(figures.loc[figures["kind"] != "baseline", "model"])
+    mapped = list(figures.loc[figures["latent_dim"].notna(), "model"])
+    scored = list(figures.loc[figures["no_probabilities"].isna(), "model"])  # with a loss
     attributed = list(figures.loc[figures["no_attributions"].isna(), "model"])
     classes = list(read(con, "labels")["label"])
     imdb = meta.get("dataset_kind") == "imdb"
@@ -143,7 +145,8 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
     )
 
     report.add("h2", "Models")
-    hidden = ["kind", "rank", "file", "sha256", "no_attributions"] + ([] if imdb else ["seed_accuracy", "seed_loss"])
+    hidden = ["kind", "rank", "file", "sha256", "no_attributions", "no_behaviour", "no_probabilities", "latent_dim",
+              "attributed_texts"] + ([] if imdb else ["seed_accuracy", "seed_loss"])  # fmt: skip
     report.table(figures.drop(columns=hidden), {"epochs": "d", "seed_accuracy": ".2f", "seed_loss": ".2f"})
     report.add(
         "p",
@@ -156,6 +159,10 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
         + "".join(
             f"{row.model} has no heat maps: {row.no_attributions}. "
             for row in figures[figures["no_attributions"].notna()].itertuples()
+        )
+        + "".join(
+            f"{row.model} has no probabilities ({row.no_probabilities}): no loss and no calibration. "
+            for row in figures[figures["no_probabilities"].notna()].itertuples()
         ),
         "note",
     )
@@ -169,7 +176,7 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
         {"reviews": ",", "temperature": ".2f"},
     )
     reliability = read(con, "reliability", subset="test", label=None)
-    report.charts(*(charts.reliability_diagram(reliability, model) for model in figures["model"]))
+    report.charts(*(charts.reliability_diagram(reliability, model) for model in scored))
     report.add(
         "p",
         "Can the confidence be trusted? ECE: the mean gap between confidence and accuracy over the confidence bins "
@@ -191,11 +198,11 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
 
     report.add("h2", "Population")
     maps = []
-    for model in neural:
+    for model in mapped:
         points = read(
             con, "population_map", model=model, split=None, label=None, correct=None, clusters=None, **ALL_LOSSES
         )
-        shown = charts.map_sample(points, MAP_SAMPLE)
+        shown = charts.map_sample(points, MAP_SAMPLE).merge(read(con, "map_snippets"), on="review_id", how="left")
         codes, palette, legend = charts.map_palette(shown["correct"], "correct", classes)
         title = f"{model} ({len(shown):,} of {len(points):,} {noun})"
         maps.append(
@@ -220,7 +227,7 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
     )
     features = read(con, "features")
     shown_features = features[(features["kind"] == "numeric") & (features["default"] | (features["source"] == "data"))]
-    for model in neural:
+    for model in [model for model in neural if model in scored]:
         report.add("h3", model)
         report.charts(
             *(
@@ -300,18 +307,21 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
             **ALL_LOSSES,
         ).assign(model=model)
         for model in neural
+        if model in scored
     )
     for review_id, among in worst.groupby("review_id", sort=False)["model"]:
         review = read(con, "review", review_id=int(review_id)).iloc[0]
         verdicts = read(con, "review_predictions", review_id=int(review_id))
         report.add("h3", f"Text {review_id} · label {review['label']}")
         report.add("p", f"One of the {HIGHEST_LOSS} highest losses under {' and '.join(among)}.", "note")
-        report.table(verdicts[verdicts["label"] == review["label"]].drop(columns=["label", "rank"]))
+        report.table(verdicts[verdicts["label"] == review["label"]].drop(columns=["label", "rank", "attributed"]))
         heat = read(con, "review_heatmap", review_id=int(review_id), label=review["label"])
+        covered = set(verdicts.loc[verdicts["attributed"], "model"])  # a transformer's cover a chosen set
         report.heat_maps(
             {
                 f"{model} · {direction} {review['label']}": charts.heat_map(heat[heat["model"] == model], direction)
                 for model in attributed
+                if model in covered
                 for direction in ("toward", "away")
             }
         )

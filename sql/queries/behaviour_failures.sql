@@ -4,7 +4,8 @@
 with
 
 cases as (
-    select * from behaviour_cases
+    -- Without their texts: those of the cases shown are read at the end.
+    select case_id, review_id, label, expect from behaviour_cases
     where test = $test
 ),
 
@@ -37,12 +38,10 @@ watched as (
     left join labels as watched_label on watched_label.label = joined.label
 ),
 
-final as (
+shown as (
     select
         watched.case_id,
         watched.review_id,
-        watched.before,
-        watched.after,
         watched_class.label as watched,
         watched.before_p[watched.watched_index + 1] as probability_before,
         watched.after_p[watched.watched_index + 1] as probability_after,
@@ -54,8 +53,20 @@ final as (
     join labels as watched_class on watched_class.label_index = watched.watched_index
     left join labels as before_class on before_class.label_index = watched.before_index
     join labels as after_class on after_class.label_index = watched.after_index
+    order by abs(coalesce(probability_before, 0.5) - probability_after) desc, case_id
+    limit $limit
+),
+
+final as (
+    select
+        shown.case_id,
+        shown.review_id,
+        texts.before,
+        texts.after,
+        shown.* exclude (case_id, review_id)
+    from shown
+    join behaviour_cases as texts using (case_id)
 )
 
 select * from final
 order by abs(coalesce(probability_before, 0.5) - probability_after) desc, case_id
-limit $limit

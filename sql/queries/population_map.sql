@@ -1,4 +1,5 @@
--- Every text as a point on one model's t-SNE map, with what the map can colour, size and show on hover.
+-- Every text as a point on one model's t-SNE map, with what the map can colour, size and show on hover (the
+-- texts' starts come from map_snippets, and only on maps small enough to carry them).
 -- Each filter parameter is null for "any"; $clusters is a list of cluster numbers.
 with
 
@@ -12,7 +13,7 @@ predictions as (
     select * from predictions
     where model = $model
         and ($correct is null or correct = $correct)
-        and loss between $loss_min and $loss_max
+        and (loss is null or loss between $loss_min and $loss_max)  -- no loss: predicted classes alone
 ),
 
 reviews as (
@@ -33,8 +34,7 @@ final as (
         predictions.correct,
         predictions.loss,
         predictions.confidence,
-        reviews.n_oov,
-        snippet(reviews.text, 70) as snippet
+        reviews.n_oov
     from latent_space
     join predictions using (review_id)
     join reviews using (review_id)

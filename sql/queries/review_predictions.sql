@@ -1,4 +1,5 @@
--- Every model's prediction for one text ($review_id), with the probability of each class.
+-- Every model's prediction for one text ($review_id), with the probability of each class (null for a model of
+-- predicted classes alone), and whether the model has attributions for the text.
 with
 
 models as (
@@ -14,6 +15,11 @@ predictions as (
     where review_id = $review_id
 ),
 
+attributed as (
+    select model from attributions
+    where review_id = $review_id
+),
+
 final as (
     select
         predictions.model,
@@ -24,10 +30,12 @@ final as (
         predictions.correct,
         labels.label,
         predictions.probabilities[labels.label_index + 1] as probability,
+        attributed.model is not null as attributed,
         models.rank
     from predictions
     join models using (model)
     cross join labels
+    left join attributed using (model)
 )
 
 select * from final

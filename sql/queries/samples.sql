@@ -9,7 +9,7 @@ review_list as (
         and ($label is null or label = $label)
         and ($predicted_label is null or predicted_label = $predicted_label)
         and ($correct is null or correct = $correct)
-        and loss between $loss_min and $loss_max
+        and (loss is null or loss between $loss_min and $loss_max)  -- no loss: predicted classes alone
 ),
 
 categories as (

@@ -54,6 +54,8 @@ for row in tests[~tests["applicable"]].itertuples():
     st.caption(f"Not run: **{row.test}**, {row.reason}")
 for row in tests[tests["applicable"] & tests["model"].isna()].itertuples():
     st.caption(f"No cases: **{row.test}** could change none of the sampled {noun()}.")
+for row in figures[figures["no_behaviour"].notna()].itertuples():
+    st.caption(f"Not available for **{row.model}**: {row.no_behaviour}.")
 
 st.subheader("Failing cases")
 left, right = st.columns(2)

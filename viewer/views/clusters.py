@@ -3,7 +3,7 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.filters import labels, neural_models, noun, show_reviews
+from viewer.filters import labels, mapped_models, noun, show_reviews
 from viewer.scatter import scatter_map
 from viewer.session import run_query
 
@@ -15,7 +15,7 @@ st.caption(
     "highest mean loss first; pick one to see what is in it and the words that set it apart."
 )
 
-model = st.sidebar.selectbox("Model", neural_models(), key="model")
+model = st.sidebar.selectbox("Model", mapped_models(), key="model")
 summary = run_query("cluster_summary", model=model)
 
 st.dataframe(

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.filters import neural_models, noun
+from viewer.filters import compared_models, noun, scored_models
 from viewer.session import run_query
 
 SPLITS = ["test", "validation", "train", "all"]
@@ -17,7 +17,7 @@ st.caption(
 
 # The choices live in the URL, so that a dashboard can be shared as a link.
 url = st.query_params
-neural = neural_models()
+neural = [model for model in compared_models() if model in scored_models()]  # the loss needs probabilities
 features = run_query("features")
 numeric = features[features["kind"] == "numeric"]
 titles = dict(features[["feature", "title"]].itertuples(index=False))

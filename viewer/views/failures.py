@@ -3,7 +3,7 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.filters import neural_models, noun, show_reviews, side_by_side
+from viewer.filters import compared_models, noun, show_reviews, side_by_side
 from viewer.session import run_query
 
 SHOWN = 15
@@ -15,7 +15,7 @@ st.caption(
     "Open a text to see which words misled the model."
 )
 
-neural = neural_models()
+neural = compared_models()
 with st.sidebar:
     model = st.selectbox("Model", neural, key="model")
     subset = st.selectbox("Split", ["test", "validation", "train"], key="subset")
@@ -29,7 +29,8 @@ shown = st.multiselect("Mistakes", pairs, default=pairs[:SIDE_BY_SIDE], key="mis
 for column, pair in side_by_side(shown, SIDE_BY_SIDE):
     row = confusions.iloc[pairs.index(pair)]
     column.subheader(f"{row.label.capitalize()} {noun()} read as {row.predicted_label}")
-    column.caption(f"{row.reviews:,} {noun()}, mean loss {row.mean_loss:.3f}; the highest losses first.")
+    loss = f", mean loss {row.mean_loss:.3f}; the highest losses first" if row.mean_loss == row.mean_loss else ""
+    column.caption(f"{row.reviews:,} {noun()}{loss}.")
     failures = run_query(
         "failures", model=model, subset=subset, label=row.label, predicted_label=row.predicted_label, limit=SHOWN
     )
@@ -37,7 +38,7 @@ for column, pair in side_by_side(shown, SIDE_BY_SIDE):
 
 st.subheader("Which model gets it right")
 if len(neural) < 2:
-    st.info("This needs two neural models; the database has one.")
+    st.info("This needs two models besides the baseline; the database has one.")
     st.stop()
 left, right = st.columns(2)
 first = left.selectbox("First model", neural, index=0, key="first")

@@ -3,10 +3,15 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.filters import labels, neural_models, side_by_side
+from viewer.filters import compared_models, labels, side_by_side
 from viewer.session import build_facts, run_query
 
 KINDS = {"trained": "trained here", "brought": "brought in", "baseline": "trained here"}
+BROUGHT = {
+    "keras": "a Keras model",
+    "transformer": "a transformer checkpoint",
+    "predictions": "predictions made elsewhere",
+}
 SPLIT_SOURCES = {
     "given": "The split into train and test comes from the data.",
     "made": "The data has no split column: a seeded, stratified split held out a share of each class for test.",
@@ -28,11 +33,17 @@ for column, row in zip(columns, figures.itertuples(), strict=True):
         None if row.seed_accuracy != row.seed_accuracy else f"{row.test_accuracy - row.seed_accuracy:+.3f} vs seed"
     )
     column.metric(f"{row.model} test accuracy", f"{row.test_accuracy:.3f}", delta=seed_delta)
-    column.caption(f"macro-F1 {row.test_macro_f1:.3f} · test loss {row.test_loss:.3f} · {row.description}")
+    loss = f" · test loss {row.test_loss:.3f}" if row.test_loss == row.test_loss else ""
+    column.caption(f"macro-F1 {row.test_macro_f1:.3f}{loss} · {row.description}")
 
 seed = figures["seed_accuracy"].notna().any()
-hidden = ["description", "file", "sha256", "no_attributions", "rank"] + ([] if seed else ["seed_accuracy", "seed_loss"])
-shown = figures.drop(columns=hidden).assign(kind=figures["kind"].map(KINDS))
+hidden = ["description", "file", "sha256", "no_attributions", "no_behaviour", "no_probabilities", "attributed_texts",
+          "latent_dim", "architecture", "rank"] + ([] if seed else ["seed_accuracy", "seed_loss"])  # fmt: skip
+kinds = [
+    KINDS[row.kind] + (f": {BROUGHT[row.architecture]}" if row.kind == "brought" else "")
+    for row in figures.itertuples()
+]
+shown = figures.drop(columns=hidden).assign(kind=kinds)
 st.dataframe(
     shown,
     hide_index=True,
@@ -59,6 +70,15 @@ for row in figures[figures["kind"] == "brought"].itertuples():
     st.caption(f"**{row.model}** was brought in: `{row.file}`, SHA-256 `{row.sha256[:16]}…`")
 for row in figures[figures["no_attributions"].notna()].itertuples():
     st.caption(f"**{row.model}** has no heat maps: {row.no_attributions}.")
+texts = int(run_query("labels")["reviews"].sum())
+for row in figures[figures["no_attributions"].isna()].itertuples():
+    if row.attributed_texts < texts:
+        st.caption(f"**{row.model}** has heat maps for {row.attributed_texts:,} texts: its misclassified test texts "
+                   "and a sample (settings attribute_errors, attribute_sample, attribute_all).")  # fmt: skip
+for row in figures[figures["no_behaviour"].notna()].itertuples():
+    st.caption(f"**{row.model}** has no behavioural tests: {row.no_behaviour}.")
+for row in figures[figures["no_probabilities"].notna()].itertuples():
+    st.caption(f"**{row.model}** has no probabilities ({row.no_probabilities}): no loss and no calibration.")
 
 st.subheader("Each class (test split)")
 st.dataframe(
@@ -120,12 +140,12 @@ st.caption(
     "with its 95% bootstrap interval. MCE: the largest gap of any bin. Temperature above 1: the model was "
     "overconfident. The calibrated probabilities are in `predictions.calibrated`."
 )
-for column, model in side_by_side(list(figures["model"]), per_row=3):
+for column, model in side_by_side(list(figures.loc[figures["no_probabilities"].isna(), "model"]), per_row=3):
     # Total height: the Streamlit theme draws the axes and legend larger than the spec assumes.
     column.altair_chart(charts.reliability_diagram(reliability, model), height=360)
 
 st.subheader("Training curves")
-trained = [model for model in neural_models() if model in set(batches["model"])]
+trained = [model for model in compared_models() if model in set(batches["model"])]
 if trained:
     left, right = st.columns(2)
     left.altair_chart(charts.training_curve(batches, "loss", trained), width="stretch")

@@ -35,6 +35,9 @@ if points.empty:
 
 codes, palette, legend = charts.map_palette(points[colors[color]], colors[color], labels())
 points = points.assign(colour=codes)
+with_text = len(points) <= SNIPPETS_UP_TO
+if with_text:
+    points = points.merge(run_query("map_snippets"), on="review_id", how="left")
 st.write(f"{len(points):,} {noun()} on the map.")
 tooltip = [("review_id", "id"), "label", ("predicted_label", "prediction"), "loss", "cluster"]
 drawn = scatter_map(
@@ -43,13 +46,15 @@ drawn = scatter_map(
     palette=palette,
     legend=legend,
     size=charts.MAP_SIZES[size],
-    tooltip=tooltip + ([("snippet", "text")] if len(points) <= SNIPPETS_UP_TO else []),
+    tooltip=tooltip + ([("snippet", "text")] if with_text else []),
     key="map",
 )
 opened, selected = drawn.opened, drawn.selected
 
 if drawn.webgl is False:
     sample = charts.map_sample(points)
+    if not with_text:
+        sample = sample.merge(run_query("map_snippets"), on="review_id", how="left")
     st.warning(
         f"This browser cannot draw WebGL, so the map above stays empty. Below, a sample of {len(sample):,} of the "
         f"{len(points):,} {noun()}, drawn without it: click a dot to open it, drag a box to list the {noun()} inside."

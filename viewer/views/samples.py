@@ -3,7 +3,17 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.filters import ANY, attributed_models, categories, labels, neural_models, noun, show_reviews, side_by_side
+from viewer.filters import (
+    ANY,
+    attributed_models,
+    categories,
+    compared_models,
+    labels,
+    mapped_models,
+    noun,
+    show_reviews,
+    side_by_side,
+)
 from viewer.session import run_query
 
 LIMIT = 500
@@ -88,8 +98,18 @@ review = review.iloc[0]
 
 predictions = run_query("review_predictions", review_id=int(review_id))
 verdicts = predictions.drop_duplicates("model").set_index("model")
-neural = neural_models()
+compared = compared_models()
 attributed, unattributed = attributed_models()
+# A transformer's attributions are computed for a chosen set of texts: the others say so.
+covered = set(verdicts.index[verdicts["attributed"]])
+for model in [model for model in attributed if model not in covered]:
+    counts = figures.set_index("model").loc[model, "attributed_texts"]
+    unattributed[model] = (
+        f"its attributions are computed for {counts:,} texts (its misclassified test texts and a sample), not this "
+        f"one; set attribute_all = true under [{model}] in your CONFIG file, or raise attribute_errors or "
+        "attribute_sample, and run make all again"
+    )
+attributed = [model for model in attributed if model in covered]
 
 st.divider()
 st.subheader(f"Text {review.review_id}")
@@ -110,13 +130,18 @@ st.caption(
 columns = st.columns(len(verdicts) + 1)
 for column, row in zip(columns, verdicts.reset_index().itertuples(), strict=False):
     p_true = predictions[(predictions["model"] == row.model) & (predictions["label"] == review.label)]["probability"]
+    if p_true.isna().all():  # predicted classes alone
+        column.metric(f"{row.model}: predicted", row.predicted_label, help="the model gives its predicted class alone")
+        column.caption("right" if row.correct else "wrong")
+        continue
     column.metric(f"{row.model}: P({review.label})", f"{p_true.iloc[0]:.3f}", help="the probability of the true label")
     column.caption(f"predicted {row.predicted_label} · loss {row.loss:.3f}" + ("" if row.correct else " · wrong"))
-if len(neural) >= 2:
-    first_loss, second_loss = verdicts.loc[neural[0], "loss"], verdicts.loc[neural[1], "loss"]
+with_loss = [model for model in compared if verdicts.loc[model, "loss"] == verdicts.loc[model, "loss"]]
+if len(with_loss) >= 2:
+    first_loss, second_loss = verdicts.loc[with_loss[0], "loss"], verdicts.loc[with_loss[1], "loss"]
     # A percentage of a near-zero loss means nothing: below 0.01 only the difference is shown.
     columns[-1].metric(
-        f"Loss, {neural[0]} to {neural[1]}",
+        f"Loss, {with_loss[0]} to {with_loss[1]}",
         f"{(second_loss - first_loss) / first_loss:+.0%}" if first_loss >= 0.01 else f"{second_loss - first_loss:+.3f}",
         delta=f"{second_loss - first_loss:+.3f}",
         delta_color="inverse",
@@ -129,7 +154,7 @@ with st.expander("Every class's probability"):
 
 st.markdown("#### What each model read into it")
 # Two classes mirror each other; with more, the true class and the one the first model predicted.
-first_prediction = verdicts.loc[neural[0], "predicted_label"]
+first_prediction = verdicts.loc[(compared or list(verdicts.index))[0], "predicted_label"]
 default = [review.label] if len(classes) == 2 else list(dict.fromkeys([review.label, first_prediction]))
 chosen = st.multiselect("Toward the class", classes, default=default, key="toward")
 st.caption(
@@ -163,10 +188,10 @@ for column, model in side_by_side(attributed):
     column.markdown(f"**{model}**")
     column.altair_chart(charts.ngram_bars(ngrams[ngrams["model"] == model], focus), width="content")
 
-compared = [model for model in neural if model in attributed]
-if len(compared) >= 2:
+differing = [model for model in compared if model in attributed]
+if len(differing) >= 2:
     st.markdown("#### Where the models disagree")
-    first, second = compared[0], compared[1]
+    first, second = differing[0], differing[1]
     comparison = run_query(
         "model_comparison", review_id=int(review_id), notable=NOTABLE, label=focus, first=first, second=second
     )
@@ -200,7 +225,9 @@ if not cases.empty:
 with st.expander("Raw text"):
     st.text(review.display_text)
 
-st.subheader(f"Similar {noun()}")
-space = st.radio("In the latent space of", neural, horizontal=True, key="space")
-show_reviews(run_query("similar_reviews", model=space, review_id=int(review_id), k=NEIGHBOURS + 1).iloc[1:])
-st.caption("The nearest texts by Euclidean distance between latent vectors: the ones the model sees as most alike.")
+mapped = mapped_models()
+if mapped:
+    st.subheader(f"Similar {noun()}")
+    space = st.radio("In the latent space of", mapped, horizontal=True, key="space")
+    show_reviews(run_query("similar_reviews", model=space, review_id=int(review_id), k=NEIGHBOURS + 1).iloc[1:])
+    st.caption("The nearest texts by Euclidean distance between latent vectors: the ones the model sees as most alike.")
