@@ -37,9 +37,13 @@ def read_json(path: Path) -> Any:
         raise PipelineError(f"{path}: cannot read ({e}); run make again to rebuild it") from None
 
 
-def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
+# Rows per row group of the texts' file: a step reads the texts of a part of them without reading them all.
+TEXT_ROWS = 20_000
+
+
+def _write_parquet(path: Path, frame: pd.DataFrame, row_group_size: int | None = None) -> None:
     with cli.atomic_output(path) as tmp:
-        frame.to_parquet(tmp, index=False)
+        frame.to_parquet(tmp, index=False, row_group_size=row_group_size)
 
 
 @contextlib.contextmanager
@@ -87,12 +91,34 @@ class DatasetInfo:
 
 def write_dataset(reviews_path: Path, info_path: Path, reviews: pd.DataFrame, info: DatasetInfo) -> None:
     """Every text with review_id, source_id, split, subset, label, text and the data's own extra columns."""
-    _write_parquet(reviews_path, reviews)
+    _write_parquet(reviews_path, reviews, TEXT_ROWS)
     _write_json(info_path, asdict(info))
 
 
 def read_reviews(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     return pd.read_parquet(path, columns=columns)
+
+
+def read_texts(path: Path, rows: slice | np.ndarray) -> np.ndarray:
+    """The texts of `rows` (a slice of review_id order, read from the row groups that hold them only; or row numbers,
+    taken from the column without making every text a Python string)."""
+    if not isinstance(rows, slice):
+        column = pq.read_table(path, columns=["text"]).column("text")
+        return column.take(pa.array(np.asarray(rows, dtype=np.int64))).to_pandas().to_numpy(dtype=object)
+    found = pq.ParquetFile(path)
+    starts = np.cumsum([0] + [found.metadata.row_group(i).num_rows for i in range(found.num_row_groups)])
+    start, stop, _ = rows.indices(int(starts[-1]))
+    groups = [i for i in range(found.num_row_groups) if starts[i] < stop and starts[i + 1] > start]
+    if not groups:
+        return np.array([], dtype=object)
+    table = found.read_row_groups(groups, columns=["text"])
+    return table.column("text").slice(start - starts[groups[0]], stop - start).to_pandas().to_numpy(dtype=object)
+
+
+def review_batches(path: Path, column: str, size: int) -> Iterator[pd.Series]:
+    """One column of the texts, `size` rows at a time in review_id order: memory holds a batch, not the column."""
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=size, columns=[column]):
+        yield batch.column(column).to_pandas()
 
 
 def read_dataset_info(path: Path) -> DatasetInfo:
@@ -132,7 +158,8 @@ class Tokens:
 
 
 def write_tokens(path: Path, tokens: Tokens) -> None:
-    _write_npz(path, **asdict(tokens))
+    # Not asdict, which would copy every array first.
+    _write_npz(path, **{name: getattr(tokens, name) for name in Tokens.__dataclass_fields__})
 
 
 def read_tokens(path: Path) -> Tokens:

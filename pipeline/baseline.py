@@ -23,7 +23,6 @@ from pipeline import analysis, cli
 from pipeline.classifier import Classifier, Corpus, Scores
 from pipeline.config import load_config
 from pipeline.registry import BASELINE
-from pipeline.text import tokenize_all
 
 CHUNK = 10_000  # texts attributed at a time, which bounds the memory of their n-grams
 
@@ -64,7 +63,7 @@ class BaselineClassifier(Classifier):
     @classmethod
     def fit(cls, corpus: Corpus, settings: dict, seed: int) -> BaselineClassifier:
         rows = cls.fit_rows(corpus, settings["fit_sample"], seed)
-        texts = [" ".join(words) for words in tokenize_all(pd.Series(corpus.texts[rows], dtype=object))]
+        texts = [" ".join(words) for words in corpus.part(rows).words]
         vectorizer = TfidfVectorizer(
             token_pattern=r"\S+",  # the texts are cleaned already: tokens are what lies between spaces
             ngram_range=(1, settings["ngram_max"]),

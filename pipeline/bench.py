@@ -305,6 +305,30 @@ def brought_model_figures(build: Path, data: Path, config: str | None) -> dict:
     }
 
 
+def sentiment_figures(build: Path, texts: int = 1000, seed: int = 0) -> dict:
+    """TextBlob's `.sentiment` against pipeline.sentiment on the same real texts, one process each: milliseconds per
+    text and whether the numbers are the same."""
+    from textblob import TextBlob
+
+    from pipeline.sentiment import sentiment
+
+    reviews = artifacts.read_reviews(build / "reviews.parquet", columns=["text"])["text"]
+    sample = reviews.sample(n=min(texts, len(reviews)), random_state=seed).str.replace("<br />", "\n").tolist()
+    start = time.perf_counter()
+    theirs = np.array([tuple(TextBlob(text).sentiment) for text in sample])
+    textblob_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    ours = sentiment(sample)  # it replaces <br /> itself: none are left
+    ours_seconds = time.perf_counter() - start
+    return {
+        "texts": len(sample),
+        "textblob_ms_per_text": round(1000 * textblob_seconds / len(sample), 3),
+        "reviewlens_ms_per_text": round(1000 * ours_seconds / len(sample), 3),
+        "speedup": round(textblob_seconds / ours_seconds, 1),
+        "identical": bool(np.array_equal(theirs, ours)),
+    }
+
+
 ELSEWHERE = "baseline_again"
 
 
@@ -326,18 +350,22 @@ def elsewhere_figures(build: Path, data: Path, config: str | None) -> dict:
     pd.DataFrame({"id": found["id"], **columns}).to_parquet(file, index=False)
     timings = folder / "timings.jsonl"
     wall = make("all", build, data, config, timings, predictions=file)
-    with open_database(build / "reviewlens.duckdb") as con:
-        metrics = con.execute(
-            "select model, accuracy, loss from model_metrics where subset = 'test' and model in (?, 'baseline')",
-            [ELSEWHERE],
-        ).fetchall()
-        ece = con.execute(
-            "select model, scaled, ece from calibration where subset = 'test' and class is null "
-            "and model in (?, 'baseline') order by scaled",
-            [ELSEWHERE],
-        ).fetchall()
-    by_model = {model: {"accuracy": round(a, 4), "loss": round(loss, 4)} for model, a, loss in metrics}
-    calibration = {f"{model}{'_scaled' if scaled else ''}": round(value, 5) for model, scaled, value in ece}
+    # From the steps' files: a connection to the database opened earlier in this process would still see the old one.
+    subset = artifacts.read_reviews(build / "reviews.parquet", columns=["subset"])["subset"].to_numpy()
+    by_model = {}
+    for model in (ELSEWHERE, "baseline"):
+        found = artifacts.read_predictions(build / "predictions" / f"{model}.parquet")[subset == "test"]
+        by_model[model] = {
+            "accuracy": round(float(found["correct"].mean()), 5),
+            "loss": round(float(found["loss"].mean()), 5),
+        }
+    metrics = artifacts.read_table(build / "calibration" / "metrics.parquet")
+    test = metrics[
+        (metrics["subset"] == "test") & metrics["class"].isna() & metrics["model"].isin([ELSEWHERE, "baseline"])
+    ]
+    calibration = {
+        f"{row.model}{'_scaled' if row.scaled else ''}": round(float(row.ece), 5) for row in test.itertuples()
+    }
     return {
         "test": by_model,
         "ece": calibration,
@@ -375,6 +403,15 @@ def console_timings(database: Path) -> dict:
     return timings
 
 
+def save(out: Path, name: str, figures: dict) -> None:
+    """Each data set's figures under its file name, beside those of the data sets benched before."""
+    report = json.loads(out.read_text()) if out.exists() else {}
+    report = {key: value for key, value in report.items() if isinstance(value, dict) and "data" in value}
+    report[name] = figures
+    with cli.atomic_output(out) as tmp:
+        tmp.write_text(json.dumps(report, indent=2) + "\n")
+
+
 def main() -> None:
     p = cli.parser(__doc__)
     p.add_argument("--data", required=True, type=Path)
@@ -390,7 +427,6 @@ def main() -> None:
     cold = make("all", build, args.data, args.config, timings)
     noop = make("all", build, args.data, args.config)
     database = build / "reviewlens.duckdb"
-
     figures = {
         "data": str(args.data),
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
@@ -398,27 +434,32 @@ def main() -> None:
         "noop_make_all_seconds": noop,
         "steps": [json.loads(line) for line in timings.read_text().splitlines()],
         "database_mib": round(database.stat().st_size / 2**20, 1),
-        "models": model_figures(database),
-        "map_trustworthiness_5000": trustworthiness(build),
-        "attribution_faithfulness": faithfulness.measure(build),
-        "page_seconds": page_timings(database),
-        "map_renderer_seconds": renderer_timings(database),
-        "console_seconds": console_timings(database),
-        "report": report_figures(build, args.data, args.config),
     }
-    figures["baseline_attributions_seconds"] = step_seconds(timings).get("baseline_attributions")
-    figures["beyond_errors"] = beyond_errors(database, step_seconds(timings))
-    if "cnn" in figures["models"]:
-        figures["brought_model"] = brought_model_figures(build, args.data, args.config)
-    figures["predictions_made_elsewhere"] = elsewhere_figures(build, args.data, args.config)
-    figures["transformer"] = transformer_bench.figures(build)
-    # Each data set's figures under its file name, beside those of the data sets benched before.
-    report = json.loads(args.out.read_text()) if args.out.exists() else {}
-    report = {key: value for key, value in report.items() if isinstance(value, dict) and "data" in value}
-    report[args.data.name] = figures
-    with cli.atomic_output(args.out) as tmp:
-        tmp.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
+    steps = step_seconds(timings)
+    # Each figure is saved as soon as it is measured; one that fails says why and the others go on. The last ones
+    # rebuild the database with more models, so everything that reads the first comes before them.
+    sections = {
+        "models": lambda: model_figures(database),
+        "map_trustworthiness_5000": lambda: trustworthiness(build),
+        "attribution_faithfulness": lambda: faithfulness.measure(build),
+        "page_seconds": lambda: page_timings(database),
+        "map_renderer_seconds": lambda: renderer_timings(database),
+        "console_seconds": lambda: console_timings(database),
+        "report": lambda: report_figures(build, args.data, args.config),
+        "baseline_attributions_seconds": lambda: steps.get("baseline_attributions"),
+        "beyond_errors": lambda: beyond_errors(database, steps),
+        "sentiment": lambda: sentiment_figures(build),
+        "transformer": lambda: transformer_bench.figures(build),
+        "brought_model": lambda: brought_model_figures(build, args.data, args.config),
+        "predictions_made_elsewhere": lambda: elsewhere_figures(build, args.data, args.config),
+    }
+    for name, measure in sections.items():
+        print(f"bench: {name}", flush=True)
+        try:
+            figures[name] = measure()
+        except Exception as error:  # a figure that cannot be measured is a finding, not the end of the run
+            figures[name] = {"error": f"{type(error).__name__}: {error}"[:2000]}
+        save(args.out, args.data.name, figures)
 
 
 if __name__ == "__main__":

@@ -111,7 +111,7 @@ def class_order(config: dict, width: int, labels: list[str], settings: dict, nam
     return np.array([mapped.index(label) for label in labels])
 
 
-def read_tokenizer(folder: Path, config: dict):
+def read_tokenizer(folder: Path):
     """The checkpoint's own tokenizer: tokenizer.json, else its WordPiece (vocab.txt) or byte-level BPE (vocab.json
     and merges.txt) vocabulary files, with the special tokens of tokenizer_config.json."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors

@@ -48,8 +48,9 @@ class Corpus:
         return self._texts
 
     def part(self, rows: slice | np.ndarray) -> Corpus:
-        """The texts of `rows` (a slice of review_id order, or row numbers), their token ids read into memory."""
-        texts = self._texts if isinstance(self._texts, Path) and rows == slice(None) else self.texts[rows]
+        """The texts of `rows` (a slice of review_id order, or row numbers), their token ids read into memory. Texts
+        not read yet are read from the data for the part alone: memory holds the part's texts, not all."""
+        texts = artifacts.read_texts(self._texts, rows) if isinstance(self._texts, Path) else self.texts[rows]
         return Corpus(texts, self.tokens.part(rows), self.labels)
 
     def parts(self, size: int, what: str, rows: np.ndarray | None = None) -> Iterator[tuple[slice, Corpus]]:

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from pipeline import artifacts, cli
 from pipeline.sentiment import lexicon, sentiment
-from pipeline.text import tokenize_all
+from pipeline.text import word_counts
 
 NEGATIONS = frozenset(
     "not no never nothing nobody none neither nor nowhere without dont doesnt didnt isnt wasnt arent werent "
@@ -25,7 +25,6 @@ NEGATIONS = frozenset(
 )
 CONTRASTS = frozenset("but however although though yet despite nevertheless nonetheless whereas instead".split())
 CHUNK = 500  # texts per task of the sentiment pool
-TOKENIZED = 20_000  # texts whose tokens are in memory at a time
 
 
 def sentiment_all(texts: pd.Series, jobs: int) -> np.ndarray:
@@ -46,24 +45,16 @@ def sentiment_all(texts: pd.Series, jobs: int) -> np.ndarray:
     return np.concatenate(results).astype(np.float32) if results else np.empty((0, 2), dtype=np.float32)
 
 
-def word_counts(token_lists: list[list[str]], words: frozenset[str]) -> np.ndarray:
-    return np.array([sum(token in words for token in tokens) for tokens in token_lists], dtype=np.int32)
-
-
 def metadata_table(reviews: pd.DataFrame, jobs: int) -> pd.DataFrame:
     scores = sentiment_all(reviews["text"], jobs)
-    negations, contrasts = np.zeros(len(reviews), np.int32), np.zeros(len(reviews), np.int32)
-    for start in range(0, len(reviews), TOKENIZED):  # a part's tokens at a time
-        rows = slice(start, start + TOKENIZED)
-        token_lists = tokenize_all(reviews["text"].iloc[rows])
-        negations[rows], contrasts[rows] = word_counts(token_lists, NEGATIONS), word_counts(token_lists, CONTRASTS)
+    counts = word_counts(reviews["text"], {"negations": NEGATIONS, "contrasts": CONTRASTS})
     return pd.DataFrame(
         {
             "review_id": reviews["review_id"].to_numpy(np.int32),
             "polarity": scores[:, 0],
             "subjectivity": scores[:, 1],
-            "n_negations": negations,
-            "n_contrasts": contrasts,
+            "n_negations": counts["negations"],
+            "n_contrasts": counts["contrasts"],
         }
     )
 

@@ -6,9 +6,11 @@ python -m pipeline.preprocess --reviews build/reviews.parquet --dataset-info bui
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from tqdm import tqdm
 
 from pipeline import artifacts, cli
@@ -28,6 +30,15 @@ def sequence_length(n_tokens: np.ndarray, settings: dict) -> int:
     return max(8, min(from_data, settings["max_sequence_length"]))
 
 
+def text_batches(path: Path, n: int, what: str) -> Iterator[tuple[slice, pd.Series]]:
+    """The n texts a batch at a time, each with its rows, and a bar."""
+    start = 0
+    for batch in tqdm(artifacts.review_batches(path, "text", CHUNK), desc=what, unit=" chunks", total=-(-n // CHUNK),
+                      leave=False):  # fmt: skip
+        yield slice(start, start + len(batch)), batch
+        start += len(batch)
+
+
 def main() -> None:
     p = cli.parser(__doc__)
     p.add_argument("--reviews", required=True, type=Path)
@@ -37,14 +48,13 @@ def main() -> None:
     settings = load_config(args.config)["text"]
     labels = artifacts.read_dataset_info(args.dataset_info).labels
 
-    reviews = artifacts.read_reviews(args.reviews, columns=["review_id", "subset", "label", "text"])
+    reviews = artifacts.read_reviews(args.reviews, columns=["review_id", "subset", "label"])
     subset = reviews["subset"].to_numpy()
-    # Two passes a chunk of texts at a time, so that memory holds one chunk's tokens, not every text's: the
-    # vocabulary and the lengths first, then the encoding.
-    chunks = [slice(start, start + CHUNK) for start in range(0, len(reviews), CHUNK)]
+    # Two passes over the texts, read a batch at a time, so that memory holds one batch's texts and tokens, not every
+    # text's: the vocabulary and the lengths first, then the encoding.
     counts, n_tokens = Counter(), np.zeros(len(reviews), dtype=np.int32)
-    for rows in tqdm(chunks, desc="vocabulary", unit=" chunks", leave=False):
-        token_lists = tokenize_all(reviews["text"].iloc[rows])
+    for rows, batch in text_batches(args.reviews, len(reviews), "vocabulary"):
+        token_lists = tokenize_all(batch)
         n_tokens[rows] = [len(tokens) for tokens in token_lists]
         training = (tokens for tokens, s in zip(token_lists, subset[rows], strict=True) if s == "train")
         counts.update(word for tokens in training for word in tokens)
@@ -52,8 +62,8 @@ def main() -> None:
     length = sequence_length(n_tokens[subset == "train"], settings)
     sequences = np.zeros((len(reviews), length), dtype=np.int32)
     n_oov = np.zeros(len(reviews), dtype=np.int32)
-    for rows in tqdm(chunks, desc="encoding", unit=" chunks", leave=False):
-        sequences[rows], n_oov[rows] = encode(tokenize_all(reviews["text"].iloc[rows]), vocabulary, length)
+    for rows, batch in text_batches(args.reviews, len(reviews), "encoding"):
+        sequences[rows], n_oov[rows] = encode(tokenize_all(batch), vocabulary, length)
 
     tokens = artifacts.Tokens(
         review_id=reviews["review_id"].to_numpy(np.int32),

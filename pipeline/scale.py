@@ -44,15 +44,12 @@ from viewer.database import QUERIES, open_database, query
 
 MIN_TEXTS = 200
 # Peak memory of `make all` (the largest step's: make runs one step at a time) on N texts of IMDB's lengths, with
-# pipeline/config.toml's settings, modelled as PIPELINE_BASE_MIB + PIPELINE_MIB_PER_1000 * N / 1000. The base is
-# what a step costs on next to no data (TensorFlow's steps: 737 MiB at 2,000 synthetic texts, the behaviour step);
-# the slope is the baseline step's growth, the steepest of all, measured between the 2,000 and 20,000 synthetic
-# texts of `make bench-scale SIZES="2000 20000"` (1,053 -> 1,660 MiB) and IMDB's 50,000 reviews in
-# build/bench.json (2,185 MiB): 33.7 MiB per 1,000 texts from the first pair, 17.5 from the second (before the
-# peak moves from score to baseline ... see the notes in the report). Replace them with the figures of a 200,000
-# run (build/bench.json, "scale") once one has been made.
-PIPELINE_BASE_MIB = 740.0
-PIPELINE_MIB_PER_1000 = 34.0
+# pipeline/config.toml's settings, modelled as PIPELINE_BASE_MIB + PIPELINE_MIB_PER_1000 * N / 1000, from the peaks
+# `make bench-scale` measured at 50,000 and 200,000 texts (1,635 and 2,683 MiB, both in the baseline's step): a
+# straight line through them. It overestimates: the baseline is fitted on 100,000 texts at most, so its peak stops
+# growing there, and the steps that go on growing hold a part of the texts at a time.
+PIPELINE_BASE_MIB = 1300.0
+PIPELINE_MIB_PER_1000 = 7.0
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")  # a sentence ends at . ! or ? followed by whitespace
 SPLITS = ("train", "test")

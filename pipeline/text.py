@@ -33,6 +33,20 @@ def clean_all(texts: pd.Series) -> list[str]:
     return _apply("clean_text", texts)
 
 
+def word_counts(texts: pd.Series, words: dict[str, frozenset[str]]) -> dict[str, np.ndarray]:
+    """For each named set of words, how many of each text's tokens (the tokens() macro) are in it; counted by DuckDB,
+    so no text's tokens are ever Python objects."""
+    with duckdb.connect() as con:
+        con.execute(MACROS.read_text())
+        con.register("frame", pd.DataFrame({"text": texts.to_numpy(dtype=object)}))
+        counts = ", ".join(
+            f"len(list_filter(tokens(text), lambda t: list_contains(${name}, t)))::integer as {name}" for name in words
+        )
+        params = {name: sorted(found) for name, found in words.items()}
+        found = con.execute(f"select {counts} from frame", params).fetchnumpy()
+    return {name: found[name].astype(np.int32) for name in words}
+
+
 def clean_hashes(texts: pd.Series) -> np.ndarray:
     """A 64-bit hash of every text cleaned: equal cleaned texts have equal hashes."""
     with duckdb.connect() as con:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline import quiet_tensorflow  # noqa: E402
+from pipeline import quiet_tensorflow, tensorflow_notes_left_out  # noqa: E402
 
 quiet_tensorflow()
 
@@ -109,15 +109,16 @@ def train(name: str, config: dict, data: artifacts.Tokens) -> tuple[keras.Model,
         metrics=["accuracy"],
     )
     batches = BatchHistory(int(train_rows.sum()), settings["batch_size"])
-    fit = model.fit(
-        x[train_rows],
-        y[train_rows],
-        validation_data=(x[val_rows], y[val_rows]) if val_rows.any() else None,
-        epochs=epochs,
-        batch_size=settings["batch_size"],
-        callbacks=[batches],
-        verbose=2,
-    )
+    with tensorflow_notes_left_out():
+        fit = model.fit(
+            x[train_rows],
+            y[train_rows],
+            validation_data=(x[val_rows], y[val_rows]) if val_rows.any() else None,
+            epochs=epochs,
+            batch_size=settings["batch_size"],
+            callbacks=[batches],
+            verbose=2,
+        )
     history = [
         {"epoch": i + 1, **{key: float(values[i]) for key, values in fit.history.items()}} for i in range(epochs)
     ]

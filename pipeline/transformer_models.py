@@ -31,6 +31,14 @@ import tensorflow as tf  # noqa: E402
 
 from pipeline.keras_models import LENGTH_STEP, KerasClassifier  # noqa: E402
 
+# The feed-forward activations of the checkpoints, by their names in config.json.
+ACTIVATIONS = {
+    "gelu": lambda x: keras.activations.gelu(x, approximate=False),
+    "gelu_new": lambda x: keras.activations.gelu(x, approximate=True),
+    "gelu_pytorch_tanh": lambda x: keras.activations.gelu(x, approximate=True),
+    "relu": keras.activations.relu,
+}
+
 
 class TransformerClassifier(KerasClassifier):
     """A BERT, DistilBERT or RoBERTa checkpoint fine-tuned for sequence classification."""
@@ -46,7 +54,7 @@ class TransformerClassifier(KerasClassifier):
         self.batch_size = spec.settings["batch_size"]
         limit = config.get("max_position_embeddings", MAX_LENGTH) - (2 if self.model_type == "roberta" else 0)
         self.length = min(spec.settings["sequence_length"] or MAX_LENGTH, limit, MAX_LENGTH)
-        self.tokenizer = read_tokenizer(folder, config)
+        self.tokenizer = read_tokenizer(folder)
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(self.length)
         self.pad = int(config.get("pad_token_id") or 0)
@@ -77,17 +85,12 @@ class TransformerClassifier(KerasClassifier):
                 positions.assign(positions.numpy() + types[0])
         # keras-hub's BERT uses the tanh approximation of GELU; the checkpoint says which it was trained with.
         activation = config.get("hidden_act", config.get("activation", "gelu"))
-        exact = {"gelu": "gelu", "relu": "relu"}.get(activation)
+        if activation not in ACTIVATIONS:
+            raise PipelineError(
+                f"model {self.name}: activation {activation!r} is not supported; it reads {', '.join(ACTIVATIONS)}"
+            )
         for layer in backbone.transformer_layers:
-            dense = layer._feedforward_intermediate_dense
-            if exact == "gelu":
-                dense.activation = lambda x: keras.activations.gelu(x, approximate=False)
-            elif exact == "relu":
-                dense.activation = keras.activations.relu
-            elif activation not in ("gelu_new", "gelu_pytorch_tanh", "gelu_fast"):
-                raise PipelineError(f"model {self.name}: activation {activation!r} is not supported")
-            else:
-                dense.activation = lambda x: keras.activations.gelu(x, approximate=True)
+            layer._feedforward_intermediate_dense.activation = ACTIVATIONS[activation]
         # keras-hub fixes each architecture's layer-norm epsilon; the checkpoint's own is the one it was trained with.
         epsilon = config.get("layer_norm_eps", backbone.embeddings_layer_norm.epsilon)
         norms = [backbone.embeddings_layer_norm]

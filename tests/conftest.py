@@ -126,3 +126,12 @@ def build_with_database(tmp_path, database) -> Path:
     build.mkdir()
     shutil.copy(database, build / "reviewlens.duckdb")
     return build
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Debian Chromium, one per test module."""
+    from viewer.serve import chromium
+
+    with chromium() as browser:
+        yield browser

@@ -1,20 +1,17 @@
-"""A Streamlit app for tests/test_scatter.py (and the scatter benchmark): `scatter_map` on synthetic points, and
-what it returned written out as text. `streamlit run tests/scatter_app.py -- [number of points]`."""
+"""A Streamlit app for tests/test_scatter.py: `scatter_map` on synthetic points, and what it returned written out as
+text. `streamlit run tests/scatter_app.py -- [number of points]`."""
 
 from __future__ import annotations
 
 import contextlib
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from viewer.serve import ROOT, free_port
+from viewer.serve import streamlit_app
 
 PALETTE = ["#1f77b4", "#ff7f0e"]
 LEGEND = ["left blob", "right blob"]
@@ -42,31 +39,10 @@ def make_points(n: int = 301, seed: int = 0) -> pd.DataFrame:
 
 
 @contextlib.contextmanager
-def serve(n: int = 301, timeout: float = 60) -> Iterator[str]:
+def serve(n: int = 301) -> Iterator[str]:
     """`streamlit run` this app on `n` points; yields its URL once it answers its health check."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(Path(__file__).resolve()), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--server.port", str(port),
-         "--", str(n)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    server.kill()
-                    raise RuntimeError(f"the app did not start: {server.stdout.read()[-2000:]}") from None
-                time.sleep(0.3)
+    with streamlit_app(Path(__file__).resolve(), [str(n)]) as url:
         yield url
-    finally:
-        server.kill()
-        server.wait()
 
 
 if __name__ == "__main__":

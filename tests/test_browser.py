@@ -12,7 +12,7 @@ from tests.conftest import TINY_CONFIG
 from tests.imdb_fixture import HOSTILE_NAME, LONG_NAME
 from tests.test_scatter import NO_WEBGL, PAD, draw_lasso
 from viewer.database import QUERIES
-from viewer.serve import CHROMIUM, CHROMIUM_ARGS, chromium, viewer
+from viewer.serve import CHROMIUM, CHROMIUM_ARGS, viewer
 
 SEQUENCE_LENGTH = load_config(TINY_CONFIG)["text"]["sequence_length"]
 
@@ -36,12 +36,6 @@ PAGES = {
 def viewer_url(database):
     with viewer(database) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture()

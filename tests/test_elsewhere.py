@@ -253,3 +253,18 @@ def test_a_bad_predictions_file_stops_in_one_line(case, bare, tickets_csv):
     line = last_error_line(result)
     assert line.startswith(f"error: {path}: ") and BAD[case] in line, line
     assert not (build / "predictions" / f"{path.stem}.parquet").exists()
+
+
+def test_the_report_speaks_of_every_brought_model(brought, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "report.html"
+    database = brought[0] / "build" / "reviewlens.duckdb"
+    result = subprocess.run([sys.executable, "-m", "viewer.report", "--db", str(database), "--out", str(out)],
+                            capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    page = out.read_text()
+    assert "llm has no probabilities (the file gives the predicted class alone): no loss and no calibration." in page
+    assert "scores has no heat maps: its predictions were made elsewhere" in page
+    assert "dense · toward" in page and "baseline · toward" in page

@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import ROOT, TINY_CONFIG, make
 from tests.test_browser import PAGES, open_page
 from viewer.database import Refused, run_sql
-from viewer.serve import chromium, viewer
+from viewer.serve import viewer
 
 SESSIONS = 5
 
@@ -39,12 +39,6 @@ def build(tmp_path, build_dir) -> Path:
     copy = tmp_path / "build"
     shutil.copytree(build_dir, copy)
     return copy
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 def test_five_sessions_at_once(browser, database):

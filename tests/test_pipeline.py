@@ -156,6 +156,7 @@ def test_meta_records_schema_checksum_settings_and_versions(db, tarball):
 def test_make_all_shows_progress_but_not_tensorflow_start_up(build_dir):
     output = (build_dir / "make-all-output.txt").read_text()
     assert "cpu_feature_guard" not in output and "absl::InitializeLog" not in output
+    assert "NodeDef mentions attribute" not in output  # training's tf.data complaint
     # The long steps show a bar: t-SNE, k-means, TextBlob's pass, the bootstraps.
     for bar in ("t-SNE of", "k-means, 4 clusters", "sentiment", "calibration (bootstrap)", "correlations (bootstrap)"):
         assert re.search(rf"{re.escape(bar)}.*\d+%", output), bar

@@ -127,3 +127,43 @@ def test_the_map_runs_every_iteration_whatever_the_progress_bar_does(monkeypatch
     quiet = maps.tsne_map(latent, settings, seed=1)
     monkeypatch.setattr(tqdm.tqdm, "update", lambda self, n=1: True)  # redraws every time
     np.testing.assert_array_equal(maps.tsne_map(latent, settings, seed=1), quiet)
+
+
+def blobs(per_blob: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three well-separated Gaussian blobs in 8 dimensions, and each point's blob."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=10.0, size=(3, 8))
+    blob = np.repeat(np.arange(3), per_blob)
+    return (centres[blob] + rng.normal(size=(len(blob), 8))).astype(np.float32), blob
+
+
+def test_past_the_fit_sample_the_other_texts_are_placed_beside_their_kind():
+    """t-SNE is fitted on a sample; every other text is placed on that map, next to the fitted texts like it."""
+    from sklearn.manifold import trustworthiness
+
+    from pipeline import maps
+
+    latent, blob = blobs(200)
+    settings = {"perplexity": 15, "early_exaggeration_iter": 50, "iterations": 100, "exaggeration": 1.0, "jobs": 1,
+                "fit_sample": 150, "place_iterations": 50}  # fmt: skip
+    points = maps.tsne_map(latent, settings, seed=3)
+    fitted = maps.fit_rows(len(latent), 150, seed=3)
+    placed = np.setdiff1d(np.arange(len(latent)), fitted)
+    assert len(fitted) == 150 and len(placed) == 450 and np.isfinite(points).all()
+    # Each placed text's nearest fitted text on the map is of its own blob.
+    distances = np.linalg.norm(points[placed, None, :] - points[None, fitted, :], axis=2)
+    assert (blob[fitted][distances.argmin(axis=1)] == blob[placed]).all()
+    assert trustworthiness(latent[placed], points[placed], n_neighbors=10) > 0.9
+    np.testing.assert_array_equal(maps.tsne_map(latent, settings, seed=3), points)  # the same map every time
+
+
+def test_past_minibatch_above_k_means_goes_in_batches_and_finds_the_same_clusters():
+    from sklearn.metrics import adjusted_rand_score
+
+    from pipeline.clusters import cluster_labels
+
+    latent, blob = blobs(300)
+    full = cluster_labels(latent, 3, seed=0, minibatch_above=10_000)
+    batched = cluster_labels(latent, 3, seed=0, minibatch_above=100)
+    assert adjusted_rand_score(blob, full) == adjusted_rand_score(blob, batched) == 1.0
+    np.testing.assert_array_equal(cluster_labels(latent, 3, seed=0, minibatch_above=100), batched)

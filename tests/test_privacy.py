@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from viewer import uploads
-from viewer.serve import chromium, viewer
+from viewer.serve import viewer
 
 expect.set_options(timeout=30_000)
 
@@ -106,12 +106,6 @@ def viewer_url(database, tmp, cap_mb):
     }
     with viewer(database, env=env) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 def open_tab(browser, url: str):

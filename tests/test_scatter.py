@@ -23,12 +23,6 @@ def app_url():
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
 @pytest.fixture()
 def page(browser, app_url):
     context = browser.new_context(viewport={"width": 1200, "height": 1000})

@@ -46,3 +46,12 @@ def test_encode_pads_truncates_and_counts_oov():
     # OOV counts the whole review, also the part cut off by truncation.
     assert oov.tolist() == [1, 2]
     assert sequences.dtype == np.int32
+
+
+def test_word_counts_count_each_tokens_set_membership():
+    from pipeline.text import word_counts
+
+    texts = pd.Series(["I don't like it, not at all. No!", "But though, however...", ""], dtype=object)
+    sets = {"negations": frozenset({"dont", "not", "no"}), "contrasts": frozenset({"but", "though"})}
+    found = word_counts(texts, sets)
+    assert found["negations"].tolist() == [3, 0, 0] and found["contrasts"].tolist() == [0, 2, 0]
