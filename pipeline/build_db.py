@@ -30,10 +30,11 @@ from pipeline.text import MACROS
 # included, and is the oldest that can compress text with zstd (v1.0.0 stored the reviews uncompressed: 118 MB).
 STORAGE_VERSION = "v1.2.0"
 # Tables computed in SQL from the loaded ones, in this order.
-DERIVED = ("clusters", "models")
+DERIVED = ("clusters", "models", "model_metrics")
 LIBRARIES = ("duckdb", "keras", "tensorflow-cpu", "scikit-learn", "numpy", "pandas")
 # DuckDB's memory while it fills the file; past it, it writes what it holds to disk first.
 MEMORY_LIMIT = "3GB"
+SNIPPET_CHARACTERS = 160  # the start of each text that lists and tooltips show (reviews.snippet)
 # Columns of the data beyond the built-in ones: DuckDB type by pandas kind.
 SQL_TYPES = {"i": "bigint", "u": "bigint", "f": "double", "b": "boolean"}
 
@@ -159,16 +160,21 @@ def slice_tables(found: pd.DataFrame) -> tuple[list[pd.DataFrame], list[pd.DataF
 Source = pd.DataFrame | pa.Table | str | Callable[[], "pd.DataFrame | pa.Table | str"]
 
 
+# Columns computed from the others as a table is filled.
+COMPUTED = {"reviews": f", snippet(text, {SNIPPET_CHARACTERS}) as snippet"}
+
+
 def insert(con: duckdb.DuckDBPyConnection, table: str, source: Source) -> None:
     if callable(source):
         source = source()
+    computed = COMPUTED.get(table, "")
     if isinstance(source, str):
-        con.execute(f"insert into {table} by name {source}")
+        con.execute(f"insert into {table} by name select *{computed} from ({source})")
         return
     if len(source) == 0:  # e.g. no training history when every model was brought in
         return
     con.register("frame", source)
-    con.execute(f"insert into {table} by name select * from frame")
+    con.execute(f"insert into {table} by name select *{computed} from frame")
     con.unregister("frame")
 
 

@@ -14,7 +14,7 @@ from pipeline.errors import PipelineError
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = ROOT / "pipeline" / "config.toml"
 SCHEMA_SQL = ROOT / "sql" / "schema.sql"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from pipeline import artifacts, cli
 from pipeline.config import load_config
-from pipeline.text import build_vocabulary, encode, tokenize_all
+from pipeline.text import build_vocabulary, encode_texts, token_counts
 
 CHUNK = 20_000  # texts tokenized at a time
 LENGTH_QUANTILE = 0.95  # the sequence length from the data covers this share of the training texts whole
@@ -50,20 +50,18 @@ def main() -> None:
 
     reviews = artifacts.read_reviews(args.reviews, columns=["review_id", "subset", "label"])
     subset = reviews["subset"].to_numpy()
-    # Two passes over the texts, read a batch at a time, so that memory holds one batch's texts and tokens, not every
-    # text's: the vocabulary and the lengths first, then the encoding.
+    # Two passes over the texts, read a batch at a time, so that memory holds one batch's texts, not every text:
+    # the vocabulary and the lengths first, then the encoding. DuckDB tokenizes and counts.
     counts, n_tokens = Counter(), np.zeros(len(reviews), dtype=np.int32)
     for rows, batch in text_batches(args.reviews, len(reviews), "vocabulary"):
-        token_lists = tokenize_all(batch)
-        n_tokens[rows] = [len(tokens) for tokens in token_lists]
-        training = (tokens for tokens, s in zip(token_lists, subset[rows], strict=True) if s == "train")
-        counts.update(word for tokens in training for word in tokens)
+        n_tokens[rows], found = token_counts(batch, subset[rows] == "train")
+        counts.update(found)
     vocabulary = build_vocabulary(counts, settings["max_features"])
     length = sequence_length(n_tokens[subset == "train"], settings)
     sequences = np.zeros((len(reviews), length), dtype=np.int32)
     n_oov = np.zeros(len(reviews), dtype=np.int32)
     for rows, batch in text_batches(args.reviews, len(reviews), "encoding"):
-        sequences[rows], n_oov[rows] = encode(tokenize_all(batch), vocabulary, length)
+        sequences[rows], n_oov[rows] = encode_texts(batch, vocabulary, length)
 
     tokens = artifacts.Tokens(
         review_id=reviews["review_id"].to_numpy(np.int32),

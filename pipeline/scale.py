@@ -40,6 +40,7 @@ import pyarrow.compute as pc
 from pipeline import cli, imdb
 from pipeline.config import load_config
 from pipeline.errors import PipelineError
+from viewer import charts
 from viewer.database import QUERIES, open_database, query
 
 MIN_TEXTS = 200
@@ -321,6 +322,8 @@ def query_parameters(con) -> tuple[dict[str, dict], dict[str, str]]:
         " order by review_id",
         [model, *box],
     ).fetchnumpy()["review_id"]
+    points = con.execute("select review_id from latent_space where model = ? order by review_id", [model]).df()
+    sampled = charts.map_sample(points)["review_id"].tolist()
     shared = {
         "model": model,
         "first": first,
@@ -353,6 +356,8 @@ def query_parameters(con) -> tuple[dict[str, dict], dict[str, str]]:
             "label": confusions["label"].iloc[0] if len(confusions) else None,
             "predicted_label": confusions["predicted_label"].iloc[0] if len(confusions) else None,
         },
+        # Every text's start, up to the population page's SNIPPETS_UP_TO texts; past that, the sampled map's only.
+        "map_snippets": {"review_ids": None if len(points) <= charts.SNIPPETS_UP_TO else sampled},
         # A text's page shows its heat maps, n-grams and the models' differences toward its own label.
         "review_heatmap": {"label": review[1]},
         "review_ngrams": {"label": review[1]},

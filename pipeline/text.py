@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
+from collections.abc import Iterator
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from pipeline.config import ROOT
 
@@ -14,12 +17,62 @@ PAD, OOV = 0, 1
 MACROS = ROOT / "sql" / "macros.sql"
 
 
-def _apply(macro: str, texts: pd.Series) -> list:
-    # DuckDB keeps the rows in order for a plain projection.
+@contextlib.contextmanager
+def _texts_in_duckdb(texts: pd.Series, **columns: np.ndarray) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection with the macros and the table `frame`: each text, its position (`row`) and `columns`. An Arrow
+    table, which DuckDB scans on every core (a frame of Python strings it scans on one)."""
     with duckdb.connect() as con:
         con.execute(MACROS.read_text())
-        con.register("frame", pd.DataFrame({"text": texts}))
-        return [row[0] for row in con.execute(f"select {macro}(text) from frame").fetchall()]
+        frame = {"row": np.arange(len(texts), dtype=np.int64), "text": pa.array(texts, pa.string()), **columns}
+        con.register("frame", pa.table(frame))
+        yield con
+
+
+def _apply(macro: str, texts: pd.Series) -> list:
+    with _texts_in_duckdb(texts) as con:
+        return [row[0] for row in con.execute(f"select {macro}(text) from frame order by row").fetchall()]
+
+
+def _with_tokens(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """The table `texts`: `frame` with each text's tokens (`words`, the tokens() macro) in place of its text."""
+    con.execute("create temp table texts as select * exclude (text), tokens(text) as words from frame")
+    return con
+
+
+def token_counts(texts: pd.Series, counted: np.ndarray) -> tuple[np.ndarray, Counter]:
+    """Each text's number of tokens (the tokens() macro), and how often each word occurs in the texts where
+    `counted` is true; counted by DuckDB, so no text's tokens become Python objects."""
+    with _texts_in_duckdb(texts, counted=np.asarray(counted, dtype=bool)) as con:
+        _with_tokens(con)
+        lengths = con.execute("select row, len(words)::integer as n from texts").fetchnumpy()
+        words = con.execute(
+            "select word, count(*) from (select unnest(words) as word from texts where counted) group by word"
+        ).fetchall()
+    n_tokens = np.zeros(len(texts), dtype=np.int32)
+    n_tokens[lengths["row"]] = lengths["n"]
+    return n_tokens, Counter(dict(words))
+
+
+def encode_texts(texts: pd.Series, vocabulary: list[str], sequence_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """What encode(tokenize_all(texts), ...) gives, computed by DuckDB: each token is looked up by a join, and only
+    the ids come back."""
+    ids = pd.DataFrame({"word": vocabulary[2:], "id": np.arange(2, len(vocabulary), dtype=np.int32)})
+    with _texts_in_duckdb(texts) as con:
+        _with_tokens(con).register("vocabulary", ids)
+        found = con.execute(
+            """
+            with positions as (select row, unnest(words) as word, unnest(range(len(words))) as position from texts)
+            select row, position::integer as position, coalesce(id, $oov)::integer as id
+            from positions left join vocabulary using (word)
+            """,
+            {"oov": OOV},
+        ).fetchnumpy()
+    row, position, token = (np.asarray(found[name]) for name in ("row", "position", "id"))
+    sequences = np.zeros((len(texts), sequence_length), dtype=np.int32)
+    kept = position < sequence_length
+    sequences[row[kept], position[kept]] = token[kept]
+    oov = np.bincount(row[token == OOV], minlength=len(texts)).astype(np.int32)
+    return sequences, oov
 
 
 def tokenize_all(texts: pd.Series) -> list[list[str]]:
@@ -36,23 +89,19 @@ def clean_all(texts: pd.Series) -> list[str]:
 def word_counts(texts: pd.Series, words: dict[str, frozenset[str]]) -> dict[str, np.ndarray]:
     """For each named set of words, how many of each text's tokens (the tokens() macro) are in it; counted by DuckDB,
     so no text's tokens are ever Python objects."""
-    with duckdb.connect() as con:
-        con.execute(MACROS.read_text())
-        con.register("frame", pd.DataFrame({"text": texts.to_numpy(dtype=object)}))
+    with _texts_in_duckdb(texts) as con:
         counts = ", ".join(
             f"len(list_filter(tokens(text), lambda t: list_contains(${name}, t)))::integer as {name}" for name in words
         )
         params = {name: sorted(found) for name, found in words.items()}
-        found = con.execute(f"select {counts} from frame", params).fetchnumpy()
+        found = con.execute(f"select {counts} from frame order by row", params).fetchnumpy()
     return {name: found[name].astype(np.int32) for name in words}
 
 
 def clean_hashes(texts: pd.Series) -> np.ndarray:
     """A 64-bit hash of every text cleaned: equal cleaned texts have equal hashes."""
-    with duckdb.connect() as con:
-        con.execute(MACROS.read_text())
-        con.register("frame", pd.DataFrame({"text": texts.to_numpy(dtype=object)}))
-        return con.execute("select hash(clean_text(text)) as h from frame").fetchnumpy()["h"]
+    with _texts_in_duckdb(texts) as con:
+        return con.execute("select hash(clean_text(text)) as h from frame order by row").fetchnumpy()["h"]
 
 
 def build_vocabulary(counts: Counter, max_features: int) -> list[str]:

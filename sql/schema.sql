@@ -35,6 +35,8 @@ create table reviews (
     label varchar not null,
     -- zstd: texts take a quarter of the space they take uncompressed.
     text varchar not null using compression zstd,
+    -- Every list of texts shows this, so that a list does not decompress every text to cut its start.
+    snippet varchar not null,
     n_chars integer not null check (n_chars >= 0),
     n_tokens integer not null check (n_tokens >= 0),
     n_oov integer not null check (n_oov between 0 and n_tokens),
@@ -51,6 +53,7 @@ comment on column reviews.split is 'Split: from the data''s split column (IMDB: 
 comment on column reviews.subset is 'Role in training: train, validation (given, or held out of the train split) or test.';
 comment on column reviews.label is 'Ground truth: one of the labels table.';
 comment on column reviews.text is 'Raw text, HTML residue included.';
+comment on column reviews.snippet is 'The start of the text for lists and tooltips: its first 160 characters, line breaks as spaces (the snippet() macro).';
 comment on column reviews.n_chars is 'Length of the raw text in characters.';
 comment on column reviews.n_tokens is 'Number of tokens after cleaning (the tokens() macro), before truncation.';
 comment on column reviews.n_oov is 'Tokens outside the vocabulary (built on the train subset only).';
@@ -513,7 +516,7 @@ select
     predictions.correct,
     reviews.n_tokens,
     reviews.n_oov,
-    snippet(reviews.text, 160) as snippet
+    reviews.snippet
 from predictions
 join reviews using (review_id);
 comment on view review_list is 'One row per text and model as the viewer lists them: label, prediction, loss and the start of the text.';
@@ -546,50 +549,22 @@ join predictions as second on second.review_id = first.review_id
 join mapped as second_mapped on second_mapped.model = second.model and second_mapped.rank > first_mapped.rank;
 comment on view model_agreement is 'Each text and each pair of models other than the baseline (first_model before second_model in the models'' order): their verdicts and losses, and its cohort: both right, <first> only, <second> only or neither.';
 
-create view model_metrics as
-with
-
-per_class as (
-    select
-        predictions.model,
-        reviews.subset,
-        labels.label,
-        count(*) filter (where reviews.label = labels.label) as support,
-        count(*) filter (where predictions.predicted_label = labels.label) as predicted,
-        count(*) filter (where reviews.label = labels.label and predictions.correct) as hits
-    from predictions
-    join reviews using (review_id)
-    cross join labels
-    group by all
-),
-
-f1 as (
-    select
-        model,
-        subset,
-        avg(2 * hits / nullif(support + predicted, 0)) filter (where support > 0) as macro_f1
-    from per_class
-    group by all
-),
-
-overall as (
-    select
-        predictions.model,
-        reviews.subset,
-        count(*) as reviews,
-        avg(predictions.correct::integer) as accuracy,
-        avg(predictions.loss) as loss
-    from predictions
-    join reviews using (review_id)
-    group by all
-)
-
-select
-    overall.*,
-    coalesce(f1.macro_f1, 0) as macro_f1
-from overall
-join f1 using (model, subset);
-comment on view model_metrics is 'Accuracy, mean loss and macro-F1 (over the classes present) of every model on each subset (train, validation, test).';
+create table model_metrics (
+    model varchar not null,
+    subset varchar not null,
+    reviews bigint not null,
+    accuracy double not null,
+    loss double,
+    macro_f1 double not null,
+    primary key (model, subset)
+);
+comment on table model_metrics is 'Accuracy, mean loss and macro-F1 (over the classes present) of every model on each subset (train, validation, test); computed once as the file is built (sql/derive/model_metrics.sql).';
+comment on column model_metrics.model is 'The model (models.model).';
+comment on column model_metrics.subset is 'The texts: train, validation or test (reviews.subset).';
+comment on column model_metrics.reviews is 'How many texts of the subset.';
+comment on column model_metrics.accuracy is 'Share of the texts the model predicts right.';
+comment on column model_metrics.loss is 'Mean loss; null for a model that gives its predicted classes alone.';
+comment on column model_metrics.macro_f1 is 'Mean F1 over the classes present in the subset.';
 
 create view class_metrics as
 select

@@ -167,3 +167,14 @@ def test_past_minibatch_above_k_means_goes_in_batches_and_finds_the_same_cluster
     batched = cluster_labels(latent, 3, seed=0, minibatch_above=100)
     assert adjusted_rand_score(blob, full) == adjusted_rand_score(blob, batched) == 1.0
     np.testing.assert_array_equal(cluster_labels(latent, 3, seed=0, minibatch_above=100), batched)
+
+
+def test_map_snippets_of_every_text_or_of_the_sampled_ones(db):
+    every = query(db, "map_snippets", review_ids=None)
+    assert len(every) == REVIEWS and every["review_id"].is_monotonic_increasing
+    some = sorted(every["review_id"].sample(5, random_state=0).tolist())
+    picked = query(db, "map_snippets", review_ids=some)
+    assert picked["review_id"].tolist() == some
+    assert picked["snippet"].tolist() == every.set_index("review_id").loc[some, "snippet"].tolist()
+    text = db.execute("select text from reviews where review_id = ?", [some[0]]).fetchone()[0]
+    assert picked["snippet"].iloc[0] == text.replace("<br />", " ")[:70]

@@ -55,3 +55,26 @@ def test_word_counts_count_each_tokens_set_membership():
     sets = {"negations": frozenset({"dont", "not", "no"}), "contrasts": frozenset({"but", "though"})}
     found = word_counts(texts, sets)
     assert found["negations"].tolist() == [3, 0, 0] and found["contrasts"].tolist() == [0, 2, 0]
+
+
+# Texts of every kind the batched DuckDB passes must treat as the one-text-at-a-time functions do.
+MIXED = pd.Series(
+    ["Good film, good acting!", "", "<br /><br />", "Amélie — Кино, zzz qqq good", "film " * 30, "The END... film?"],
+    dtype=object,
+)
+
+
+def test_duckdb_counts_and_encoding_equal_the_python_ones():
+    from pipeline.text import encode_texts, token_counts
+
+    counted = np.array([True, True, False, True, True, False])
+    n_tokens, counts = token_counts(MIXED, counted)
+    words = tokenize_all(MIXED)
+    assert n_tokens.tolist() == [len(w) for w in words] and n_tokens.dtype == np.int32
+    assert counts == Counter(word for w, c in zip(words, counted, strict=True) if c for word in w)
+    vocabulary = build_vocabulary(counts, max_features=6)
+    sequences, oov = encode_texts(MIXED, vocabulary, 8)
+    expected_sequences, expected_oov = encode(words, vocabulary, 8)
+    np.testing.assert_array_equal(sequences, expected_sequences)
+    np.testing.assert_array_equal(oov, expected_oov)
+    assert sequences.dtype == oov.dtype == np.int32 and oov.tolist()[4] == 0 and sequences[4].tolist() == [2] * 8

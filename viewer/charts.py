@@ -101,6 +101,7 @@ TABLEAU20 = ["#4c78a8", "#9ecae9", "#f58518", "#ffbf79", "#54a24b", "#88d27a", "
              "#9e765f", "#d8b5a5"]  # fmt: skip
 MAP_SIZES = {"loss": "loss", "out-of-vocabulary count": "n_oov", "confidence": "confidence"}
 MAP_SAMPLE = 5000  # points of the map drawn without WebGL
+SNIPPETS_UP_TO = 200_000  # texts whose start the WebGL map shows on hover; past that the browser would hold too much
 
 
 def map_colors(categories: dict[str, str] | None = None) -> dict[str, str]:

@@ -202,7 +202,9 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
         points = read(
             con, "population_map", model=model, split=None, label=None, correct=None, clusters=None, **ALL_LOSSES
         )
-        shown = charts.map_sample(points, MAP_SAMPLE).merge(read(con, "map_snippets"), on="review_id", how="left")
+        shown = charts.map_sample(points, MAP_SAMPLE)
+        snippets = read(con, "map_snippets", review_ids=shown["review_id"].tolist())
+        shown = shown.merge(snippets, on="review_id", how="left")
         codes, palette, legend = charts.map_palette(shown["correct"], "correct", classes)
         title = f"{model} ({len(shown):,} of {len(points):,} {noun})"
         maps.append(

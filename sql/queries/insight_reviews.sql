@@ -36,7 +36,7 @@ final as (
         reviews.split,
         reviews.label,
         losses.losses,
-        snippet(reviews.text, 160) as snippet
+        reviews.snippet
     from members
     join reviews using (review_id)
     join losses using (review_id)

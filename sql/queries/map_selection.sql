@@ -4,7 +4,7 @@ with
 review_list as (
     select * from review_list
     where model = $model
-        and list_contains($review_ids, review_id)
+        and review_id in (select unnest($review_ids))
 ),
 
 final as (

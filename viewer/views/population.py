@@ -8,7 +8,6 @@ from viewer.scatter import scatter_map
 from viewer.session import run_query
 
 LISTED = 200  # texts listed from a selection, highest loss first
-SNIPPETS_UP_TO = 200_000  # texts whose start shows on hover; past that the browser would hold too much text
 
 st.title("Population")
 st.caption(
@@ -35,9 +34,9 @@ if points.empty:
 
 codes, palette, legend = charts.map_palette(points[colors[color]], colors[color], labels())
 points = points.assign(colour=codes)
-with_text = len(points) <= SNIPPETS_UP_TO
+with_text = len(points) <= charts.SNIPPETS_UP_TO
 if with_text:
-    points = points.merge(run_query("map_snippets"), on="review_id", how="left")
+    points = points.merge(run_query("map_snippets", review_ids=None), on="review_id", how="left")
 st.write(f"{len(points):,} {noun()} on the map.")
 tooltip = [("review_id", "id"), "label", ("predicted_label", "prediction"), "loss", "cluster"]
 drawn = scatter_map(
@@ -54,7 +53,8 @@ opened, selected = drawn.opened, drawn.selected
 if drawn.webgl is False:
     sample = charts.map_sample(points)
     if not with_text:
-        sample = sample.merge(run_query("map_snippets"), on="review_id", how="left")
+        snippets = run_query("map_snippets", review_ids=sample["review_id"].tolist())
+        sample = sample.merge(snippets, on="review_id", how="left")
     st.warning(
         f"This browser cannot draw WebGL, so the map above stays empty. Below, a sample of {len(sample):,} of the "
         f"{len(points):,} {noun()}, drawn without it: click a dot to open it, drag a box to list the {noun()} inside."
