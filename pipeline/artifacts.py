@@ -73,7 +73,7 @@ def _write_npz(path: Path, **arrays: np.ndarray) -> None:
         np.savez(f, **arrays)
 
 
-# --- the data set: build/reviews.parquet and build/dataset.json -------------------------------------------
+# --- the data set: build/texts.parquet and build/dataset.json -------------------------------------------
 
 
 @dataclass
@@ -89,18 +89,18 @@ class DatasetInfo:
     rows: int = 0
 
 
-def write_dataset(reviews_path: Path, info_path: Path, reviews: pd.DataFrame, info: DatasetInfo) -> None:
-    """Every text with review_id, source_id, split, subset, label, text and the data's own extra columns."""
-    _write_parquet(reviews_path, reviews, TEXT_ROWS)
+def write_dataset(texts_path: Path, info_path: Path, texts: pd.DataFrame, info: DatasetInfo) -> None:
+    """Every text with text_id, source_id, split, subset, label, text and the data's own extra columns."""
+    _write_parquet(texts_path, texts, TEXT_ROWS)
     _write_json(info_path, asdict(info))
 
 
-def read_reviews(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+def read_texts(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     return pd.read_parquet(path, columns=columns)
 
 
-def read_texts(path: Path, rows: slice | np.ndarray) -> np.ndarray:
-    """The texts of `rows` (a slice of review_id order, read from the row groups that hold them only; or row numbers,
+def read_text_rows(path: Path, rows: slice | np.ndarray) -> np.ndarray:
+    """The texts of `rows` (a slice of text_id order, read from the row groups that hold them only; or row numbers,
     taken from the column without making every text a Python string)."""
     if not isinstance(rows, slice):
         column = pq.read_table(path, columns=["text"]).column("text")
@@ -115,8 +115,8 @@ def read_texts(path: Path, rows: slice | np.ndarray) -> np.ndarray:
     return table.column("text").slice(start - starts[groups[0]], stop - start).to_pandas().to_numpy(dtype=object)
 
 
-def review_batches(path: Path, column: str, size: int) -> Iterator[pd.Series]:
-    """One column of the texts, `size` rows at a time in review_id order: memory holds a batch, not the column."""
+def column_batches(path: Path, column: str, size: int) -> Iterator[pd.Series]:
+    """One column of the texts, `size` rows at a time in text_id order: memory holds a batch, not the column."""
     for batch in pq.ParquetFile(path).iter_batches(batch_size=size, columns=[column]):
         yield batch.column(column).to_pandas()
 
@@ -130,9 +130,9 @@ def read_dataset_info(path: Path) -> DatasetInfo:
 
 @dataclass
 class Tokens:
-    """Every text encoded for the models, in review_id order."""
+    """Every text encoded for the models, in text_id order."""
 
-    review_id: np.ndarray
+    text_id: np.ndarray
     label: np.ndarray  # index into labels
     subset: np.ndarray  # train, validation or test
     sequences: np.ndarray  # token ids, padded with 0 or cut to the sequence length
@@ -148,7 +148,7 @@ class Tokens:
     def part(self, rows: slice | np.ndarray) -> Tokens:
         """The texts of `rows` (a slice, or row numbers), their token ids read into memory (from the memory-mapped
         file)."""
-        per_text = ("review_id", "label", "subset", "n_tokens", "n_oov")
+        per_text = ("text_id", "label", "subset", "n_tokens", "n_oov")
         return Tokens(
             **{name: getattr(self, name)[rows] for name in per_text},
             sequences=np.asarray(self.sequences[rows]),
@@ -204,7 +204,7 @@ def write_predictions(path: Path, predictions: pd.DataFrame) -> None:
 
 
 def prediction_chunks(path: Path) -> contextlib.AbstractContextManager[Callable[[pd.DataFrame], None]]:
-    """A model's predictions written a chunk of texts at a time (pipeline.predictions.prediction_table's)."""
+    """A model's predictions written a chunk of texts at a time (pipeline.models.predictions.prediction_table's)."""
     return _parquet_chunks(path)
 
 
@@ -252,7 +252,7 @@ def write_clusters(path: Path, words_path: Path, clusters: pd.DataFrame, words: 
 
 
 def read_clusters(path: Path) -> pd.DataFrame:
-    """review_id and cluster."""
+    """text_id and cluster."""
     return pd.read_parquet(path)
 
 
@@ -275,12 +275,12 @@ class Attributions:
     offsets: np.ndarray  # in tokens, len(texts) + 1
     scale: np.ndarray
     score_sum: np.ndarray  # texts x k, before rounding
-    at_review: np.ndarray  # texts x k: the target at the text
+    at_text: np.ndarray  # texts x k: the target at the text
     at_baseline: np.ndarray  # texts x k: the target at the all-zero embedding
 
     def by_class(self, row: int) -> np.ndarray:
         """Text `row`'s scores, tokens x every class (class 0's are minus the sum of the others')."""
-        k = self.at_review.shape[1]
+        k = self.at_text.shape[1]
         start, end = self.offsets[row], self.offsets[row + 1]
         stored = self.values[start * k : end * k].reshape(-1, k) * self.scale[row]
         return np.concatenate([-stored.sum(axis=1, keepdims=True), stored], axis=1)
@@ -301,10 +301,10 @@ def _float_rows(matrix: np.ndarray) -> pa.Array:
 
 ATTRIBUTION_SCHEMA = pa.schema(
     [
-        ("review_id", pa.int32()),
+        ("text_id", pa.int32()),
         ("scores", pa.list_(pa.int8())),
         ("scale", pa.float32()),
-        ("target_review", pa.list_(pa.float32())),
+        ("target_text", pa.list_(pa.float32())),
         ("target_baseline", pa.list_(pa.float32())),
         ("score_sum", pa.list_(pa.float32())),
     ]
@@ -313,25 +313,25 @@ ATTRIBUTION_SCHEMA = pa.schema(
 
 @contextlib.contextmanager
 def attribution_chunks(path: Path) -> Iterator[Callable[[np.ndarray, Attributions], None]]:
-    """A model's attributions written a chunk of texts at a time: write(review_id, attributions of those texts).
+    """A model's attributions written a chunk of texts at a time: write(text_id, attributions of those texts).
     A Parquet file with the columns of the database's attributions table, but the model."""
     with _parquet_chunks(path, ATTRIBUTION_SCHEMA) as write_table:
 
-        def write(review_id: np.ndarray, found: Attributions) -> None:
-            k = found.at_review.shape[1]
+        def write(text_id: np.ndarray, found: Attributions) -> None:
+            k = found.at_text.shape[1]
             scores = pa.ListArray.from_arrays(
                 pa.array((found.offsets * k).astype(np.int32)), pa.array(found.values, pa.int8())
             )
-            columns = [pa.array(review_id, pa.int32()), scores, pa.array(found.scale, pa.float32())]
-            columns += [_float_rows(m) for m in (found.at_review, found.at_baseline, found.score_sum)]
+            columns = [pa.array(text_id, pa.int32()), scores, pa.array(found.scale, pa.float32())]
+            columns += [_float_rows(m) for m in (found.at_text, found.at_baseline, found.score_sum)]
             write_table(pa.Table.from_arrays(columns, schema=ATTRIBUTION_SCHEMA))
 
         yield write
 
 
-def write_attributions(path: Path, review_id: np.ndarray, attributions: Attributions) -> None:
+def write_attributions(path: Path, text_id: np.ndarray, attributions: Attributions) -> None:
     with attribution_chunks(path) as write:
-        write(review_id, attributions)
+        write(text_id, attributions)
 
 
 def read_attributions(path: Path) -> Attributions:
@@ -342,15 +342,15 @@ def read_attributions(path: Path) -> Attributions:
         values = pc.list_flatten(table[column]).to_numpy()
         return values.astype(np.float32).reshape(n, len(values) // n if n else 0)
 
-    at_review = matrix("target_review")
-    k = max(at_review.shape[1], 1)
+    at_text = matrix("target_text")
+    k = max(at_text.shape[1], 1)
     lengths = pc.list_value_length(table["scores"]).to_numpy(zero_copy_only=False) // k
     return Attributions(
         values=pc.list_flatten(table["scores"]).to_numpy(zero_copy_only=False).astype(np.int8),
         offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
         scale=table["scale"].to_numpy(),
         score_sum=matrix("score_sum"),
-        at_review=at_review,
+        at_text=at_text,
         at_baseline=matrix("target_baseline"),
     )
 
@@ -359,7 +359,7 @@ def read_attributions(path: Path) -> Attributions:
 
 
 def write_table(path: Path, frame: pd.DataFrame) -> None:
-    """A step's table: metadata, insights and their reviews, correlations."""
+    """A step's table: metadata, insights and their texts, correlations."""
     _write_parquet(path, frame)
 
 

@@ -1,9 +1,11 @@
-"""What every pipeline step shares: argument parsing, one-line errors, timing, atomic outputs."""
+"""What every pipeline step shares: how it is started (`python -m pipeline STEP`), argument parsing, one-line
+errors, timing, atomic outputs, and the file that tells make what the step read."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
 import os
 import resource
@@ -12,9 +14,35 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from pipeline.config import ROOT, SOURCES
 from pipeline.errors import PipelineError
 
 TIMINGS_ENV = "REVIEWLENS_TIMINGS"
+PACKAGES = ("pipeline", "viewer")  # the project's code that steps (and the static report) run
+# Set by make for each step: the build folder, and the step's target within it, whose dependency file it writes.
+BUILD_ENV = "REVIEWLENS_BUILD"
+TARGET_ENV = "REVIEWLENS_TARGET"
+
+
+def steps(package: str) -> dict[str, str]:
+    """Every step of a package: each of its modules that defines main(), by the module's own name (unique)."""
+    found = {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        if "\ndef main(" in path.read_text():
+            found[path.stem] = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    return found
+
+
+def start(package: str) -> None:
+    """`python -m PACKAGE STEP [ARGS]`: run the step of that name."""
+    known = steps(package)
+    if len(sys.argv) < 2 or sys.argv[1] not in known:
+        asked = f"no step {sys.argv[1]!r}; " if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else ""
+        print(f"error: {asked}run python -m {package} STEP, one of: {', '.join(known)}", file=sys.stderr)
+        sys.exit(2)
+    step = sys.argv.pop(1)
+    sys.argv[0] = f"python -m {package} {step}"
+    run(step, lambda: importlib.import_module(known[step]).main())
 
 
 def parser(description: str) -> argparse.ArgumentParser:
@@ -36,6 +64,26 @@ def run(step: str, main: Callable[[], None]) -> None:
         print(f"error: {step} interrupted; outputs of earlier runs are unchanged", file=sys.stderr)
         sys.exit(130)
     record_timing(step, _process_seconds())
+    write_dependencies()
+
+
+def write_dependencies() -> None:
+    """The step's dependency file, as compilers write theirs (gcc -MMD -MP): its target (a path under $(BUILD))
+    depends on every module of the project that the step imported and every other file of the project it read
+    (config.SOURCES), each with an empty rule of its own so that a module moved away does not stop make. Make
+    includes these files, so a changed module reruns exactly the steps that use it."""
+    build, target = os.environ.get(BUILD_ENV), os.environ.get(TARGET_ENV)
+    if not build or not target:
+        return
+    path = Path(build) / "deps" / f"{target.replace('/', '-')}.d"
+    used = set(SOURCES)
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if file and any(Path(file).resolve().is_relative_to(ROOT / package) for package in PACKAGES):
+            used.add(Path(file).resolve())
+    names = sorted(str(file.relative_to(ROOT)) for file in used)
+    with atomic_output(path) as tmp:
+        tmp.write_text(f"$(BUILD)/{target}: {' '.join(names)}\n" + "".join(f"{name}:\n" for name in names))
 
 
 def _interrupt(signum, frame) -> None:

@@ -1,4 +1,5 @@
-"""Settings and paths: the one place the pipeline reads hyperparameters and seeds from."""
+"""Settings and paths: the one place the pipeline reads hyperparameters and seeds from, and the files of the project
+that are not modules (sql/), which a step names here so that make follows them."""
 
 from __future__ import annotations
 
@@ -9,12 +10,22 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from pipeline import registry
 from pipeline.errors import PipelineError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = ROOT / "pipeline" / "config.toml"
-SCHEMA_SQL = ROOT / "sql" / "schema.sql"
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
+# The files of the project other than modules that this process has read (sql_file): with its modules, what a
+# step's dependency file lists (pipeline/cli.py).
+SOURCES: set[Path] = set()
+
+
+def sql_file(name: str) -> Path:
+    """A file of sql/ that this process reads."""
+    path = ROOT / "sql" / name
+    SOURCES.add(path)
+    return path
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> dict[str, Any]:
@@ -54,10 +65,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise PipelineError(f"{path}: not valid TOML ({e}); fix the file") from None
 
 
-def load_config(path: Path | str | None = None, brought: list[str] = (), predictions: list[str] = ()) -> dict[str, Any]:
-    """The default settings, with those of `path` (if any) laid over them, and a table for each model `brought` in
-    (MODEL=: a .keras file or a transformer checkpoint's folder) and each file of `predictions` made elsewhere
-    (PREDICTIONS=). A .json path is a resolved config that pipeline.settings wrote: it is read as it is."""
+def load_config(path: Path | str | None = None, given: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """The default settings, with those of `path` (if any) laid over them, and a table for each model `given` by
+    make variable (MODEL=: a .keras file or a transformer checkpoint's folder; PREDICTIONS=: a file of predictions
+    made elsewhere). A .json path is a resolved config that pipeline.settings wrote: it is read as it is."""
     if path and Path(path).suffix == ".json":
         try:
             return json.loads(Path(path).read_text())
@@ -66,8 +77,8 @@ def load_config(path: Path | str | None = None, brought: list[str] = (), predict
     config = _read_toml(DEFAULT_CONFIG)
     where = str(path or DEFAULT_CONFIG)
     override = _read_toml(Path(path)) if path and Path(path).resolve() != DEFAULT_CONFIG else {}
-    if brought or predictions:
-        override = bring(override, list(brought), list(predictions), config)
+    if any((given or {}).values()):
+        override = with_given(override, given, config)
     if override:
         new = {k: v for k, v in override.items() if k not in config and isinstance(v, dict) and "architecture" in v}
         config = _merge(config, {k: v for k, v in override.items() if k not in new}, where)
@@ -87,51 +98,41 @@ def load_config(path: Path | str | None = None, brought: list[str] = (), predict
             )
     if not config["models"]:
         raise PipelineError(f'{where}: models is empty; name at least one, e.g. models = ["dense"]')
-    for name in config["models"]:
-        if config[name]["architecture"] in BROUGHT:
-            config[name] = _model_file(name, config[name])
+    for spec in registry.models(config):
+        if spec.given:
+            config[spec.name] = _given_file(spec.name, config[spec.name])
     return config
 
 
-# What a brought model's `file` is, by architecture: (a folder or not, what to give instead).
-BROUGHT = {
-    "keras": (False, "give the path of a saved .keras model"),
-    "transformer": (True, "give the folder that save_pretrained wrote"),
-    "predictions": (False, "give a .csv, .parquet or .jsonl file of predictions"),
-}
-
-
-def _model_file(name: str, table: dict[str, Any]) -> dict[str, Any]:
-    """A brought model's table with its file's (or folder's) full path and checksum: a new file is a new model."""
-    folder, what = BROUGHT[table["architecture"]]
+def _given_file(name: str, table: dict[str, Any]) -> dict[str, Any]:
+    """A given model's table with its file's (or folder's) full path and checksum, a new file being a new model, and
+    what its kind reads from the file itself."""
+    kind = registry.kind(table["architecture"])
     path = Path(table["file"]).expanduser()
-    if not table["file"] or not (path.is_dir() if folder else path.is_file()):
-        raise PipelineError(f"model {name}: no {'folder' if folder else 'file'} {table['file']!r}; {what}")
-    found = {**table, "file": str(path.resolve()), "sha256": folder_sha256(path) if folder else file_sha256(path)}
-    if table["architecture"] == "predictions":
-        from pipeline.formats import column_names
-
-        found["embeddings"] = table["embedding_column"] in column_names(path, table["encoding"])
-    return found
+    if not table["file"] or not (path.is_dir() if kind.folder else path.is_file()):
+        raise PipelineError(f"model {name}: no {'folder' if kind.folder else 'file'} {table['file']!r}; {kind.hint}")
+    checksum = folder_sha256(path) if kind.folder else file_sha256(path)
+    found = {**table, "file": str(path.resolve()), "sha256": checksum}
+    return {**found, **registry.call(kind.inspect, path, found)} if kind.inspect else found
 
 
-def bring(
-    override: dict[str, Any], files: list[str], predictions: list[str], defaults: dict[str, Any]
-) -> dict[str, Any]:
-    """The settings with a model table for each file (MODEL=: a .keras file, or a folder, a transformer
-    checkpoint) and each predictions file (PREDICTIONS=), named after it, over the table of that name in the
-    settings if there is one."""
+def with_given(override: dict[str, Any], given: dict[str, list[str]], defaults: dict[str, Any]) -> dict[str, Any]:
+    """The settings with a model table for each file given by a make variable (MODEL=: a .keras file, or a folder, a
+    transformer checkpoint; PREDICTIONS=: a predictions file), named after it, over the table of that name in the
+    settings if there is one; its kind is the registry's for that variable and path."""
     override = dict(override)
     models = list(override.get("models", defaults["models"]))
-    for file, variable in [(file, "MODEL") for file in files] + [(file, "PREDICTIONS") for file in predictions]:
-        path = Path(file)
-        name = re.sub(r"[^a-z0-9_]+", "_", path.name.split(".")[0].lower()).strip("_") or "model"
-        table = override.get(name, {})
-        if name in defaults or name in models or name == "config" or not isinstance(table, dict):
-            raise PipelineError(f"{variable}={file}: the name {name!r} is taken; rename the file, e.g. my_{path.name}")
-        architecture = "predictions" if variable == "PREDICTIONS" else "transformer" if path.is_dir() else "keras"
-        override[name] = {"architecture": architecture, **table, "file": file}
-        models.append(name)
+    for variable, files in given.items():
+        for file in files:
+            path = Path(file)
+            name = re.sub(r"[^a-z0-9_]+", "_", path.name.split(".")[0].lower()).strip("_") or "model"
+            table = override.get(name, {})
+            if name in defaults or name in models or name == "config" or not isinstance(table, dict):
+                raise PipelineError(
+                    f"{variable}={file}: the name {name!r} is taken; rename the file, e.g. my_{path.name}"
+                )
+            override[name] = {"architecture": registry.given_kind(path, variable).name, **table, "file": file}
+            models.append(name)
     override["models"] = models
     return override
 

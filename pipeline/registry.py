@@ -1,72 +1,163 @@
-"""The models a run analyses, from the settings: the one list that Make, the pipeline, the database and the
-pages follow.
+"""The kinds of model there are, and the models a run analyses: the one list that Make, the settings, the copy step,
+the pipeline, the database and the pages follow.
 
-Models are named by the `models` setting, each with a settings table that says its architecture: a head in
-pipeline/models.py for a model trained here; "keras" for a model file brought in (MODEL=a.keras), "transformer"
-for a fine-tuned checkpoint's folder (MODEL=folder), "predictions" for a table of predictions made elsewhere
-(PREDICTIONS=file). The TF-IDF baseline is always there. Every model that can be run is analysed through one
-interface, pipeline/adapters.py; predictions made elsewhere are read by pipeline/elsewhere.py. Nothing here imports
-Keras.
+A kind says how a model is given (MODEL= or PREDICTIONS=, or built in), how a given path is recognised, where its
+file goes beside the database, what opens it behind the one model interface (pipeline/models/classifier.py) and what
+it can have. Adding a kind is one module that opens it and one entry in KINDS (and its settings table in
+pipeline/config.toml). Models are named by the `models` setting, each with a settings table that says its
+architecture: dense or cnn (pipeline/models/architectures.py) for a model trained here, or the kind's name for a
+model given by the user. The TF-IDF baseline is always there. Nothing here imports Keras.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pipeline.errors import PipelineError
 
 BASELINE = "baseline"
-BROUGHT_ARCHITECTURES = ("keras", "transformer", "predictions")
-# The file of a model that can be run, beside the database: by architecture (the trained ones are .keras files).
-FILE_SUFFIXES = {"keras": "keras", "transformer": "checkpoint"}
+NOT_A_MODEL = "its predictions were made elsewhere (PREDICTIONS=): there is no model here to run"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of model."""
+
+    name: str
+    title: str  # where such a model comes from, as the pages say it
+    given_with: str = ""  # the make variable that gives one (MODEL, PREDICTIONS); empty: built in
+    recognise: Callable[[Path], bool] = lambda path: True  # whether a path given with that variable is one
+    folder: bool = False  # given as a folder, not a file
+    hint: str = ""  # what to give instead, when the given file is not there
+    suffix: str = ""  # its copy beside the database, build/models/<model>.<suffix>; empty: no file to copy
+    opener: str = ""  # "module:function(spec, path, corpus)" giving its Classifier; empty: it cannot be run
+    check: str = ""  # "module:function(path, name)" that checks a given file before it is copied
+    inspect: str = ""  # "module:function(path, settings) -> dict": settings read from a given file itself
+    attributions: bool = True  # it can have heat maps (a model may still lack them: its summary says why)
+    latent: bool = True  # it gives latent vectors (predictions made elsewhere: when the file has embeddings)
+    why_not_run: str = ""  # why it has no behavioural tests, when it cannot be run
+    compared: bool = True  # compared with the other models (the baseline is the reference they are held against)
+
+    @property
+    def runnable(self) -> bool:
+        """Whether it can be run on new texts: attributions, behavioural tests."""
+        return bool(self.opener)
+
+
+KINDS = (
+    Kind("trained", "trained here", suffix="keras", opener="pipeline.models.trained:load"),
+    Kind(
+        "keras",
+        "a Keras model",
+        given_with="MODEL",
+        recognise=lambda path: not path.is_dir(),
+        hint="give the path of a saved .keras model",
+        suffix="keras",
+        opener="pipeline.models.keras_file:load",
+        check="pipeline.models.keras_file:check",
+    ),
+    Kind(
+        "transformer",
+        "a transformer checkpoint",
+        given_with="MODEL",
+        recognise=Path.is_dir,
+        folder=True,
+        hint="give the folder that save_pretrained wrote",
+        suffix="checkpoint",
+        opener="pipeline.models.transformer:load",
+        check="pipeline.models.checkpoints:read_config",
+    ),
+    Kind(
+        "predictions",
+        "predictions made elsewhere",
+        given_with="PREDICTIONS",
+        hint="give a .csv, .parquet or .jsonl file of predictions",
+        inspect="pipeline.models.import_predictions:inspect",
+        attributions=False,
+        why_not_run=NOT_A_MODEL,
+    ),
+    Kind(
+        "baseline",
+        "the TF-IDF baseline",
+        suffix="pkl",
+        opener="pipeline.models.baseline:load",
+        latent=False,
+        compared=False,
+    ),
+)
+
+
+def call(reference: str, *args: Any) -> Any:
+    """Call a kind's "module:function", importing the module only now."""
+    module, _, function = reference.partition(":")
+    return getattr(importlib.import_module(module), function)(*args)
+
+
+def kind(name: str) -> Kind:
+    return next(found for found in KINDS if found.name == name)
+
+
+def given_kind(path: Path, variable: str) -> Kind:
+    """The kind of a model given with MODEL= or PREDICTIONS= at `path`."""
+    return next(found for found in KINDS if found.given_with == variable and found.recognise(path))
+
+
+def given_variables() -> list[str]:
+    """The make variables that give models: MODEL, PREDICTIONS."""
+    return list(dict.fromkeys(found.given_with for found in KINDS if found.given_with))
 
 
 @dataclass(frozen=True)
 class ModelSpec:
+    """One model of the run: its name, its kind and its settings table."""
+
     name: str
-    kind: str  # trained (Keras, here), brought (a file of the user's) or baseline (scikit-learn)
-    architecture: str | None
+    kind: str
     settings: dict[str, Any]
 
+    @property
+    def architecture(self) -> str | None:
+        """dense, cnn or another architecture for a model trained here; None for the others."""
+        return self.settings["architecture"] if self.kind == "trained" else None
 
-def _kind(table: dict[str, Any]) -> str:
-    return "brought" if table["architecture"] in BROUGHT_ARCHITECTURES else "trained"
+    @property
+    def runnable(self) -> bool:
+        return kind(self.kind).runnable
+
+    @property
+    def given(self) -> bool:
+        """Whether the user gave it (MODEL=, PREDICTIONS=)."""
+        return bool(kind(self.kind).given_with)
+
+    @property
+    def has_latent(self) -> bool:
+        """Whether it gives latent vectors: the map, the clusters and similar texts follow from them."""
+        return kind(self.kind).latent and bool(self.settings.get("embeddings", True))
+
+    @property
+    def file_suffix(self) -> str:
+        """The suffix of its file in build/models/ (empty: it has none)."""
+        return kind(self.kind).suffix
+
+
+def _kind_of(table: dict[str, Any]) -> str:
+    names = {found.name for found in KINDS}
+    return table["architecture"] if table["architecture"] in names else "trained"
 
 
 def models(config: dict[str, Any]) -> list[ModelSpec]:
     """Every model of the run: those of the models setting in its order, then the baseline."""
-    specs = [
-        ModelSpec(name, _kind(config[name]), config[name]["architecture"], config[name]) for name in config["models"]
-    ]
-    return specs + [ModelSpec(BASELINE, "baseline", None, config[BASELINE])]
-
-
-def runnable(model: ModelSpec) -> bool:
-    """Whether the model can be run on new texts (attributions, behavioural tests): every one but predictions made
-    elsewhere."""
-    return model.architecture != "predictions"
-
-
-def has_latent(model: ModelSpec) -> bool:
-    """Whether the model gives latent vectors: a neural model, or predictions made elsewhere with embeddings."""
-    if model.kind == "baseline":
-        return False
-    return model.architecture != "predictions" or bool(model.settings["embeddings"])
+    specs = [ModelSpec(name, _kind_of(config[name]), config[name]) for name in config["models"]]
+    return specs + [ModelSpec(BASELINE, "baseline", config[BASELINE])]
 
 
 def mapped(config: dict[str, Any]) -> list[str]:
     """The models with a latent space, which get maps and clusters."""
-    return [model.name for model in models(config) if has_latent(model)]
-
-
-def file_suffix(model: ModelSpec) -> str:
-    """The suffix of the model's file in build/models/: .keras, .checkpoint (a folder) or, for the baseline, .pkl."""
-    return "pkl" if model.kind == "baseline" else FILE_SUFFIXES.get(model.architecture, "keras")
-
-
-def of_kind(config: dict[str, Any], kind: str) -> list[str]:
-    return [model.name for model in models(config) if model.kind == kind]
+    return [model.name for model in models(config) if model.has_latent]
 
 
 def spec(config: dict[str, Any], name: str) -> ModelSpec:
@@ -74,3 +165,17 @@ def spec(config: dict[str, Any], name: str) -> ModelSpec:
     if not found:
         raise PipelineError(f"no model {name!r} in the settings; the models are {', '.join(config['models'])}")
     return found[0]
+
+
+def make_lists(config: dict[str, Any]) -> dict[str, list[str]]:
+    """The lists of models that Make's rules follow (build/settings/models.mk)."""
+    specs = models(config)
+    return {
+        "MODELS": [m.name for m in specs],
+        "TRAINED": [m.name for m in specs if m.kind == "trained"],
+        # Given as a file or a folder: copied beside the database first.
+        "COPIED": [m.name for m in specs if m.given and m.file_suffix],
+        "IMPORTED": [m.name for m in specs if m.given and not m.runnable],
+        "RUN": [m.name for m in specs if m.runnable],
+        "MAPPED": [m.name for m in specs if m.has_latent],
+    }

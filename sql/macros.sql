@@ -1,4 +1,4 @@
--- Text functions shared by the pipeline and the database: the pipeline tokenizes every review with
+-- Text functions shared by the pipeline and the database: the pipeline tokenizes every text with
 -- these macros, and the database keeps them, so the tokens a heat map shows are the ones the models read.
 
 -- Lowercase; HTML residue (<br />) and every run of characters other than letters and digits become one
@@ -10,9 +10,9 @@ create macro clean_text(text) as trim(
     )
 );
 
--- The review's tokens, in order.
+-- The text's tokens, in order.
 create macro tokens(text) as
     case when clean_text(text) = '' then []::varchar[] else string_split(clean_text(text), ' ') end;
 
--- The start of a review for lists and tooltips, with its HTML line breaks turned into spaces.
+-- The start of a text for lists and tooltips, with its HTML line breaks turned into spaces.
 create macro snippet(text, n) as left(replace(text, '<br />', ' '), n);

@@ -1,10 +1,10 @@
 -- The reviewlens database: every table, every column documented.
--- Built by pipeline/build_db.py; opened read-only by the viewer and by anyone with DuckDB >= 1.2.
+-- Built by pipeline/database/build_db.py; opened read-only by the viewer and by anyone with DuckDB >= 1.2.
 -- {{latent_dim}} is replaced at build time by the largest of the neural models' latent sizes. The columns of the
--- user's data beyond text, label, split and id are added to `reviews` at build time, and the views over the
--- metadata features (review_features, review_categories) are made from pipeline/features.py.
--- A "review" is any labelled text: an IMDB review, a support ticket, a question.
--- The large per-review tables declare no primary or foreign keys: DuckDB stores an index for each,
+-- user's data beyond text, label, split and id are added to `texts` at build time, and the views over the
+-- metadata features (text_features, text_categories) are made from pipeline/whole_set/features.py.
+-- A "text" is any labelled text: an IMDB review, a support ticket, a question.
+-- The large per-text tables declare no primary or foreign keys: DuckDB stores an index for each,
 -- which cost about 40 MB here. The tests check their keys and references on every build instead.
 
 create table meta (
@@ -18,17 +18,17 @@ comment on column meta.value is 'The fact as text; config and versions are JSON.
 create table labels (
     label varchar primary key,
     label_index integer not null unique check (label_index >= 0),
-    reviews integer not null check (reviews > 0),
-    train_reviews integer not null check (train_reviews >= 0)
+    texts integer not null check (texts > 0),
+    train_texts integer not null check (train_texts >= 0)
 );
 comment on table labels is 'The label set, read from the data: one row per class.';
 comment on column labels.label is 'The class, by name (integer labels as their decimal text).';
 comment on column labels.label_index is 'Position of the class in the models'' outputs and in predictions.probabilities, from 0.';
-comment on column labels.reviews is 'Texts with this label, all splits.';
-comment on column labels.train_reviews is 'Texts with this label the models were fitted on (subset train).';
+comment on column labels.texts is 'Texts with this label, all splits.';
+comment on column labels.train_texts is 'Texts with this label the models were fitted on (subset train).';
 
-create table reviews (
-    review_id integer primary key,
+create table texts (
+    text_id integer primary key,
     source_id varchar,
     split varchar not null check (split in ('train', 'validation', 'test')),
     subset varchar not null check (subset in ('train', 'validation', 'test')),
@@ -46,49 +46,71 @@ create table reviews (
     n_negations integer not null check (n_negations >= 0),
     n_contrasts integer not null check (n_contrasts >= 0)
 );
-comment on table reviews is 'One row per labelled text of the data, every split; the data''s own extra columns follow the built-in ones.';
-comment on column reviews.review_id is 'Stable id: the order of the data file (IMDB: train before test, negative before positive, then by file id).';
-comment on column reviews.source_id is 'The text''s id in the data: its id column, or its path in the IMDB tarball; null when the data has none.';
-comment on column reviews.split is 'Split: from the data''s split column (IMDB: its folders), or made by a seeded stratified split (meta split_source).';
-comment on column reviews.subset is 'Role in training: train, validation (given, or held out of the train split) or test.';
-comment on column reviews.label is 'Ground truth: one of the labels table.';
-comment on column reviews.text is 'Raw text, HTML residue included.';
-comment on column reviews.snippet is 'The start of the text for lists and tooltips: its first 160 characters, line breaks as spaces (the snippet() macro).';
-comment on column reviews.n_chars is 'Length of the raw text in characters.';
-comment on column reviews.n_tokens is 'Number of tokens after cleaning (the tokens() macro), before truncation.';
-comment on column reviews.n_oov is 'Tokens outside the vocabulary (built on the train subset only).';
-comment on column reviews.truncated is 'True when the text has more tokens than the models see.';
-comment on column reviews.polarity is 'TextBlob polarity of the text, from -1 (negative) to 1 (positive).';
-comment on column reviews.subjectivity is 'TextBlob subjectivity of the text, from 0 (objective) to 1 (subjective).';
-comment on column reviews.n_negations is 'Negation tokens: not, no, never, dont, cant, without...';
-comment on column reviews.n_contrasts is 'Contrast tokens: but, however, although, though, yet, despite...';
+comment on table texts is 'One row per labelled text of the data, every split; the data''s own extra columns follow the built-in ones.';
+comment on column texts.text_id is 'Stable id: the order of the data file (IMDB: train before test, negative before positive, then by file id).';
+comment on column texts.source_id is 'The text''s id in the data: its id column, or its path in the IMDB tarball; null when the data has none.';
+comment on column texts.split is 'Split: from the data''s split column (IMDB: its folders), or made by a seeded stratified split (meta split_source).';
+comment on column texts.subset is 'Role in training: train, validation (given, or held out of the train split) or test.';
+comment on column texts.label is 'Ground truth: one of the labels table.';
+comment on column texts.text is 'Raw text, HTML residue included.';
+comment on column texts.snippet is 'The start of the text for lists and tooltips: its first 160 characters, line breaks as spaces (the snippet() macro).';
+comment on column texts.n_chars is 'Length of the raw text in characters.';
+comment on column texts.n_tokens is 'Number of tokens after cleaning (the tokens() macro), before truncation.';
+comment on column texts.n_oov is 'Tokens outside the vocabulary (built on the train subset only).';
+comment on column texts.truncated is 'True when the text has more tokens than the models see.';
+comment on column texts.polarity is 'TextBlob polarity of the text, from -1 (negative) to 1 (positive).';
+comment on column texts.subjectivity is 'TextBlob subjectivity of the text, from 0 (objective) to 1 (subjective).';
+comment on column texts.n_negations is 'Negation tokens: not, no, never, dont, cant, without...';
+comment on column texts.n_contrasts is 'Contrast tokens: but, however, although, though, yet, despite...';
+
+create table model_kinds (
+    kind varchar primary key,
+    title varchar not null,
+    given_with varchar check (given_with in ('MODEL', 'PREDICTIONS')),
+    rank integer not null unique
+);
+comment on table model_kinds is 'The kinds of model reviewlens analyses (pipeline/registry.py): trained here, given by the user, or the baseline.';
+comment on column model_kinds.kind is 'Name of the kind: trained, keras, transformer, predictions, baseline.';
+comment on column model_kinds.title is 'Where such a model comes from, as the pages say it.';
+comment on column model_kinds.given_with is 'The make variable that gives one (MODEL or PREDICTIONS); null for those built in.';
+comment on column model_kinds.rank is 'Order of the kinds.';
 
 create table models (
     model varchar primary key,
     rank integer not null unique,
-    kind varchar not null check (kind in ('trained', 'brought', 'baseline')),
+    kind varchar not null references model_kinds (kind),
     architecture varchar,
     file varchar,
     sha256 varchar,
-    no_attributions varchar,
+    compared boolean not null,
+    mapped boolean not null,
+    attributed boolean not null,
+    tested boolean not null,
+    has_probabilities boolean not null,
+    no_attributions varchar check ((no_attributions is null) = attributed),
     attributed_texts integer not null default 0 check (attributed_texts >= 0),
-    no_behaviour varchar,
-    no_probabilities varchar,
+    no_behaviour varchar check ((no_behaviour is null) = tested),
+    no_probabilities varchar check ((no_probabilities is null) = has_probabilities),
     description varchar not null,
     parameters bigint check (parameters > 0),
     epochs integer check (epochs > 0),
-    latent_dim integer check (latent_dim > 0),
+    latent_dim integer check (latent_dim > 0) check ((latent_dim is not null) = mapped),
     seed_accuracy double check (seed_accuracy between 0 and 1),
     seed_loss double check (seed_loss >= 0),
     temperature double check (temperature > 0)
 );
-comment on table models is 'The models compared: those of the models setting, trained here or brought in as a file (MODEL=), and the TF-IDF baseline.';
-comment on column models.model is 'Short name, as in the settings: dense, cnn, ..., a brought model''s file name, and baseline.';
+comment on table models is 'The models compared: those of the models setting, trained here or given as a file (MODEL=) or as predictions (PREDICTIONS=), and the TF-IDF baseline.';
+comment on column models.model is 'Short name, as in the settings: dense, cnn, ..., a given model''s file name, and baseline.';
 comment on column models.rank is 'Order of the models on the pages: as in the models setting, then the baseline.';
-comment on column models.kind is 'trained (a Keras model trained here), brought (the user''s: a Keras model file, a fine-tuned transformer checkpoint, or predictions made elsewhere) or baseline (scikit-learn).';
-comment on column models.architecture is 'dense or cnn for a model trained here; keras, transformer or predictions for one brought in; null for the baseline.';
-comment on column models.file is 'A brought model: the file (or checkpoint folder) it was read from.';
-comment on column models.sha256 is 'A brought model: the SHA-256 checksum of its file (of a folder: of its files and their names).';
+comment on column models.kind is 'Its kind (model_kinds.kind): trained (a Keras model trained here), keras (a Keras model file), transformer (a fine-tuned transformer checkpoint), predictions (predictions made elsewhere) or baseline (scikit-learn).';
+comment on column models.architecture is 'dense, cnn or another architecture of the settings for a model trained here; null for the others.';
+comment on column models.file is 'A given model: the file (or checkpoint folder) it was read from.';
+comment on column models.sha256 is 'A given model: the SHA-256 checksum of its file (of a folder: of its files and their names).';
+comment on column models.compared is 'Whether it is one of the models compared with each other (cohorts, training curves, the loss change between two models): every model but the baseline, the reference they are held against.';
+comment on column models.mapped is 'Whether it has a latent space (latent_space): the map, the clusters and similar texts.';
+comment on column models.attributed is 'Whether it has attributions (heat maps); no_attributions says why not.';
+comment on column models.tested is 'Whether it ran the behavioural tests; no_behaviour says why not.';
+comment on column models.has_probabilities is 'Whether it gives probabilities, so a loss and a calibration; no_probabilities says why not.';
 comment on column models.no_attributions is 'Why the model has no attributions (e.g. no embedding layer, or predictions made elsewhere); null when it has them.';
 comment on column models.attributed_texts is 'Texts with attributions: every text, or for a transformer a chosen set (its misclassified test texts and a sample; settings attribute_errors, attribute_sample, attribute_all).';
 comment on column models.no_behaviour is 'Why the model has no behavioural test results (predictions made elsewhere: no model to run); null when it has them.';
@@ -96,13 +118,13 @@ comment on column models.no_probabilities is 'Why the model has no probabilities
 comment on column models.description is 'Architecture in one line.';
 comment on column models.parameters is 'Number of trained parameters (coefficients for the baseline); null for predictions made elsewhere.';
 comment on column models.epochs is 'Training epochs; null for a model not trained here.';
-comment on column models.latent_dim is 'Size of the pooled representation before the classifier; null for the baseline.';
+comment on column models.latent_dim is 'Size of the pooled representation before the classifier; null for a model without a latent space.';
 comment on column models.seed_accuracy is 'IMDB only: test accuracy reported by the Tensorleap study this reproduces; null where it reports none.';
 comment on column models.seed_loss is 'Test loss reported by the Tensorleap study; null where it reports none.';
 comment on column models.temperature is 'Temperature scaling: the logits divided by this (fitted on the validation hold-out; 1 without one) give predictions.calibrated. Above 1: the model was overconfident. Null without probabilities.';
 
 create table predictions (
-    review_id integer not null,
+    text_id integer not null,
     model varchar not null,
     probabilities float[],
     predicted_label varchar not null,
@@ -112,13 +134,13 @@ create table predictions (
     calibrated float[]
 );
 comment on table predictions is 'One row per text and model.';
-comment on column predictions.review_id is 'The text (reviews.review_id).';
+comment on column predictions.text_id is 'The text (texts.text_id).';
 comment on column predictions.model is 'The model (models.model).';
 comment on column predictions.probabilities is 'Predicted probability of every class, in labels.label_index order (list_extract is 1-based: probabilities[label_index + 1]); null for a model of predicted classes alone (models.no_probabilities), and so are loss, confidence and calibrated.';
 comment on column predictions.predicted_label is 'The class with the highest probability.';
 comment on column predictions.loss is 'Cross-entropy of the true label: -ln p(label), probabilities clipped at 1e-7.';
 comment on column predictions.confidence is 'Probability of the predicted label, from 1/classes (unsure) to 1.';
-comment on column predictions.correct is 'True when predicted_label equals the review''s label.';
+comment on column predictions.correct is 'True when predicted_label equals the text''s label.';
 comment on column predictions.calibrated is 'The probabilities after temperature scaling (models.temperature): the same predicted class, a confidence that can be trusted more.';
 
 create table training_batches (
@@ -156,15 +178,15 @@ comment on column training_epochs.val_loss is 'Loss on the validation hold-out a
 comment on column training_epochs.val_accuracy is 'Accuracy on the validation hold-out after the epoch.';
 
 create table latent_space (
-    review_id integer not null,
+    text_id integer not null,
     model varchar not null,
     latent float[{{latent_dim}}] not null,
     x float not null,
     y float not null,
     cluster smallint not null check (cluster >= 0)
 );
-comment on table latent_space is 'Where each neural model places each review: its latent vector, its point on the t-SNE map, its k-means cluster.';
-comment on column latent_space.review_id is 'The review (reviews.review_id).';
+comment on table latent_space is 'Where each neural model places each text: its latent vector, its point on the t-SNE map, its k-means cluster.';
+comment on column latent_space.text_id is 'The text (texts.text_id).';
 comment on column latent_space.model is 'The model (models.model), a neural one.';
 comment on column latent_space.latent is 'Pooled representation before the classifier, zero-padded to the largest model''s size (padding changes no distance).';
 comment on column latent_space.x is 't-SNE map, first coordinate.';
@@ -174,7 +196,7 @@ comment on column latent_space.cluster is 'k-means cluster of the latent vector,
 create table clusters (
     model varchar not null references models (model),
     cluster smallint not null check (cluster >= 0),
-    reviews integer not null check (reviews > 0),
+    texts integer not null check (texts > 0),
     top_label varchar not null,
     top_label_share double not null check (top_label_share between 0 and 1),
     accuracy double not null check (accuracy between 0 and 1),
@@ -186,19 +208,19 @@ create table clusters (
     share_truncated double not null check (share_truncated between 0 and 1),
     primary key (model, cluster)
 );
-comment on table clusters is 'Each k-means cluster of each model, with its size, accuracy, loss and mean metadata over all reviews in it.';
+comment on table clusters is 'Each k-means cluster of each model, with its size, accuracy, loss and mean metadata over all texts in it.';
 comment on column clusters.model is 'The model (models.model).';
 comment on column clusters.cluster is 'Cluster number (latent_space.cluster).';
-comment on column clusters.reviews is 'Reviews in the cluster, both splits.';
+comment on column clusters.texts is 'Texts in the cluster, both splits.';
 comment on column clusters.top_label is 'Its most common label.';
 comment on column clusters.top_label_share is 'Share of its texts with that label.';
-comment on column clusters.accuracy is 'Share of its reviews the model gets right.';
-comment on column clusters.mean_loss is 'Mean loss of the model on its reviews.';
-comment on column clusters.mean_confidence is 'Mean confidence of the model on its reviews.';
-comment on column clusters.mean_tokens is 'Mean review length in tokens.';
+comment on column clusters.accuracy is 'Share of its texts the model gets right.';
+comment on column clusters.mean_loss is 'Mean loss of the model on its texts.';
+comment on column clusters.mean_confidence is 'Mean confidence of the model on its texts.';
+comment on column clusters.mean_tokens is 'Mean text length in tokens.';
 comment on column clusters.mean_oov is 'Mean count of out-of-vocabulary tokens.';
 comment on column clusters.mean_oov_rate is 'Mean share of out-of-vocabulary tokens.';
-comment on column clusters.share_truncated is 'Share of its reviews cut to the models'' sequence length.';
+comment on column clusters.share_truncated is 'Share of its texts cut to the models'' sequence length.';
 
 create table cluster_words (
     model varchar not null references models (model),
@@ -210,32 +232,32 @@ create table cluster_words (
     z_score float not null,
     primary key (model, cluster, rank)
 );
-comment on table cluster_words is 'Words over-represented in each cluster against all other reviews, best first.';
+comment on table cluster_words is 'Words over-represented in each cluster against all other texts, best first.';
 comment on column cluster_words.model is 'The model (models.model).';
 comment on column cluster_words.cluster is 'Cluster number (clusters.cluster).';
 comment on column cluster_words.rank is 'Rank within the cluster, from 1.';
 comment on column cluster_words.word is 'The word, as the models see it (cleaned, in the vocabulary).';
-comment on column cluster_words.share_in_cluster is 'Share of the cluster''s reviews that contain the word.';
-comment on column cluster_words.share_elsewhere is 'Share of the other reviews that contain the word.';
+comment on column cluster_words.share_in_cluster is 'Share of the cluster''s texts that contain the word.';
+comment on column cluster_words.share_elsewhere is 'Share of the other texts that contain the word.';
 comment on column cluster_words.z_score is 'z-score of the log-odds ratio with an informative Dirichlet prior (Monroe et al., 2008); above 2 is notable.';
 
 create table attributions (
-    review_id integer not null,
+    text_id integer not null,
     model varchar not null,
     scores tinyint[] not null,
     scale float not null check (scale > 0),
-    target_review float[] not null,
+    target_text float[] not null,
     target_baseline float[] not null,
     score_sum float[] not null
 );
 comment on table attributions is 'Integrated gradients of each model for each text (exact for the baseline and the dense architecture): how much each token the model read pushes toward each class. Read it through the token_attributions view.';
-comment on column attributions.review_id is 'The text (reviews.review_id).';
+comment on column attributions.text_id is 'The text (texts.text_id).';
 comment on column attributions.model is 'The model (models.model); a model with no_attributions has none.';
 comment on column attributions.scores is 'Token by token, one score toward each class from label_index 1 on (class 0''s is minus their sum), in units of scale (int8: score = value * scale); padding has none.';
 comment on column attributions.scale is 'Size of one unit of scores: the text''s largest absolute score / 127.';
-comment on column attributions.target_review is 'For each class from label_index 1 on: its logit minus the mean logit, at the text.';
+comment on column attributions.target_text is 'For each class from label_index 1 on: its logit minus the mean logit, at the text.';
 comment on column attributions.target_baseline is 'The same at the attribution baseline: every token''s embedding set to zero (for the TF-IDF model: no tokens).';
-comment on column attributions.score_sum is 'For each class from label_index 1 on: the sum of the unrounded scores; completeness says it equals target_review - target_baseline.';
+comment on column attributions.score_sum is 'For each class from label_index 1 on: the sum of the unrounded scores; completeness says it equals target_text - target_baseline.';
 
 create view token_attributions as
 with
@@ -246,23 +268,23 @@ stored as (
 ),
 
 unnested as (
-    -- Unnesting in a subquery lets a filter on review_id reach the tables, so tokens() runs only on the
+    -- Unnesting in a subquery lets a filter on text_id reach the tables, so tokens() runs only on the
     -- texts asked for.
     select
-        attributions.review_id,
+        attributions.text_id,
         attributions.model,
         attributions.scores,
         attributions.scale,
-        tokens(reviews.text) as tokens,
+        tokens(texts.text) as tokens,
         unnest(range(1, len(attributions.scores) // stored.classes + 1)) as position,
         stored.classes
     from attributions
-    join reviews using (review_id)
+    join texts using (text_id)
     cross join stored
 )
 
 select
-    unnested.review_id,
+    unnested.text_id,
     unnested.model,
     unnested.position,
     unnested.tokens[unnested.position] as token,
@@ -281,7 +303,7 @@ create table insights (
     model varchar references models (model),
     kind varchar not null check (kind in ('cluster', 'range', 'category', 'slice', 'mislabelled', 'duplicates')),
     title varchar not null,
-    reviews integer not null check (reviews > 0),
+    texts integer not null check (texts > 0),
     mean_loss double,
     loss_ratio double,
     importance double not null
@@ -291,20 +313,20 @@ comment on column insights.insight_id is 'Rank of the finding, from 1 (most impo
 comment on column insights.model is 'The model it is about; null for findings about the data (mislabelled, duplicates).';
 comment on column insights.kind is 'cluster (a high-loss cluster), range (a high-loss range of one numeric feature), category (a high-loss value of a category column), slice (one of the best slices, see slices), mislabelled or duplicates.';
 comment on column insights.title is 'The finding in one sentence, written from the numbers.';
-comment on column insights.reviews is 'Reviews it is about (insight_reviews).';
+comment on column insights.texts is 'Texts it is about (insight_texts).';
 comment on column insights.mean_loss is 'Their mean loss (test split for cluster, range, category and slice; every neural model for mislabelled).';
 comment on column insights.loss_ratio is 'Their mean loss over the model''s mean test loss.';
 comment on column insights.importance is 'Share of the loss the finding accounts for beyond the mean (cluster, range, category, slice), share of all loss (mislabelled), or share of texts (duplicates).';
 
-create table insight_reviews (
+create table insight_texts (
     insight_id integer not null,
     rank integer not null check (rank > 0),
-    review_id integer not null
+    text_id integer not null
 );
-comment on table insight_reviews is 'The reviews each finding is about, worst or most telling first.';
-comment on column insight_reviews.insight_id is 'The finding (insights.insight_id).';
-comment on column insight_reviews.rank is 'Order within the finding, from 1.';
-comment on column insight_reviews.review_id is 'The review (reviews.review_id).';
+comment on table insight_texts is 'The texts each finding is about, worst or most telling first.';
+comment on column insight_texts.insight_id is 'The finding (insights.insight_id).';
+comment on column insight_texts.rank is 'Order within the finding, from 1.';
+comment on column insight_texts.text_id is 'The text (texts.text_id).';
 
 create table slices (
     model varchar not null references models (model),
@@ -328,7 +350,7 @@ comment on column slices.slice is 'Rank among the model''s slices, from 1 (the m
 comment on column slices.level is 'Facts in the conjunction.';
 comment on column slices.predicates is 'The facts, machine-readable: "feature in [low, high)", "feature = value", "negations > 0", "word:w".';
 comment on column slices.description is 'The facts in words, joined by "and".';
-comment on column slices.size is 'Test texts in the slice (slice_reviews).';
+comment on column slices.size is 'Test texts in the slice (slice_texts).';
 comment on column slices.errors is 'Of them, those the model gets wrong.';
 comment on column slices.error_rate is 'errors / size.';
 comment on column slices.ci_low is 'Lower end of the error rate''s 95% Wilson interval.';
@@ -337,15 +359,15 @@ comment on column slices.mean_loss is 'The model''s mean loss on the slice.';
 comment on column slices.score is 'Errors beyond what the model''s overall error rate predicts: size times (error_rate - model_error_rate). Slices rank by it.';
 comment on column slices.model_error_rate is 'The model''s error rate on the whole test split.';
 
-create table slice_reviews (
+create table slice_texts (
     model varchar not null,
     slice integer not null,
-    review_id integer not null
+    text_id integer not null
 );
-comment on table slice_reviews is 'The test texts of each slice.';
-comment on column slice_reviews.model is 'The model (slices.model).';
-comment on column slice_reviews.slice is 'The slice (slices.slice).';
-comment on column slice_reviews.review_id is 'The text (reviews.review_id).';
+comment on table slice_texts is 'The test texts of each slice.';
+comment on column slice_texts.model is 'The model (slices.model).';
+comment on column slice_texts.slice is 'The slice (slices.slice).';
+comment on column slice_texts.text_id is 'The text (texts.text_id).';
 
 create table feature_correlations (
     model varchar not null references models (model),
@@ -354,17 +376,17 @@ create table feature_correlations (
     spearman double not null check (spearman between -1 and 1),
     ci_low double not null,
     ci_high double not null,
-    reviews integer not null,
+    texts integer not null,
     primary key (model, subset, feature)
 );
 comment on table feature_correlations is 'Rank correlation of each metadata feature with each neural model''s loss, with a 95% bootstrap interval.';
 comment on column feature_correlations.model is 'The model (models.model).';
-comment on column feature_correlations.subset is 'Reviews it is measured on: train, validation, test or all.';
-comment on column feature_correlations.feature is 'Feature name, as in the review_features view.';
+comment on column feature_correlations.subset is 'Texts it is measured on: train, validation, test or all.';
+comment on column feature_correlations.feature is 'Feature name, as in the text_features view.';
 comment on column feature_correlations.spearman is 'Spearman''s rank correlation between the feature and the loss.';
 comment on column feature_correlations.ci_low is 'Lower end of its 95% bootstrap interval.';
 comment on column feature_correlations.ci_high is 'Upper end of its 95% bootstrap interval.';
-comment on column feature_correlations.reviews is 'Reviews it is measured on.';
+comment on column feature_correlations.texts is 'Texts it is measured on.';
 
 create table features (
     feature varchar primary key,
@@ -375,10 +397,10 @@ create table features (
     "default" boolean not null,
     rank integer not null unique
 );
-comment on table features is 'The metadata features the dashboard, the insights and the correlations use (pipeline/features.py), the data''s own columns included.';
-comment on column features.feature is 'Name, as in review_features, review_categories and feature_correlations.';
+comment on table features is 'The metadata features the dashboard, the insights and the correlations use (pipeline/whole_set/features.py), the data''s own columns included.';
+comment on column features.feature is 'Name, as in text_features, text_categories and feature_correlations.';
 comment on column features.title is 'As the pages name it.';
-comment on column features.sql is 'Its value, as SQL over the tables reviews and predictions.';
+comment on column features.sql is 'Its value, as SQL over the tables texts and predictions.';
 comment on column features.kind is 'numeric, or category (a text or true/false column of the data with at most 50 values).';
 comment on column features.source is 'text (measured on the text), model (the model''s own, such as confidence) or data (a column of the data file).';
 comment on column features."default" is 'Shown on the dashboard before the user picks.';
@@ -401,7 +423,7 @@ create table calibration (
     subset varchar not null check (subset in ('train', 'validation', 'test', 'all')),
     scaled boolean not null,
     class varchar,
-    reviews integer not null check (reviews > 0),
+    texts integer not null check (texts > 0),
     ece double not null check (ece between 0 and 1),
     ece_low double not null,
     ece_high double not null,
@@ -414,7 +436,7 @@ comment on column calibration.model is 'The model (models.model).';
 comment on column calibration.subset is 'Texts it is measured on: train, validation (where the temperature is fitted), test or all.';
 comment on column calibration.scaled is 'False: the model''s own probabilities; true: after temperature scaling (predictions.calibrated).';
 comment on column calibration.class is 'Null: top-label (the predicted class''s probability against being right); a class: its probability against the text having it.';
-comment on column calibration.reviews is 'Texts it is measured on.';
+comment on column calibration.texts is 'Texts it is measured on.';
 comment on column calibration.ece is 'Expected calibration error: the gap between accuracy and mean confidence in each confidence bin (reliability_bins), weighted by the bin''s texts. 0 is perfect.';
 comment on column calibration.ece_low is 'Lower end of the ECE''s 95% bootstrap interval (texts resampled).';
 comment on column calibration.ece_high is 'Upper end of that interval.';
@@ -430,7 +452,7 @@ create table reliability_bins (
     bin smallint not null check (bin >= 0),
     lower double not null check (lower between 0 and 1),
     upper double not null check (upper between 0 and 1),
-    reviews integer not null check (reviews > 0),
+    texts integer not null check (texts > 0),
     confidence double not null check (confidence between 0 and 1),
     accuracy double not null check (accuracy between 0 and 1)
 );
@@ -442,7 +464,7 @@ comment on column reliability_bins.class is 'As calibration.class.';
 comment on column reliability_bins.bin is 'Bin number, from 0 (equal-width bins over 0 to 1).';
 comment on column reliability_bins.lower is 'Lower edge of the bin''s confidence.';
 comment on column reliability_bins.upper is 'Upper edge.';
-comment on column reliability_bins.reviews is 'Texts whose confidence falls in the bin.';
+comment on column reliability_bins.texts is 'Texts whose confidence falls in the bin.';
 comment on column reliability_bins.confidence is 'Their mean confidence.';
 comment on column reliability_bins.accuracy is 'Share of them that are right (per class: that have the class). Calibrated: equal to confidence.';
 
@@ -471,8 +493,8 @@ comment on column behaviour_tests.rank is 'Order on the pages.';
 create table behaviour_cases (
     case_id integer primary key,
     test varchar not null references behaviour_tests (test),
-    review_id integer,
-    -- zstd, as reviews.text: the changed texts are nearly as long as the texts.
+    text_id integer,
+    -- zstd, as texts.text: the changed texts are nearly as long as the texts.
     before varchar using compression zstd,
     after varchar not null using compression zstd,
     label varchar,
@@ -481,7 +503,7 @@ create table behaviour_cases (
 comment on table behaviour_cases is 'Each behavioural test case: a text of the test split and the same text changed, or a made-up text (template tests).';
 comment on column behaviour_cases.case_id is 'Case number, from 1.';
 comment on column behaviour_cases.test is 'The test (behaviour_tests.test).';
-comment on column behaviour_cases.review_id is 'The text that was changed (reviews.review_id); null for template cases.';
+comment on column behaviour_cases.text_id is 'The text that was changed (texts.text_id); null for template cases.';
 comment on column behaviour_cases.before is 'The text before the change (null for template cases).';
 comment on column behaviour_cases.after is 'The text the models read for the case.';
 comment on column behaviour_cases.label is 'template: the label the text should get; direction: the class whose probability is watched; null for invariance.';
@@ -502,35 +524,35 @@ comment on column behaviour_results.probabilities_before is 'Its probabilities o
 comment on column behaviour_results.probabilities_after is 'Its probabilities on the text the case reads.';
 comment on column behaviour_results.failed is 'True when the model fails the case (see behaviour_cases.expect).';
 
-create view review_list as
+create view text_list as
 select
-    predictions.review_id,
+    predictions.text_id,
     predictions.model,
-    reviews.split,
-    reviews.subset,
-    reviews.label,
+    texts.split,
+    texts.subset,
+    texts.label,
     predictions.predicted_label,
     predictions.probabilities,
     predictions.confidence,
     predictions.loss,
     predictions.correct,
-    reviews.n_tokens,
-    reviews.n_oov,
-    reviews.snippet
+    texts.n_tokens,
+    texts.n_oov,
+    texts.snippet
 from predictions
-join reviews using (review_id);
-comment on view review_list is 'One row per text and model as the viewer lists them: label, prediction, loss and the start of the text.';
+join texts using (text_id);
+comment on view text_list is 'One row per text and model as the viewer lists them: label, prediction, loss and the start of the text.';
 
 create view model_agreement as
 with
 
-mapped as (
+compared as (
     select model, rank from models
-    where kind <> 'baseline'
+    where compared
 )
 
 select
-    first.review_id,
+    first.text_id,
     first.model as first_model,
     second.model as second_model,
     first.correct as first_correct,
@@ -544,15 +566,15 @@ select
         else 'neither'
     end as cohort
 from predictions as first
-join mapped as first_mapped on first_mapped.model = first.model
-join predictions as second on second.review_id = first.review_id
-join mapped as second_mapped on second_mapped.model = second.model and second_mapped.rank > first_mapped.rank;
-comment on view model_agreement is 'Each text and each pair of models other than the baseline (first_model before second_model in the models'' order): their verdicts and losses, and its cohort: both right, <first> only, <second> only or neither.';
+join compared as first_compared on first_compared.model = first.model
+join predictions as second on second.text_id = first.text_id
+join compared as second_compared on second_compared.model = second.model and second_compared.rank > first_compared.rank;
+comment on view model_agreement is 'Each text and each pair of compared models (models.compared; first_model before second_model in the models'' order): their verdicts and losses, and its cohort: both right, <first> only, <second> only or neither.';
 
 create table model_metrics (
     model varchar not null,
     subset varchar not null,
-    reviews bigint not null,
+    texts bigint not null,
     accuracy double not null,
     loss double,
     macro_f1 double not null,
@@ -560,8 +582,8 @@ create table model_metrics (
 );
 comment on table model_metrics is 'Accuracy, mean loss and macro-F1 (over the classes present) of every model on each subset (train, validation, test); computed once as the file is built (sql/derive/model_metrics.sql).';
 comment on column model_metrics.model is 'The model (models.model).';
-comment on column model_metrics.subset is 'The texts: train, validation or test (reviews.subset).';
-comment on column model_metrics.reviews is 'How many texts of the subset.';
+comment on column model_metrics.subset is 'The texts: train, validation or test (texts.subset).';
+comment on column model_metrics.texts is 'How many texts of the subset.';
 comment on column model_metrics.accuracy is 'Share of the texts the model predicts right.';
 comment on column model_metrics.loss is 'Mean loss; null for a model that gives its predicted classes alone.';
 comment on column model_metrics.macro_f1 is 'Mean F1 over the classes present in the subset.';
@@ -569,19 +591,19 @@ comment on column model_metrics.macro_f1 is 'Mean F1 over the classes present in
 create view class_metrics as
 select
     predictions.model,
-    reviews.subset,
+    texts.subset,
     labels.label,
     labels.label_index,
-    count(*) filter (where reviews.label = labels.label) as support,
-    count(*) filter (where reviews.label = labels.label and predictions.correct)
+    count(*) filter (where texts.label = labels.label) as support,
+    count(*) filter (where texts.label = labels.label and predictions.correct)
         / nullif(count(*) filter (where predictions.predicted_label = labels.label), 0) as "precision",
-    count(*) filter (where reviews.label = labels.label and predictions.correct)
-        / nullif(count(*) filter (where reviews.label = labels.label), 0) as recall,
-    2 * count(*) filter (where reviews.label = labels.label and predictions.correct)
-        / nullif(count(*) filter (where reviews.label = labels.label) + count(*) filter (where predictions.predicted_label = labels.label), 0)
+    count(*) filter (where texts.label = labels.label and predictions.correct)
+        / nullif(count(*) filter (where texts.label = labels.label), 0) as recall,
+    2 * count(*) filter (where texts.label = labels.label and predictions.correct)
+        / nullif(count(*) filter (where texts.label = labels.label) + count(*) filter (where predictions.predicted_label = labels.label), 0)
         as f1
 from predictions
-join reviews using (review_id)
+join texts using (text_id)
 cross join labels
 group by all;
 comment on view class_metrics is 'Precision, recall and F1 of every model for each class on each subset; null where a class is never predicted or never present.';

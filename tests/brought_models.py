@@ -1,6 +1,6 @@
 """Keras models as users train and save them, outside the pipeline, for the tests to bring in with MODEL=.
 
-    python -m tests.brought_models --reviews build/reviews.parquet --out-dir models KIND...
+    python -m tests.brought_models --texts build/texts.parquet --out-dir models KIND...
 
 writes models/KIND.keras for each KIND, and models/KIND.txt, the vocabulary, for those that take token ids.
 Kinds: strings (a TextVectorization layer inside, one sigmoid unit for two classes, softmax for more); ids (token
@@ -80,13 +80,13 @@ def make(kind: str, texts: np.ndarray, y: np.ndarray, classes: int, vocabulary_p
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--reviews", required=True, type=Path)
+    p.add_argument("--texts", required=True, type=Path)
     p.add_argument("--out-dir", required=True, type=Path)
     p.add_argument("kinds", nargs="+", choices=KINDS)
     args = p.parse_args()
-    reviews = pd.read_parquet(args.reviews)
-    labels = sorted(reviews["label"].unique())
-    train = reviews[reviews["subset"] == "train"]
+    texts = pd.read_parquet(args.texts)
+    labels = sorted(texts["label"].unique())
+    train = texts[texts["subset"] == "train"]
     y = train["label"].map(labels.index).to_numpy()
     args.out_dir.mkdir(parents=True, exist_ok=True)
     for kind in args.kinds:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.database.build_db import SCHEMA
+from pipeline.whole_set.features import VIEWS
 from tests.imdb_fixture import write_tarball
 from tests.own_data import PARQUET_CONFIG, TICKET_CONFIG, write_reviews_parquet, write_tickets
 from viewer.database import open_database
@@ -20,6 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY_CONFIG = ROOT / "tests" / "tiny.toml"
 PER_FOLDER = 100
 REAL_DATA = ROOT.parent / "shared" / "data" / "aclImdb_v1.tar.gz"
+
+
+def schema_tables() -> set[str]:
+    """Every table and view of the file: those of sql/schema.sql and the feature views made from the features."""
+    return set(re.findall(r"^create (?:table|view) (\w+)", SCHEMA.read_text(), flags=re.M)) | set(VIEWS)
 
 
 def make(
@@ -56,8 +64,8 @@ def tarball(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def build_dir(tmp_path_factory, tarball) -> Path:
     build = tmp_path_factory.mktemp("build")
-    # Two steps at a time, as they fit in two cores: the suite's builds take half as long.
-    result = make(build, "-j2", "all", data=tarball)
+    # As `make all` builds: independent steps at the same time, as many as there are cores.
+    result = make(build, "all", data=tarball)
     assert result.returncode == 0, result.stderr[-3000:]
     (build / "make-all-output.txt").write_text(result.stdout + result.stderr)
     return build
@@ -87,7 +95,7 @@ def build_with(tmp_path_factory, name: str, data: Path, settings: str) -> Path:
     """The real pipeline on `data`, with the test's tiny settings and `settings` laid over them."""
     folder = tmp_path_factory.mktemp(name)
     config = tiny_settings_with(folder / "settings.toml", settings)
-    result = make(folder / "build", "-j2", "all", data=data, config=config)
+    result = make(folder / "build", "all", data=data, config=config)
     assert result.returncode == 0, result.stderr[-3000:]
     return folder / "build"
 
@@ -107,7 +115,7 @@ def tickets_database(tmp_path_factory, tickets_csv) -> Path:
 @pytest.fixture(scope="session")
 def parquet_database(tmp_path_factory) -> Path:
     """Two classes (integer labels) from a Parquet file with a split column, and one neural model only."""
-    data = write_reviews_parquet(tmp_path_factory.mktemp("parquet") / "reviews.parquet")
+    data = write_reviews_parquet(tmp_path_factory.mktemp("parquet") / "texts.parquet")
     return build_with(tmp_path_factory, "parquet", data, PARQUET_CONFIG) / "reviewlens.duckdb"
 
 
@@ -131,7 +139,7 @@ def build_with_database(tmp_path, database) -> Path:
 @pytest.fixture(scope="module")
 def browser():
     """A headless Debian Chromium, one per test module."""
-    from viewer.serve import chromium
+    from bench.serve import chromium
 
     with chromium() as browser:
         yield browser

@@ -68,7 +68,7 @@ models = ["cnn"]
 
 
 def write_reviews_parquet(path: Path, seed: int = 0, per_class: int = 150) -> Path:
-    """A Parquet file of short product reviews: text, integer label 0 or 1, and a split column with train,
+    """A Parquet file of short product texts: text, integer label 0 or 1, and a split column with train,
     validation and test rows."""
     rng = random.Random(seed)
     rows = []

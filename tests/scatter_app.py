@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from viewer.serve import streamlit_app
+from bench.serve import streamlit_app
 
 PALETTE = ["#1f77b4", "#ff7f0e"]
 LEGEND = ["left blob", "right blob"]
@@ -30,7 +30,7 @@ def make_points(n: int = 301, seed: int = 0) -> pd.DataFrame:
     points = pd.DataFrame({
         "x": np.append(x, 0.0),
         "y": np.append(y, 4.0),
-        "review_id": np.append(np.arange(1000, 1000 + n - 1), LONE_ID),
+        "text_id": np.append(np.arange(1000, 1000 + n - 1), LONE_ID),
         "category": np.append(category, 0),
         "loss": np.append(rng.gamma(2.0, 0.3, n - 1), 1.0),
         "label": np.append(np.where(category == 0, "negative", "positive"), LONE_LABEL),
@@ -54,7 +54,7 @@ if __name__ == "__main__":
     points = make_points(int(sys.argv[1]) if len(sys.argv) > 1 else 301)
     result = scatter_map(
         points, color="category", palette=PALETTE, legend=LEGEND, size="loss",
-        tooltip=["review_id", "label", "loss"], key="map", height=500,
+        tooltip=["text_id", "label", "loss"], key="map", height=500,
     )  # fmt: skip
     if result.opened is not None:
         st.session_state["opened"] = result.opened

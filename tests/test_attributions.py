@@ -26,17 +26,17 @@ def one_score_per_token_and_class(db, model: str, sequence_length: int) -> None:
     """Classes 1 to n-1 are stored for every token the model saw, and the view shows all n, summing to zero."""
     classes = db.execute("select count(*) from labels").fetchone()[0]
     mismatched = db.execute(
-        "select count(*) from attributions join reviews using (review_id)"
+        "select count(*) from attributions join texts using (text_id)"
         " where model = $m and len(scores) != least(n_tokens, $n) * $k",
         {"m": model, "n": sequence_length, "k": classes - 1},
     ).fetchone()[0]
     assert mismatched == 0
-    texts = db.execute("select count(*) from reviews").fetchone()[0]
+    texts = db.execute("select count(*) from texts").fetchone()[0]
     assert db.execute("select count(*) from attributions where model = $m", {"m": model}).fetchone()[0] == texts
     per_token = db.execute(
         "select count(*) filter (where n != $k), max(abs(total)), count(*) from ("
         " select count(*) as n, sum(score) as total from token_attributions"
-        " where model = $m and review_id in (0, 5, 17) group by review_id, position)",
+        " where model = $m and text_id in (0, 5, 17) group by text_id, position)",
         {"m": model, "k": classes},
     ).fetchone()
     largest_scale = db.execute("select max(scale) from attributions where model = $m", {"m": model}).fetchone()[0]
@@ -53,11 +53,11 @@ def test_one_score_per_token_the_model_saw(db, model):
 def completeness(db, model: str) -> None:
     """Each class's scores sum to the change in its target, and the int8 scores to their unrounded sum."""
     rows = db.execute(
-        "select unnest(score_sum), unnest(target_review), unnest(target_baseline) from attributions where model = $m",
+        "select unnest(score_sum), unnest(target_text), unnest(target_baseline) from attributions where model = $m",
         {"m": model},
     ).fetchnumpy()
-    score_sum, at_review, at_baseline = (rows[name] for name in rows)
-    change = at_review - at_baseline
+    score_sum, at_text, at_baseline = (rows[name] for name in rows)
+    change = at_text - at_baseline
     moved = np.abs(change) > 1e-3
     assert moved.any()
     errors = np.abs(score_sum - change)[moved] / np.abs(change)[moved]
@@ -78,7 +78,7 @@ def test_completeness_scores_sum_to_the_change_in_the_target(db, model):
 def test_dense_attributions_are_exact(db):
     # The dense architecture's closed form leaves no completeness error beyond float rounding.
     rows = db.execute(
-        "select unnest(score_sum) - (unnest(target_review) - unnest(target_baseline)) from attributions"
+        "select unnest(score_sum) - (unnest(target_text) - unnest(target_baseline)) from attributions"
         " where model = 'dense'"
     ).fetchnumpy()
     assert np.abs(next(iter(rows.values()))).max() < 1e-4
@@ -104,18 +104,18 @@ def test_scores_favour_the_words_of_the_label(db, model):
 def test_with_two_classes_toward_one_is_away_from_the_other(db):
     mirrored = db.execute(
         "select count(*), count(*) filter (where n.score = -p.score) from token_attributions p"
-        " join token_attributions n using (review_id, model, position)"
+        " join token_attributions n using (text_id, model, position)"
         " where p.label = 'positive' and n.label = 'negative'"
     ).fetchone()
     assert mirrored[0] > 0 and mirrored[0] == mirrored[1]
 
 
-def test_heat_map_shows_the_unseen_part_of_a_truncated_review(db):
-    review_id, n_tokens = db.execute(
-        "select review_id, n_tokens from reviews where source_id = $p", {"p": LONG_NAME}
+def test_heat_map_shows_the_unseen_part_of_a_truncated_text(db):
+    text_id, n_tokens = db.execute(
+        "select text_id, n_tokens from texts where source_id = $p", {"p": LONG_NAME}
     ).fetchone()
     assert n_tokens > SEQUENCE_LENGTH
-    heat = query(db, "review_heatmap", review_id=review_id, label="positive")
+    heat = query(db, "text_heatmap", text_id=text_id, label="positive")
     for model in NEURAL:
         rows = heat[heat["model"] == model].sort_values("position")
         assert len(rows) == n_tokens
@@ -131,8 +131,8 @@ def test_heat_map_shows_the_unseen_part_of_a_truncated_review(db):
 
 
 def test_ngrams_sum_their_words_scores(db):
-    ngrams = query(db, "review_ngrams", review_id=5, top=2, label="negative")
-    words = query(db, "review_heatmap", review_id=5, label="negative")
+    ngrams = query(db, "text_ngrams", text_id=5, top=2, label="negative")
+    words = query(db, "text_heatmap", text_id=5, label="negative")
     for row in ngrams[ngrams["n"] == 2].itertuples():
         tokens = words[(words["model"] == row.model) & words["position"].isin([row.position, row.position + 1])]
         assert row.ngram == " ".join(tokens.sort_values("position")["token"])
@@ -141,7 +141,7 @@ def test_ngrams_sum_their_words_scores(db):
 
 
 def test_model_comparison_flags_sign_flips(db):
-    comparison = query(db, "model_comparison", review_id=5, notable=0.2, label="positive", first="dense", second="cnn")
+    comparison = query(db, "model_comparison", text_id=5, notable=0.2, label="positive", first="dense", second="cnn")
     flipped = np.sign(comparison["first"]) != np.sign(comparison["second"])
     strong = comparison[["first", "second"]].abs().max(axis=1) >= 0.2
     assert (comparison["flipped"] == (flipped & strong)).all()
@@ -152,14 +152,14 @@ def test_models_ignore_padding_so_short_batches_score_the_same():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
-    from pipeline.models import build_model
+    from pipeline.models.architectures import build_model
 
     settings = load_config(TINY_CONFIG)
-    review = np.array([[5, 9, 2, 7, 3, 11, 4]])
+    text = np.array([[5, 9, 2, 7, 3, 11, 4]])
     for name in NEURAL:
         keras.utils.set_random_seed(0)
         model = build_model(name, settings[name], vocabulary_size=20, num_classes=3)
-        scores = [model.predict(np.pad(review, ((0, 0), (0, padding))), verbose=0)[0] for padding in (0, 9, 41)]
+        scores = [model.predict(np.pad(text, ((0, 0), (0, padding))), verbose=0)[0] for padding in (0, 9, 41)]
         for padded in scores[1:]:
             np.testing.assert_allclose(padded, scores[0], rtol=1e-5)
 
@@ -169,7 +169,7 @@ def test_baseline_attributions_are_exact_on_every_token(db):
     completeness(db, "baseline")
     error, worst = db.execute(
         "select max(abs(s - (r - b))), max(abs(r - b)) from ("
-        " select unnest(score_sum) s, unnest(target_review) r, unnest(target_baseline) b"
+        " select unnest(score_sum) s, unnest(target_text) r, unnest(target_baseline) b"
         " from attributions where model = 'baseline')"
     ).fetchone()
     assert worst > 0.1 and error < 1e-5

@@ -263,9 +263,9 @@ def test_a_file_in_another_encoding_reads_with_the_encoding_setting(build_with_d
     data.write_bytes(("text,label\n" + "".join(f"Très bien {i},{'ab'[i % 2]}\n" for i in range(20))).encode("cp1252"))
     config = tmp_path / "encoding.toml"
     config.write_text('[data]\nencoding = "cp1252"\n')
-    result = make(build_with_database, str(build_with_database / "reviews.parquet"), data=data, config=config)
+    result = make(build_with_database, str(build_with_database / "texts.parquet"), data=data, config=config)
     assert result.returncode == 0, result.stderr[-2000:]
-    texts = pd.read_parquet(build_with_database / "reviews.parquet")["text"]
+    texts = pd.read_parquet(build_with_database / "texts.parquet")["text"]
     assert texts.str.startswith("Très bien").all()
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline import behaviour
+from pipeline.per_text.behaviour import verdicts
 from tests.conftest import last_error_line, make, tiny_settings_with
 from viewer import charts
 from viewer.database import ROOT, open_database
@@ -62,18 +62,18 @@ def test_every_applicable_test_has_cases_and_every_model_a_verdict_on_each(datab
     # A case is a change: no text is stored unchanged as a passing case.
     changed = cases[cases["before"].notna()]
     assert (changed["before"] != changed["after"]).all()
-    assert cases.loc[cases["expect"] == "label", "review_id"].isna().all()
+    assert cases.loc[cases["expect"] == "label", "text_id"].isna().all()
 
 
 def test_sampled_texts_are_either_changed_or_counted_as_skipped(database):
     with open_database(database) as con:
-        test_texts = con.execute("select count(*) from reviews where subset = 'test'").fetchone()[0]
+        test_texts = con.execute("select count(*) from texts where subset = 'test'").fetchone()[0]
         config = con.execute("select value from meta where key = 'config'").fetchone()[0]
     sample = min(json.loads(config)["behaviour"]["sample"] or test_texts, test_texts)
     tests = tables(database)["behaviour_tests"]
     perturbing = tests[tests["kind"] != "template"]
     assert ((perturbing["cases"] + perturbing["skipped"]) == sample).all()
-    # The generated reviews hold no person names: every text is skipped, none passes.
+    # The generated texts hold no person names: every text is skipped, none passes.
     names = tests.set_index("test").loc["person names"]
     assert names["cases"] == 0 and names["skipped"] == sample
 
@@ -114,7 +114,7 @@ def test_verdicts_of_each_kind():
                           "expect": ["same", "same", "up", "up", "down", "label", "label"]})  # fmt: skip
     before = np.array([[0.6, 0.4], [0.6, 0.4], [0.5, 0.5], [0.5, 0.5], [0.5, 0.5], [np.nan] * 2, [np.nan] * 2])
     after = np.array([[0.4, 0.6], [0.9, 0.1], [0.7, 0.3], [0.55, 0.45], [0.3, 0.7], [0.2, 0.8], [0.8, 0.2]])
-    failed = behaviour.verdicts(cases, before, after, ["a", "b"], tolerance=0.1)
+    failed = verdicts.verdicts(cases, before, after, ["a", "b"], tolerance=0.1)
     assert list(failed) == [True, False, True, False, True, True, False]
 
 
@@ -144,7 +144,7 @@ def user_build(tmp_path_factory, build_dir, tarball):
 
 def test_user_tests_run_beside_the_built_in_ones(user_build):
     build, _, tests_file, result = user_build
-    assert "pipeline.train" not in result.stdout  # nothing is trained again
+    assert "-m pipeline train" not in result.stdout  # nothing is trained again
     found = tables(build / "reviewlens.duckdb")
     tests = found["behaviour_tests"].set_index("test")
     assert tests.loc["film words", "source"] == tests.loc["loved it", "source"] == tests_file.name
@@ -223,15 +223,15 @@ def test_the_behaviour_page_lists_rates_and_failing_cases(monkeypatch, database)
 
 def test_a_texts_page_lists_its_cases(monkeypatch, database):
     found = tables(database)
-    cases = found["behaviour_cases"].dropna(subset=["review_id"])
-    review_id = int(cases["review_id"].value_counts().index[0])
-    expected = len(cases[cases["review_id"] == review_id]) * len(found["models"])
+    cases = found["behaviour_cases"].dropna(subset=["text_id"])
+    text_id = int(cases["text_id"].value_counts().index[0])
+    expected = len(cases[cases["text_id"] == text_id]) * len(found["models"])
     monkeypatch.setenv(DB_ENV, str(database))
     at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["id"] = str(review_id)
+    at.query_params["id"] = str(text_id)
     at.run()
     at.switch_page("views/samples.py").run()
     assert not at.exception
     listed = [frame.value for frame in at.dataframe if "predicted_after" in frame.value.columns]
     assert len(listed) == 1 and len(listed[0]) == expected
-    assert set(listed[0]["test"]) == set(cases.loc[cases["review_id"] == review_id, "test"])
+    assert set(listed[0]["test"]) == set(cases.loc[cases["text_id"] == text_id, "test"])

@@ -22,6 +22,7 @@ from tests.conftest import ROOT, last_error_line, make, tiny_settings_with
 from tests.own_data import TICKET_CONFIG
 from tests.test_attributions import completeness, favours_the_words_of_the_label
 from viewer.database import open_database
+from viewer.pages import PAGES
 from viewer.session import DB_ENV
 
 APP = "../viewer/streamlit_app.py"
@@ -30,7 +31,7 @@ APP = "../viewer/streamlit_app.py"
 def brought(build: Path, folder: Path, *kinds: str) -> Path:
     """Models of these kinds, trained on the texts of `build` as a user would, outside the pipeline."""
     subprocess.run(
-        [sys.executable, "-m", "tests.brought_models", "--reviews", str(build / "reviews.parquet"), "--out-dir",
+        [sys.executable, "-m", "tests.brought_models", "--texts", str(build / "texts.parquet"), "--out-dir",
          str(folder), *kinds],
         cwd=ROOT, check=True, capture_output=True, timeout=300,
     )  # fmt: skip
@@ -67,7 +68,7 @@ def mine(build_dir, tarball, models, tmp_path_factory) -> Path:
     )
     build = copy_build(build_dir, folder / "build")
     files = [models / f"{kind}.keras" for kind in ("strings", "ids", "bag", "custom")] + [folder / "again.keras"]
-    result = make(build, "-j2", "all", data=tarball, config=config, models=files)
+    result = make(build, "all", data=tarball, config=config, models=files)
     assert result.returncode == 0, result.stderr[-3000:]
     return build / "reviewlens.duckdb"
 
@@ -95,8 +96,8 @@ def direct_predictions(path: Path, texts: list[str], strings: bool, vocabulary: 
 
 def test_brought_models_give_the_predictions_of_calling_them_directly(db, models):
     rows = db.execute(
-        "select r.text, p.model, p.probabilities from predictions p join reviews r using (review_id)"
-        " where p.model in ('strings', 'ids') order by p.model, review_id"
+        "select r.text, p.model, p.probabilities from predictions p join texts r using (text_id)"
+        " where p.model in ('strings', 'ids') order by p.model, text_id"
     ).df()
     labels = [row[0] for row in db.execute("select label from labels order by label_index").fetchall()]
     assert labels == ["negative", "positive"]
@@ -111,11 +112,11 @@ def test_brought_models_give_the_predictions_of_calling_them_directly(db, models
 
 
 def test_a_model_of_this_pipeline_brought_back_predicts_as_it_did(db, database):
-    again = db.execute("select review_id, probabilities from predictions where model = 'again' order by all").df()
+    again = db.execute("select text_id, probabilities from predictions where model = 'again' order by all").df()
     with open_database(database) as built:
-        dense = built.execute("select review_id, probabilities from predictions where model = 'dense' order by all")
+        dense = built.execute("select text_id, probabilities from predictions where model = 'dense' order by all")
         dense = dense.df()
-    assert list(again["review_id"]) == list(dense["review_id"])
+    assert list(again["text_id"]) == list(dense["text_id"])
     np.testing.assert_allclose(np.stack(again["probabilities"]), np.stack(dense["probabilities"]), atol=1e-6)
     completeness(db, "again")
 
@@ -129,11 +130,11 @@ def test_brought_models_are_as_accurate_as_they_are(db):
 def test_the_models_table_says_which_were_brought_with_the_files_checksum(db, models):
     found = db.execute("select model, kind, architecture, file, sha256, epochs from models order by rank").fetchall()
     assert [row[:3] for row in found] == [
-        ("strings", "brought", "keras"),
-        ("ids", "brought", "keras"),
-        ("bag", "brought", "keras"),
-        ("custom", "brought", "keras"),
-        ("again", "brought", "keras"),
+        ("strings", "keras", None),
+        ("ids", "keras", None),
+        ("bag", "keras", None),
+        ("custom", "keras", None),
+        ("again", "keras", None),
         ("baseline", "baseline", None),
     ]
     meta = dict(db.execute("select key, value from meta").fetchall())
@@ -143,7 +144,7 @@ def test_the_models_table_says_which_were_brought_with_the_files_checksum(db, mo
 
 
 def test_brought_models_get_maps_clusters_and_insights(db):
-    texts = db.execute("select count(*) from reviews").fetchone()[0]
+    texts = db.execute("select count(*) from texts").fetchone()[0]
     placed = dict(db.execute("select model, count(*) from latent_space group by model").fetchall())
     assert placed == {model: texts for model in ("strings", "ids", "bag", "custom", "again")}
     assert db.execute("select count(distinct model) from clusters").fetchone()[0] == 5
@@ -155,7 +156,7 @@ def test_brought_models_attributions_lie_on_the_pipelines_tokens(db, model):
     completeness(db, model)
     # Every token the model read has a score, on the words the pages show; none past the text's end.
     longer = db.execute(
-        "select count(*) from attributions join reviews using (review_id) where model = $m and len(scores) > n_tokens",
+        "select count(*) from attributions join texts using (text_id) where model = $m and len(scores) > n_tokens",
         {"m": model},
     ).fetchone()[0]
     assert longer == 0
@@ -179,10 +180,7 @@ def test_a_model_without_an_embedding_layer_is_analysed_without_attributions(db,
     assert "**strings** was brought in" in captions and "**bag** has no heat maps" in captions
 
 
-PAGES = ["overview", "samples", "failures", "population", "clusters", "dashboard", "insights", "console"]
-
-
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", [page.name for page in PAGES])
 def test_every_page_runs_on_brought_models_alone(mine, page):
     os.environ[DB_ENV] = str(mine)
     app = AppTest.from_file(APP, default_timeout=60)
@@ -195,14 +193,14 @@ def test_every_page_runs_on_brought_models_alone(mine, page):
 def test_three_classes_a_logits_model_with_its_own_class_order(tickets_database, tickets_csv, tmp_path):
     build = copy_build(tickets_database.parent, tmp_path / "build")
     folder = brought(build, tmp_path / "models", "logits")
-    labels = sorted(pd.read_parquet(build / "reviews.parquet")["label"].unique())
+    labels = sorted(pd.read_parquet(build / "texts.parquet")["label"].unique())
     own = json.dumps(list(reversed(labels)))
     table = f'\n[logits]\nvocabulary = "{folder / "logits.txt"}"\nlogits = true\nlabels = {own}\n'
     config = tiny_settings_with(tmp_path / "settings.toml", TICKET_CONFIG + table)
-    result = make(build, "-j2", "all", data=tickets_csv, config=config, models=[folder / "logits.keras"])
+    result = make(build, "all", data=tickets_csv, config=config, models=[folder / "logits.keras"])
     assert result.returncode == 0, result.stderr[-3000:]
     # A model brought into a finished build is analysed; the models trained there are not trained again.
-    assert "pipeline.score --config" in result.stdout and "pipeline.train" not in result.stdout
+    assert "-m pipeline predict --config" in result.stdout and "-m pipeline train" not in result.stdout
     con = open_database(build / "reviewlens.duckdb")
     try:
         accuracy = con.execute("select accuracy from model_metrics where model = 'logits' and subset = 'test'")
@@ -243,7 +241,7 @@ def test_bad_models_each_fail_in_one_line(build_dir, tarball, models, tmp_path):
     settings = "".join(table.format(folder=models, short=short) for _, table, _ in BAD_MODELS.values())
     config = tiny_settings_with(tmp_path / "settings.toml", settings)
     files = [tmp_path / name if (tmp_path / name).exists() else models / name for name, _, _ in BAD_MODELS.values()]
-    result = make(build, "-k", "-j2", "all", data=tarball, config=config, models=files)
+    result = make(build, "-k", "all", data=tarball, config=config, models=files)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]

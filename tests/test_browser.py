@@ -7,29 +7,18 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
+from bench.serve import CHROMIUM, CHROMIUM_ARGS, viewer
 from pipeline.config import load_config
 from tests.conftest import TINY_CONFIG
 from tests.imdb_fixture import HOSTILE_NAME, LONG_NAME
 from tests.test_scatter import NO_WEBGL, PAD, draw_lasso
 from viewer.database import QUERIES
-from viewer.serve import CHROMIUM, CHROMIUM_ARGS, viewer
+from viewer.pages import PAGES
 
 SEQUENCE_LENGTH = load_config(TINY_CONFIG)["text"]["sequence_length"]
 
 # Charts are drawn by code the page loads on first use: slow on a busy 2-core machine.
 expect.set_options(timeout=30_000)
-
-# URL path of each page (the default page is the root) and its title.
-PAGES = {
-    "": "Overview",
-    "samples": "Samples",
-    "failures": "Failures",
-    "population": "Population",
-    "clusters": "Clusters",
-    "dashboard": "Dashboard",
-    "insights": "Insights",
-    "console": "SQL console",
-}
 
 
 @pytest.fixture(scope="module")
@@ -65,10 +54,10 @@ def tickets_url(tickets_database):
 
 
 @pytest.mark.parametrize("data", ["imdb", "tickets"])
-@pytest.mark.parametrize("path", PAGES, ids=lambda path: path or "overview")
-def test_every_page_opens_without_an_exception(page, request, data, path):
+@pytest.mark.parametrize("shown", PAGES, ids=lambda shown: shown.name)
+def test_every_page_opens_without_an_exception(page, request, data, shown):
     url = request.getfixturevalue("viewer_url" if data == "imdb" else "tickets_url")
-    open_page(page, f"{url}/{path}", PAGES[path])
+    open_page(page, f"{url}/{shown.address}", shown.title)
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
     # Every chart on the page is drawn.
     charts = page.locator('[data-testid="stVegaLiteChart"]')
@@ -83,18 +72,18 @@ def test_overview_draws_its_charts(page, viewer_url):
     page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').first.wait_for()
 
 
-def test_deep_link_opens_a_review(page, viewer_url, db):
-    review_id, text = db.execute(
-        "select review_id, text from reviews where subset = 'test' order by review_id desc limit 1"
+def test_deep_link_opens_a_text(page, viewer_url, db):
+    text_id, text = db.execute(
+        "select text_id, text from texts where subset = 'test' order by text_id desc limit 1"
     ).fetchone()
-    open_page(page, f"{viewer_url}/samples?id={review_id}", "Samples")
-    page.get_by_role("heading", name=f"Text {review_id}").wait_for()
+    open_page(page, f"{viewer_url}/samples?id={text_id}", "Samples")
+    page.get_by_role("heading", name=f"Text {text_id}").wait_for()
     page.get_by_text("Raw text").click()
     shown = page.locator('[data-testid="stExpander"] [data-testid="stText"]').inner_text()
     assert text.replace("<br />", "\n").strip() == shown.strip()
 
 
-def test_selecting_a_row_opens_that_review(page, viewer_url, db):
+def test_selecting_a_row_opens_that_text(page, viewer_url, db):
     open_page(page, f"{viewer_url}/samples", "Samples")
     page.get_by_text("Select a row").wait_for()
     grid = page.locator('[data-testid="stDataFrame"]').first
@@ -103,12 +92,12 @@ def test_selecting_a_row_opens_that_review(page, viewer_url, db):
     # The first column of the data grid holds the row selectors; click the first data row's.
     page.mouse.click(box["x"] + 15, box["y"] + 55)
     page.wait_for_url("**/samples?id=*", timeout=15_000)
-    review_id = int(page.url.split("id=")[1])
-    page.get_by_role("heading", name=f"Text {review_id}").wait_for()
+    text_id = int(page.url.split("id=")[1])
+    page.get_by_role("heading", name=f"Text {text_id}").wait_for()
     highest = db.execute(
-        "select review_id from predictions where model = 'dense' order by loss desc, review_id limit 1"
+        "select text_id from predictions where model = 'dense' order by loss desc, text_id limit 1"
     ).fetchone()[0]
-    assert review_id == highest
+    assert text_id == highest
 
 
 def map_points(db, model: str = "dense") -> pd.DataFrame:
@@ -129,12 +118,12 @@ def on_canvas(page, points: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return box["x"] + box["width"] * (points["nx"] + 1) / 2, box["y"] + box["height"] * (1 - points["ny"]) / 2
 
 
-def test_the_map_draws_every_review_and_a_click_opens_one(page, viewer_url, db):
+def test_the_map_draws_every_text_and_a_click_opens_one(page, viewer_url, db):
     points = map_points(db)
     page.set_viewport_size({"width": 1400, "height": 1400})  # the whole map in view
     open_page(page, f"{viewer_url}/population", "Population")
     expect(page.locator(".rl-scatter")).to_have_attribute("data-drawn", str(len(points)))
-    # The review farthest from any other: the mouse is over it and no other.
+    # The text farthest from any other: the mouse is over it and no other.
     xy = points[["nx", "ny"]].to_numpy()
     distances = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
     np.fill_diagonal(distances, np.inf)
@@ -142,13 +131,13 @@ def test_the_map_draws_every_review_and_a_click_opens_one(page, viewer_url, db):
     xs, ys = on_canvas(page, points)
     position = float(xs[lone.name]), float(ys[lone.name])
     page.mouse.move(*position)
-    expect(page.locator(".rl-scatter-tooltip")).to_contain_text(f"id: {lone.review_id}")
+    expect(page.locator(".rl-scatter-tooltip")).to_contain_text(f"id: {lone.text_id}")
     page.mouse.click(*position)
-    page.wait_for_url(f"**/samples?id={lone.review_id}", timeout=15_000)
-    page.get_by_role("heading", name=f"Text {lone.review_id}").wait_for()
+    page.wait_for_url(f"**/samples?id={lone.text_id}", timeout=15_000)
+    page.get_by_role("heading", name=f"Text {lone.text_id}").wait_for()
 
 
-def test_a_lasso_on_the_map_lists_the_reviews_inside(page, viewer_url, db):
+def test_a_lasso_on_the_map_lists_the_texts_inside(page, viewer_url, db):
     points = map_points(db)
     page.set_viewport_size({"width": 1400, "height": 1400})
     open_page(page, f"{viewer_url}/population", "Population")
@@ -165,8 +154,8 @@ def test_a_lasso_on_the_map_lists_the_reviews_inside(page, viewer_url, db):
     page.get_by_role("heading", name=f"{len(inside):,} reviews selected").wait_for()
     listed = page.locator('[data-testid="stDataFrame"]').last
     listed.wait_for()
-    highest = inside.sort_values(["loss", "review_id"], ascending=[False, True]).iloc[0]
-    start = db.execute("select snippet(text, 20) from reviews where review_id = ?", [int(highest.review_id)]).fetchone()
+    highest = inside.sort_values(["loss", "text_id"], ascending=[False, True]).iloc[0]
+    start = db.execute("select snippet(text, 20) from texts where text_id = ?", [int(highest.text_id)]).fetchone()
     expect(listed).to_contain_text(start[0])
 
 
@@ -180,17 +169,17 @@ def test_without_webgl_the_map_page_says_so_and_draws_a_sample(browser, viewer_u
         open_page(page, f"{viewer_url}/population", "Population", navigate=False)
         sampled = page.locator('[data-testid="stVegaLiteChart"]')
         expect(sampled).to_have_count(1)
-        # The tiny data set is smaller than the sample: every review is a mark.
+        # The tiny data set is smaller than the sample: every text is a mark.
         expect(sampled.locator('path[aria-roledescription="circle"]')).to_have_count(len(map_points(db)))
     finally:
         without.close()
 
 
-def test_heat_maps_show_every_word_of_a_review(page, viewer_url, db):
-    review_id, n_tokens = db.execute(
-        "select review_id, n_tokens from reviews where source_id = $p", {"p": LONG_NAME}
+def test_heat_maps_show_every_word_of_a_text(page, viewer_url, db):
+    text_id, n_tokens = db.execute(
+        "select text_id, n_tokens from texts where source_id = $p", {"p": LONG_NAME}
     ).fetchone()
-    open_page(page, f"{viewer_url}/samples?id={review_id}", "Samples")
+    open_page(page, f"{viewer_url}/samples?id={text_id}", "Samples")
     page.get_by_text("dense · toward positive").wait_for()
     # Six heat maps (two neural models and the baseline, two directions), each showing every token as text.
     heat_maps = page.locator(".heat")
@@ -200,9 +189,9 @@ def test_heat_maps_show_every_word_of_a_review(page, viewer_url, db):
         expect(heat_maps.nth(i).locator("span")).to_have_count(n_tokens)
     # A token is shaded in one direction only: toward positive and toward negative split the tokens it saw.
     seen = db.execute(
-        "select count(*) from token_attributions where review_id = $r and model = 'dense' and label = 'positive'"
+        "select count(*) from token_attributions where text_id = $r and model = 'dense' and label = 'positive'"
         " and score != 0",
-        {"r": review_id},
+        {"r": text_id},
     ).fetchone()[0]
     shaded = [heat_maps.nth(i).locator("span[style]").count() for i in range(2)]
     assert min(shaded) > 0 and sum(shaded) == seen
@@ -212,15 +201,15 @@ def test_heat_maps_show_every_word_of_a_review(page, viewer_url, db):
     assert unseen.first.evaluate("span => getComputedStyle(span).color") == "rgb(170, 170, 170)"
 
 
-def test_review_text_is_shown_as_text_and_runs_nothing(page, viewer_url, db):
+def test_a_texts_markup_is_shown_as_text_and_runs_nothing(page, viewer_url, db):
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    review_id = db.execute("select review_id from reviews where source_id = $p", {"p": HOSTILE_NAME}).fetchone()[0]
-    for path in (f"samples?id={review_id}", "failures", "population"):
+    text_id = db.execute("select text_id from texts where source_id = $p", {"p": HOSTILE_NAME}).fetchone()[0]
+    for path in (f"samples?id={text_id}", "failures", "population"):
         open_page(page, f"{viewer_url}/{path}", path.split("?")[0].capitalize())
         page.wait_for_timeout(500)
         assert page.evaluate("window.__pwned") is None, path
-    open_page(page, f"{viewer_url}/samples?id={review_id}", "Samples")
+    open_page(page, f"{viewer_url}/samples?id={text_id}", "Samples")
     page.get_by_text("Raw text").click()
     shown = page.locator('[data-testid="stExpander"] [data-testid="stText"]').inner_text()
     assert "<script>" in shown and "onerror" in shown

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.special import softmax
 
-from pipeline import calibration
+from pipeline.whole_set import calibration
 from viewer.database import open_database, query
 
 
@@ -38,7 +38,7 @@ def test_ece_mce_and_bins_on_a_case_worked_by_hand():
     assert ece[0] == pytest.approx(0.15)
     bins = calibration.reliability(confidence, outcome, 5)
     assert list(bins["bin"]) == [3, 4]
-    assert list(bins["reviews"]) == [2, 2]
+    assert list(bins["texts"]) == [2, 2]
     assert list(bins["accuracy"]) == [0.5, 1.0]
 
 
@@ -74,8 +74,8 @@ def test_every_model_and_subset_is_calibrated(database):
         # The bins of every diagram hold all its texts.
         uneven = con.execute(
             """select count(*) from calibration join (
-                   select model, subset, scaled, class, sum(reviews) as binned from reliability_bins group by all
-               ) using (model, subset, scaled, class) where binned <> reviews"""
+                   select model, subset, scaled, class, sum(texts) as binned from reliability_bins group by all
+               ) using (model, subset, scaled, class) where binned <> texts"""
         ).fetchone()[0]
         assert uneven == 0
         # The temperature minimizes the validation log loss, so scaling never raises it there.

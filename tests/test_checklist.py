@@ -1,5 +1,6 @@
-"""Behavioural test cases (pipeline/checklist.py): each perturbation changes what it should and nothing else, the
-suite fits the label set, and every mistake in a user's tests file is a one-line error naming the file and test."""
+"""Behavioural test cases (pipeline/per_text/behaviour/checklist.py): each perturbation changes what it should and
+nothing else, the suite fits the label set, and every mistake in a user's tests file is a one-line error naming the
+file and test."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import checklist
-from pipeline.checklist import (
+from pipeline.data.text import tokenize_all
+from pipeline.errors import PipelineError
+from pipeline.per_text.behaviour import checklist
+from pipeline.per_text.behaviour.checklist import (
     FEMALE_NAMES,
     MALE_NAMES,
     NEGATIVE_SENTENCES,
@@ -29,8 +32,6 @@ from pipeline.checklist import (
     token_spans,
     typos,
 )
-from pipeline.errors import PipelineError
-from pipeline.text import tokenize_all
 
 SENTIMENT = ["negative", "positive"]
 TREC = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
@@ -221,7 +222,7 @@ def test_builtin_direction_and_template_tests_do_not_apply_to_other_labels():
 
 SAMPLE = pd.DataFrame(
     {
-        "review_id": [10, 11, 12, 13],
+        "text_id": [10, 11, 12, 13],
         "text": [
             "John said the acting was great in 1999.",
             "ok",
@@ -233,7 +234,7 @@ SAMPLE = pd.DataFrame(
 )
 STRONGEST = pd.DataFrame(
     {
-        "review_id": [10, 12, 13, 11],
+        "text_id": [10, 12, 13, 11],
         "word": ["great", "awful", "wonderful", "absent"],
         "occurrence": [0, 0, 1, 0],
         "label": ["positive", "negative", "positive", "positive"],
@@ -248,9 +249,9 @@ def sentiment_cases(seed: int = 0):
 
 def test_make_cases_counts_skipped_texts_and_stores_only_changed_ones():
     cases, tests = sentiment_cases()
-    assert list(cases.columns) == ["case_id", "test", "review_id", "before", "after", "label", "expect"]
+    assert list(cases.columns) == ["case_id", "test", "text_id", "before", "after", "label", "expect"]
     assert cases["case_id"].tolist() == list(range(1, len(cases) + 1))
-    assert str(cases["review_id"].dtype) == "Int64"
+    assert str(cases["text_id"].dtype) == "Int64"
     perturbed = cases[cases["before"].notna()]
     assert (perturbed["before"] != perturbed["after"]).all()
     row = tests.set_index("test")
@@ -258,7 +259,7 @@ def test_make_cases_counts_skipped_texts_and_stores_only_changed_ones():
     assert row.loc["person names", ["cases", "skipped"]].tolist() == [2, 2]
     assert row.loc["numbers", ["cases", "skipped"]].tolist() == [2, 2]
     assert row.loc["neutral sentence", ["cases", "skipped"]].tolist() == [4, 0]
-    assert row.loc["negation", ["cases", "skipped"]].tolist() == [3, 1]  # review 11 lacks its word
+    assert row.loc["negation", ["cases", "skipped"]].tolist() == [3, 1]  # text 11 lacks its word
     assert row.loc["intensifier", ["cases", "skipped"]].tolist() == [4, 0]
     assert row.loc["positive adjectives", ["cases", "skipped"]].tolist() == [80, 0]
     assert tests["applicable"].all() and tests["reason"].isna().all()
@@ -270,18 +271,18 @@ def test_make_cases_sets_expectations_by_kind():
     by_test = dict(tuple(cases.groupby("test")))
     invariance = by_test["typos"]
     assert (invariance["expect"] == "same").all() and invariance["label"].isna().all()
-    negation = by_test["negation"].set_index("review_id")
+    negation = by_test["negation"].set_index("text_id")
     assert negation.loc[13, "after"] == "Wonderful music, not wonderful story."
     assert negation.loc[12, "label"] == "negative" and (negation["expect"] == "down").all()
-    intensifier = by_test["intensifier"].set_index("review_id")
+    intensifier = by_test["intensifier"].set_index("text_id")
     assert (intensifier["expect"] == "up").all()
     assert intensifier.loc[12, "label"] == "negative"
     assert intensifier.loc[12, "after"].removeprefix(SAMPLE.loc[2, "text"] + " ") in NEGATIVE_SENTENCES
     assert intensifier.loc[10, "after"].removeprefix(SAMPLE.loc[0, "text"] + " ") in POSITIVE_SENTENCES
-    neutral = by_test["neutral sentence"].set_index("review_id")
+    neutral = by_test["neutral sentence"].set_index("text_id")
     assert neutral.loc[11, "after"].removeprefix("ok ") in NEUTRAL_SENTENCES
     negated = by_test["negated positive"]
-    assert negated["review_id"].isna().all() and negated["before"].isna().all()
+    assert negated["text_id"].isna().all() and negated["before"].isna().all()
     assert (negated["label"] == "negative").all() and (negated["expect"] == "label").all()
     assert "The acting was not great." in set(negated["after"])
 
@@ -320,7 +321,7 @@ def test_a_text_gets_the_same_case_whatever_else_is_asked_for():
     tests = [test for test, _ in builtin_tests(SENTIMENT)]
     alone, _ = make_cases(tests[:1], SAMPLE.iloc[[2]], SENTIMENT, None, rng(5))
     together, _ = make_cases(tests, SAMPLE, SENTIMENT, STRONGEST, rng(5))
-    typo = together[(together["test"] == "typos") & (together["review_id"] == 12)]
+    typo = together[(together["test"] == "typos") & (together["text_id"] == 12)]
     assert alone["after"].tolist() == typo["after"].tolist()
 
 
@@ -368,13 +369,13 @@ def test_a_valid_file_gives_the_three_kinds_with_their_cases(tmp_path):
     assert all(test.description and "\n" not in test.description for test in tests)
     sample = pd.DataFrame(
         {
-            "review_id": [1, 2, 3],
+            "text_id": [1, 2, 3],
             "text": ["Cancel my order and refund me soon", "Please call me soon.", "Thanks!"],
             "label": ["billing", "urgent", "other"],
         }
     )
     cases, table = make_cases(tests, sample, TICKETS, None, rng())
-    rows = cases.set_index(["test", "review_id"])
+    rows = cases.set_index(["test", "text_id"])
     assert rows.loc[("refund wording", 1), "after"] == "Stop my order and reimbursement me soon"
     assert rows.loc[("refund wording", 1), "expect"] == "same"
     assert rows.loc[("urgent means urgent", 2), "after"] == "Please call me immediately."

@@ -22,10 +22,10 @@ def test_a_query_returns_its_rows_and_columns(database, db):
 
 
 def test_results_stop_at_the_row_cap(database, db):
-    frame, more = run_sql(database, "from reviews order by review_id", row_cap=7)
+    frame, more = run_sql(database, "from texts order by text_id", row_cap=7)
     assert len(frame) == 7 and more
-    first = [row[0] for row in db.execute("select review_id from reviews order by review_id limit 7").fetchall()]
-    assert frame["review_id"].tolist() == first
+    first = [row[0] for row in db.execute("select text_id from texts order by text_id limit 7").fetchall()]
+    assert frame["text_id"].tolist() == first
 
 
 def test_repeated_column_names_are_kept_apart(database):
@@ -36,17 +36,17 @@ def test_repeated_column_names_are_kept_apart(database):
 REFUSED = {
     "insert": ("insert into models (model) values ('mine')", "not INSERT"),
     "update": ("update predictions set loss = 0", "not UPDATE"),
-    "delete": ("delete from reviews", "not DELETE"),
+    "delete": ("delete from texts", "not DELETE"),
     "create table": ("create table mine as select 1", "not CREATE"),
     "create temp table": ("create temp table mine as select 1", "not CREATE"),
-    "drop": ("drop table reviews", "not DROP"),
-    "alter": ("alter table reviews add column x int", "not ALTER"),
+    "drop": ("drop table texts", "not DROP"),
+    "alter": ("alter table texts add column x int", "not ALTER"),
     "read_csv": ("select * from read_csv('/etc/passwd')", "out of reach"),
     "read_parquet": ("select * from read_parquet('/tmp/*.parquet')", "out of reach"),
     "read_text": ("select * from read_text('/etc/hostname')", "out of reach"),
     "glob": ("select * from glob('/*')", "out of reach"),
-    "copy to": ("copy reviews to '{tmp}/stolen.csv'", "not COPY"),
-    "copy from": ("copy reviews from '/etc/passwd'", "not COPY"),
+    "copy to": ("copy texts to '{tmp}/stolen.csv'", "not COPY"),
+    "copy from": ("copy texts from '/etc/passwd'", "not COPY"),
     "export": ("export database '{tmp}/stolen'", "not EXPORT"),
     "attach": ("attach '{tmp}/other.duckdb'", "not ATTACH"),
     "detach": ("detach reviewlens", "not DETACH"),
@@ -78,7 +78,7 @@ def test_the_connection_itself_refuses_what_the_statement_check_would_miss(datab
     con = open_database(database)
     for sql in [
         "insert into models (model) values ('mine')",
-        f"copy reviews to '{tmp_path}/stolen.csv'",
+        f"copy texts to '{tmp_path}/stolen.csv'",
         f"attach '{tmp_path}/other.duckdb'",
         "load httpfs",
         "set enable_external_access = true",
@@ -139,7 +139,7 @@ def test_the_page_shows_a_result_as_a_table_and_a_chart(console, db):
 
 
 def test_the_page_shows_a_refusal_as_an_error(console):
-    at = run_in_console(console, "copy reviews to 'stolen.csv'")
+    at = run_in_console(console, "copy texts to 'stolen.csv'")
     assert "not COPY" in at.error[0].value
     assert not at.dataframe
 
@@ -156,7 +156,7 @@ def test_every_named_query_is_a_starting_point_that_runs(console, name):
 
 def test_a_query_link_opens_the_console_with_its_result(monkeypatch, database, db):
     monkeypatch.setenv(DB_ENV, str(database))
-    sql = "select label, count(*) as reviews from reviews group by label order by label"
+    sql = "select label, count(*) as texts from texts group by label order by label"
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     at.switch_page("views/console.py")

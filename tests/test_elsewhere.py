@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline.attributions import chosen_rows
 from pipeline.config import load_config
+from pipeline.per_text.attributions import chosen_rows
 from tests.conftest import ROOT, last_error_line, make, tiny_settings_with
 from tests.own_data import TICKETS
 from viewer.database import open_database
@@ -68,7 +68,7 @@ def brought(tmp_path_factory, tickets_csv):
     files = [probabilities_file(folder / "scores.parquet", ids), folder / "llm.csv"]
     config = tiny_settings_with(folder / "settings.toml", SETTINGS + ROBERTA)
     models = [CHECKPOINTS / "bert", CHECKPOINTS / "roberta"]
-    result = make(folder / "build", "-j2", "all", data=tickets_csv, config=config, models=models,
+    result = make(folder / "build", "all", data=tickets_csv, config=config, models=models,
                   predictions=files)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     return folder, config, files, guessed
@@ -90,25 +90,25 @@ def test_the_models_table_says_what_each_model_is_and_lacks(con):
            "temperature is not null from models order by rank")  # fmt: skip
     models = {row[0]: row[1:] for row in rows(con, sql)}
     assert list(models) == ["dense", "bert", "roberta", "scores", "llm", "baseline"]
-    assert models["bert"][:2] == ("brought", "transformer") and models["bert"][2:5] == (None, None, None)
-    assert models["scores"][:2] == ("brought", "predictions") and models["scores"][5:] == (DIMENSIONS, True)
+    assert models["bert"][:2] == ("transformer", None) and models["bert"][2:5] == (None, None, None)
+    assert models["scores"][:2] == ("predictions", None) and models["scores"][5:] == (DIMENSIONS, True)
     assert models["scores"][2] and models["scores"][3] and models["scores"][4] is None
     assert models["llm"][2] and models["llm"][3] and models["llm"][4] and models["llm"][5:] == (None, False)
 
 
 def test_a_transformers_attributions_cover_its_errors_and_a_sample(brought, con):
     folder = brought[0]
-    subset = np.array([row[0] for row in rows(con, "select subset from reviews order by review_id")])
+    subset = np.array([row[0] for row in rows(con, "select subset from texts order by text_id")])
     settings = load_config(folder / "build" / "settings" / "config.json")
     expected = chosen_rows(folder / "build" / "predictions" / "roberta.parquet", subset, settings["roberta"], 1337)
-    found = [row[0] for row in rows(con, "select review_id from attributions where model = 'roberta' order by 1")]
+    found = [row[0] for row in rows(con, "select text_id from attributions where model = 'roberta' order by 1")]
     assert found == expected.tolist() and len(found) <= 5 + 7
-    wrong = rows(con, "select count(*) from review_list where model = 'roberta' and not correct and subset = 'test'")
+    wrong = rows(con, "select count(*) from text_list where model = 'roberta' and not correct and subset = 'test'")
     assert len(found) == min(5, wrong[0][0]) + 7
     assert rows(con, "select attributed_texts from models where model = 'roberta'") == [(len(found),)]
     # Their scores sum to the change in the target, as the CNN's do.
     error = rows(con, "select median(abs(s - t) / greatest(abs(t), 1e-6)) from (select unnest(score_sum) as s, "
-                      "unnest(list_transform(list_zip(target_review, target_baseline), lambda x: x[1] - x[2])) as t "
+                      "unnest(list_transform(list_zip(target_text, target_baseline), lambda x: x[1] - x[2])) as t "
                       "from attributions where model = 'bert')")[0][0]  # fmt: skip
     assert error < 0.05
 
@@ -121,12 +121,12 @@ def test_behaviour_runs_the_checkpoints_but_not_predictions_made_elsewhere(con):
 def test_predicted_classes_alone_give_errors_but_no_loss(con, brought):
     guessed = brought[3]
     found = rows(con, "select predicted_label, probabilities, loss, confidence, calibrated from predictions "
-                      "where model = 'llm' order by review_id")  # fmt: skip
+                      "where model = 'llm' order by text_id")  # fmt: skip
     assert [row[0] for row in found] == guessed.tolist()
     assert all(value is None for row in found for value in row[1:])
     accuracy = rows(con, "select accuracy, loss from model_metrics where model = 'llm' and subset = 'test'")[0]
-    expected = rows(con, "select avg((p.predicted_label = r.label)::int) from predictions p join reviews r "
-                         "using (review_id) where model = 'llm' and subset = 'test'")[0][0]  # fmt: skip
+    expected = rows(con, "select avg((p.predicted_label = r.label)::int) from predictions p join texts r "
+                         "using (text_id) where model = 'llm' and subset = 'test'")[0][0]  # fmt: skip
     assert accuracy == (pytest.approx(expected), None)
     assert rows(con, "select count(*) from calibration where model = 'llm'") == [(0,)]
     assert rows(con, "select count(*) from slices where model = 'llm'")[0][0] > 0  # errors are enough for slices
@@ -135,9 +135,9 @@ def test_predicted_classes_alone_give_errors_but_no_loss(con, brought):
 def test_embeddings_give_a_map_and_clusters(con, brought):
     folder = brought[0]
     file = pd.read_parquet(brought[2][0])
-    ids = [row[0] for row in rows(con, "select source_id from reviews order by review_id")]
+    ids = [row[0] for row in rows(con, "select source_id from texts order by text_id")]
     latent = np.array([row[0] for row in rows(con, "select latent from latent_space where model = 'scores' "
-                                                     "order by review_id")])  # fmt: skip
+                                                     "order by text_id")])  # fmt: skip
     np.testing.assert_allclose(latent[:, :DIMENSIONS], np.stack(file.set_index("id").loc[ids, "embedding"]))
     assert rows(con, "select count(*) from latent_space where model = 'llm'") == [(0,)]
     assert (folder / "build" / "maps" / "scores.npy").exists()
@@ -149,14 +149,14 @@ def test_the_same_probabilities_brought_back_give_the_same_figures(brought, tick
     folder, _, files, _ = brought
     config = tiny_settings_with(folder / "again.toml", SETTINGS)
     with duckdb.connect(str(folder / "build" / "reviewlens.duckdb"), read_only=True) as con:
-        frame = con.execute("select source_id as id, probabilities from predictions join reviews using (review_id) "
-                            "where model = 'baseline' order by review_id").df()  # fmt: skip
+        frame = con.execute("select source_id as id, probabilities from predictions join texts using (text_id) "
+                            "where model = 'baseline' order by text_id").df()  # fmt: skip
     probabilities = np.stack(frame["probabilities"])
     pd.DataFrame(
         {"id": frame["id"], **{f"prob_{label}": probabilities[:, i] for i, label in enumerate(LABELS)}}
     ).to_parquet(folder / "again.parquet", index=False)
     build = folder / "again-build"
-    result = make(build, "-j2", "all", data=tickets_csv, config=config, predictions=[folder / "again.parquet"])
+    result = make(build, "all", data=tickets_csv, config=config, predictions=[folder / "again.parquet"])
     assert result.returncode == 0, result.stderr[-2000:]
     with duckdb.connect(str(build / "reviewlens.duckdb"), read_only=True) as con:
         metrics = con.execute("select model, subset, accuracy, loss, macro_f1 from model_metrics "
@@ -182,8 +182,8 @@ def test_every_page_runs_on_brought_models(page, brought, monkeypatch):
 
 def test_the_pages_say_what_a_model_lacks(brought, con, monkeypatch):
     monkeypatch.setenv(DB_ENV, str(brought[0] / "build" / "reviewlens.duckdb"))
-    not_attributed = rows(con, "select min(review_id) from reviews where review_id not in "
-                               "(select review_id from attributions where model = 'roberta')")[0][0]  # fmt: skip
+    not_attributed = rows(con, "select min(text_id) from texts where text_id not in "
+                               "(select text_id from attributions where model = 'roberta')")[0][0]  # fmt: skip
     at = AppTest.from_file(str(ROOT / "viewer" / "streamlit_app.py"), default_timeout=120)
     at.query_params["id"] = str(not_attributed)
     at.run()

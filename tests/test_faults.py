@@ -15,10 +15,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from bench.serve import viewer
 from tests.conftest import ROOT, TINY_CONFIG, make
-from tests.test_browser import PAGES, open_page
+from tests.test_browser import open_page
 from viewer.database import Refused, run_sql
-from viewer.serve import viewer
+from viewer.pages import PAGES
 
 SESSIONS = 5
 
@@ -42,18 +43,17 @@ def build(tmp_path, build_dir) -> Path:
 
 
 def test_five_sessions_at_once(browser, database):
-    paths = list(PAGES)
     with viewer(database) as url:
         contexts = [browser.new_context(viewport={"width": 1200, "height": 900}) for _ in range(SESSIONS)]
         pages = [context.new_page() for context in contexts]
         # Three rounds, five pages loading at once, each session on a different page; every page is visited.
-        for step in range(0, len(paths), 3):
+        for step in range(0, len(PAGES), 3):
             # Every session asks for its page before any is waited on, each a different page.
-            visits = [(page, paths[(step + i) % len(paths)]) for i, page in enumerate(pages)]
-            for page, path in visits:
-                page.goto(f"{url}/{path}", wait_until="commit")
-            for page, path in visits:
-                open_page(page, f"{url}/{path}", PAGES[path], navigate=False)
+            visits = [(page, PAGES[(step + i) % len(PAGES)]) for i, page in enumerate(pages)]
+            for page, shown in visits:
+                page.goto(f"{url}/{shown.address}", wait_until="commit")
+            for page, shown in visits:
+                open_page(page, f"{url}/{shown.address}", shown.title, navigate=False)
                 assert_no_error(page)
         for context in contexts:
             context.close()
@@ -85,8 +85,8 @@ def test_a_build_killed_while_writing_leaves_the_database_and_the_viewer_alone(b
         os.killpg(building.pid, signal.SIGKILL)
         building.wait()
         assert digest(database) == before
-        for path, title in PAGES.items():
-            open_page(page, f"{url}/{path}", title)
+        for shown in PAGES:
+            open_page(page, f"{url}/{shown.address}", shown.title)
             assert_no_error(page)
         page.close()
     # The next build removes what the killed one left and completes.

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipeline.data.formats import FORMATS, RESERVED_COLUMNS, check_rows, read_table
 from pipeline.errors import PipelineError
-from pipeline.formats import FORMATS, RESERVED_COLUMNS, check_rows, read_table
 
 # Texts that break naive CSV handling: the delimiter, quotes, a tab and a newline inside a field.
 ROWS = pd.DataFrame(
@@ -85,7 +85,7 @@ def one_line(error: PipelineError, path: Path) -> str:
 
 @pytest.mark.parametrize("ending", FORMATS)
 def test_each_format_and_its_gzip_give_the_same_frame(tmp_path, ending):
-    path = write(tmp_path / f"reviews{ending}", encoded(ROWS, ending))
+    path = write(tmp_path / f"texts{ending}", encoded(ROWS, ending))
     pd.testing.assert_frame_equal(read_table(path, {}), EXPECTED)
 
 
@@ -206,7 +206,7 @@ def test_good_rows_pass_check_rows(tmp_path):
 # --- errors when reading -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["reviews.xlsx", "aclImdb_v1.tar.gz", "reviews.gz"])
+@pytest.mark.parametrize("name", ["texts.xlsx", "aclImdb_v1.tar.gz", "texts.gz"])
 def test_unknown_format(tmp_path, name):
     message = read_error(write(tmp_path / name, "text,label\na,b\n"))
     assert "unknown data format" in message

@@ -1,64 +1,103 @@
-"""The Makefile follows the code: every rule lists each module its step imports, so a changed module reruns the
-steps that use it."""
+"""The Makefile follows the code: it names no module, and each step's dependency file, written as the step runs,
+lists every module the step imports, so a changed module reruns exactly the steps that use it."""
 
 from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
+from pathlib import Path
 
-import pytest
-
+from pipeline import cli
 from pipeline.config import ROOT
+from tests.conftest import TINY_CONFIG
 
 MAKEFILE = (ROOT / "Makefile").read_text()
-# Steps make runs every time (settings) or only on request (download, bench): they have no stale inputs to track.
-UNTRACKED = {"settings", "download", "bench", "scale"}
+RULES = "\n".join(line for line in MAKEFILE.splitlines() if not line.startswith("#"))
+# Steps make runs every time (settings) or only without DATA= (download): they have no stale inputs to track.
+UNTRACKED = {"settings", "download"}
 
 
-def rules() -> dict[str, str]:
-    """Each pipeline step run by a rule -> the rule's prerequisites, with the variables they name expanded."""
-    variables = dict(re.findall(r"^(\w+) := (.*)$", MAKEFILE, flags=re.M))
+def make_dry_run(build: Path, tarball: Path, *options: str) -> str:
+    """What `make all` would run on the session's build, without running it."""
+    args = ["make", "-C", str(ROOT), "-n", *options, "all", f"BUILD={build}", f"DATA={tarball}",
+            f"CONFIG={TINY_CONFIG}", f"PYTHON={sys.executable}"]  # fmt: skip
+    return subprocess.run(args, capture_output=True, text=True, check=True).stdout
+
+
+def steps_run(output: str) -> set[str]:
+    return set(re.findall(r"-m pipeline (\w+)", output))
+
+
+def dependency_files(build: Path) -> dict[str, list[str]]:
+    """Each step's dependency file: the step that wrote it (from the target's recipe) -> the files it lists."""
     found = {}
-    for rule in re.split(r"\n(?=\S)", MAKEFILE.replace("\\\n", " ")):
-        head, _, recipe = rule.partition("\n")
-        step = re.search(r"\$\(STEP\)\.(\w+)", recipe)
-        if step and ":" in head and step.group(1) not in UNTRACKED:
-            found[step.group(1)] = re.sub(r"\$\((\w+)\)", lambda m: variables.get(m.group(1), m.group(0)), head)
+    for path in sorted((build / "deps").glob("*.d")):
+        target, _, files = path.read_text().splitlines()[0].partition(": ")
+        found[target.removeprefix("$(BUILD)/")] = files.split()
     return found
 
 
-def imports(module: str, seen: set[str] | None = None) -> set[str]:
-    """The pipeline modules `module` uses, directly or through others."""
-    seen = seen if seen is not None else set()
-    tree = ast.parse((ROOT / "pipeline" / f"{module}.py").read_text())
-    for node in ast.walk(tree):
+def module_imports(path: Path) -> set[str]:
+    """The project's modules a module imports at its top, as files."""
+    found = set()
+    for node in ast.parse(path.read_text()).body:
         names = []
-        if isinstance(node, ast.ImportFrom) and node.module == "pipeline":
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pipeline."):
-            names = [node.module.split(".")[1]]
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pipeline"):
+            names = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names if alias.name.startswith("pipeline")]
         for name in names:
-            if name not in seen and (ROOT / "pipeline" / f"{name}.py").exists():
-                seen.add(name)
-                imports(name, seen)
-    return seen
+            for candidate in (ROOT / f"{name.replace('.', '/')}.py", ROOT / name.replace(".", "/") / "__init__.py"):
+                if candidate.is_file():
+                    found.add(str(candidate.relative_to(ROOT)))
+    return found
 
 
-def test_every_step_has_a_rule():
-    steps = {path.stem for path in (ROOT / "pipeline").glob("*.py")} & {
-        match
-        for match in re.findall(
-            r"cli\.run\(\"(\w+)\"", "".join(p.read_text() for p in (ROOT / "pipeline").glob("*.py"))
-        )
-    }
-    assert steps - UNTRACKED <= set(rules())
+def test_the_makefile_names_no_module():
+    assert not re.search(r"(pipeline|viewer|sql)/\S+\.(py|sql)", RULES)
+    assert not re.search(r"-m pipeline\.", RULES)
 
 
-@pytest.mark.parametrize("step", sorted(rules()))
-def test_a_rule_lists_every_module_its_step_uses(step):
-    prerequisites = rules()[step]
-    needed = {f"pipeline/{name}.py" for name in imports(step) | {step}}
-    if "pipeline/text.py" in needed:
-        needed.add("sql/macros.sql")  # read by pipeline/text.py
-    missing = {path for path in needed if path not in prerequisites}
-    assert missing == set(), f"the rule running pipeline.{step} misses {sorted(missing)}"
+def test_every_step_has_a_rule_and_every_rule_runs_a_step():
+    steps = set(cli.steps("pipeline"))
+    ran = set(re.findall(r"\$\(STEP\) (\w+)", MAKEFILE))
+    assert ran <= steps
+    assert steps - UNTRACKED <= ran
+
+
+def test_a_dependency_file_lists_every_module_its_step_imports(build_dir):
+    found = dependency_files(build_dir)
+    steps = cli.steps("pipeline")
+    assert len(found) >= 15
+    for target, files in found.items():
+        assert all((ROOT / file).is_file() for file in files), target
+        # The step's own module is among them: its imports, and theirs, must be too.
+        own = [file for file in files if Path(file).stem in steps]
+        assert own, target
+        for module in files:
+            if module.endswith(".py"):
+                assert module_imports(ROOT / module) <= set(files), (target, module)
+    # Files other than modules: the tokenizer's macros for every step that tokenizes, the schema for the database.
+    assert "sql/macros.sql" in found["tokens.npz"] and "sql/schema.sql" in found["reviewlens.duckdb"]
+
+
+def test_the_csv_reader_is_a_dependency_of_reading_the_data_only(build_dir):
+    found = dependency_files(build_dir)
+    using = {target for target, files in found.items() if "pipeline/data/formats.py" in files}
+    assert using and using <= {"dataset.json", "texts.parquet", "settings/models.mk"}, using
+
+
+def test_a_changed_module_reruns_exactly_the_steps_that_import_it(build_dir, tarball):
+    assert steps_run(make_dry_run(build_dir, tarball)) == set()
+    assert steps_run(make_dry_run(build_dir, tarball, "-W", "pipeline/whole_set/maps.py")) == {"maps", "build_db"}
+    changed = steps_run(make_dry_run(build_dir, tarball, "-W", "pipeline/models/trained.py"))
+    assert {"predict", "attributions", "verdicts", "build_db"} <= changed and "train" not in changed
+
+
+def test_an_unknown_step_is_refused_with_the_list():
+    result = subprocess.run([sys.executable, "-m", "pipeline", "nope"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: no step 'nope'; run python -m pipeline STEP, one of: ")
+    assert "ingest" in result.stderr

@@ -13,7 +13,7 @@ from tests.conftest import TINY_CONFIG
 def test_a_text_of_no_tokens_neither_breaks_training_nor_changes_the_others(architecture, tmp_path):
     import keras
 
-    from pipeline.models import build_model
+    from pipeline.models.architectures import build_model
 
     settings = load_config(TINY_CONFIG)[architecture]
     keras.utils.set_random_seed(0)
@@ -46,7 +46,7 @@ def test_a_text_of_no_tokens_neither_breaks_training_nor_changes_the_others(arch
     ],
 )
 def test_epochs_follow_the_size_of_the_data(examples, epochs):
-    from pipeline.train import fitted_settings
+    from pipeline.models.train import fitted_settings
 
     config = load_config()
     found = tuple(fitted_settings(config[m], examples, 400, 400)["epochs"] for m in ("dense", "cnn"))

@@ -18,10 +18,10 @@ from tests.own_data import HUGE_TEXT, PER_CLASS, TICKET_CONFIG, TICKETS
 from tests.test_attributions import completeness, one_score_per_token_and_class
 from tests.test_pipeline import prediction_columns_agree
 from viewer.database import open_database, query
+from viewer.pages import PAGES
 from viewer.session import DB_ENV
 
 APP = "../viewer/streamlit_app.py"
-PAGES = ["overview", "samples", "failures", "population", "clusters", "dashboard", "insights", "console"]
 SEQUENCE_LENGTH = load_config(TINY_CONFIG)["text"]["sequence_length"]
 
 
@@ -45,28 +45,28 @@ def column(con: duckdb.DuckDBPyConnection, sql: str, **params) -> list:
 
 def test_the_label_set_comes_from_the_data(tickets, parquet):
     assert column(tickets, "select label from labels order by label_index") == sorted(TICKETS)
-    assert column(tickets, "select reviews from labels") == [PER_CLASS] * 3
+    assert column(tickets, "select texts from labels") == [PER_CLASS] * 3
     # Integer labels are shown by name, in number order.
     assert column(parquet, "select label from labels order by label_index") == ["0", "1"]
 
 
 def test_without_a_split_column_a_seeded_stratified_split_is_made(tickets):
     fraction = load_config(TINY_CONFIG)["data"]["test_fraction"]
-    counts = tickets.execute("select label, count(*) from reviews where split = 'test' group by label").fetchall()
+    counts = tickets.execute("select label, count(*) from texts where split = 'test' group by label").fetchall()
     assert sorted(n for _, n in counts) == [round(PER_CLASS * fraction)] * 3
     assert column(tickets, "select value from meta where key = 'split_source'") == ["made"]
-    assert column(tickets, "select distinct subset from reviews where split = 'test'") == ["test"]
+    assert column(tickets, "select distinct subset from texts where split = 'test'") == ["test"]
 
 
 def test_a_given_split_with_validation_rows_is_kept(parquet):
-    rows = parquet.execute("select split, subset, count(*) from reviews group by all order by all").fetchall()
+    rows = parquet.execute("select split, subset, count(*) from texts group by all order by all").fetchall()
     assert rows == [("test", "test", 60), ("train", "train", 210), ("validation", "validation", 30)]
     assert column(parquet, "select value from meta where key = 'split_source'") == ["given"]
 
 
 def test_other_column_names_ids_and_extra_columns_come_along(tickets, tickets_csv):
     source = pd.read_csv(tickets_csv)
-    stored = tickets.execute("select source_id, label, priority, channel from reviews order by review_id").df()
+    stored = tickets.execute("select source_id, label, priority, channel from texts order by text_id").df()
     assert list(stored["source_id"]) == list(source["ticket_no"])
     assert list(stored["label"]) == list(source["category"])
     assert list(stored["priority"]) == list(source["priority"]) and list(stored["channel"]) == list(source["channel"])
@@ -75,7 +75,7 @@ def test_other_column_names_ids_and_extra_columns_come_along(tickets, tickets_cs
     # The numeric column is a feature of the correlations, the category one of the categories view.
     assert column(tickets, "select count(*) from feature_correlations where feature = 'priority'") == [3 * 4]
     values = tickets.execute(
-        "select value, count(*) from review_categories where model = 'cnn' and category = 'channel' group by all"
+        "select value, count(*) from text_categories where model = 'cnn' and category = 'channel' group by all"
     ).fetchall()
     assert dict(values) == source["channel"].value_counts().to_dict()
     # IMDB's own parts are not there.
@@ -87,7 +87,7 @@ def test_predictions_hold_every_class(tickets, parquet):
     prediction_columns_agree(tickets)
     prediction_columns_agree(parquet)
     cells = tickets.execute("select model, count(*) from (select distinct model, label, predicted_label from "
-                            "predictions join reviews using (review_id)) group by model").fetchall()  # fmt: skip
+                            "predictions join texts using (text_id)) group by model").fetchall()  # fmt: skip
     assert all(n <= 9 for _, n in cells)
     accuracy = dict(tickets.execute("select model, accuracy from model_metrics where subset = 'test'").fetchall())
     assert set(accuracy) == {"dense", "cnn", "small", "baseline"}
@@ -123,7 +123,7 @@ def test_attributions_toward_every_class(tickets, model):
 
 def test_a_one_megabyte_text_is_cut_to_the_sequence_length(tickets):
     n_tokens, truncated, stored = tickets.execute(
-        "select n_tokens, truncated, len(scores) from reviews join attributions using (review_id)"
+        "select n_tokens, truncated, len(scores) from texts join attributions using (text_id)"
         " where model = 'cnn' and text = $t",
         {"t": HUGE_TEXT},
     ).fetchone()
@@ -133,7 +133,7 @@ def test_a_one_megabyte_text_is_cut_to_the_sequence_length(tickets):
 def test_the_confusion_matrix_is_n_by_n(tickets):
     matrix = query(tickets, "confusion_matrix", subset="test")
     assert len(matrix) == 4 * 3 * 3
-    assert matrix.groupby("model")["reviews"].sum().tolist() == [72] * 4
+    assert matrix.groupby("model")["texts"].sum().tolist() == [72] * 4
 
 
 def run_page(monkeypatch, database, page: str, **query_params) -> AppTest:
@@ -148,7 +148,7 @@ def run_page(monkeypatch, database, page: str, **query_params) -> AppTest:
     return at
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", [page.name for page in PAGES])
 def test_every_page_runs_on_both(tickets_database, parquet_database, page, monkeypatch):
     for database in (tickets_database, parquet_database):
         at = run_page(monkeypatch, database, page)
@@ -166,11 +166,11 @@ def test_pages_speak_of_the_data_not_of_imdb(tickets_database, tickets, monkeypa
     assert "By channel" in [s.value for s in dashboard.subheader]
     assert "seed study" not in " ".join(s.value for s in dashboard.subheader)
     # A wrongly predicted ticket: its heat maps go toward its true class and toward the predicted one.
-    review_id, label, predicted = tickets.execute(
-        "select review_id, label, predicted_label from predictions join reviews using (review_id)"
-        " where model = 'dense' and not correct order by review_id limit 1"
+    text_id, label, predicted = tickets.execute(
+        "select text_id, label, predicted_label from predictions join texts using (text_id)"
+        " where model = 'dense' and not correct order by text_id limit 1"
     ).fetchone()
-    samples = run_page(monkeypatch, tickets_database, "samples", id=str(review_id))
+    samples = run_page(monkeypatch, tickets_database, "samples", id=str(text_id))
     assert samples.multiselect(key="toward").value == [label, predicted]
     headings = [m.value for m in samples.markdown]
     for model in ("dense", "cnn", "small"):
@@ -181,7 +181,7 @@ def test_samples_filter_by_a_category(tickets_database, tickets, monkeypatch):
     at = run_page(monkeypatch, tickets_database, "samples")
     at.sidebar.selectbox(key="category").select("channel").run()
     at.sidebar.selectbox(key="category_value").select("phone").run()
-    expected = column(tickets, "select count(*) from reviews where channel = 'phone'")[0]
+    expected = column(tickets, "select count(*) from texts where channel = 'phone'")[0]
     assert f"{expected:,} texts match" in " ".join(m.value for m in at.markdown)
 
 
@@ -191,13 +191,13 @@ def test_the_map_colours_by_a_category(tickets_database, tickets, monkeypatch):
     assert not at.exception
     # The WebGL map's legend: the category's values.
     drawn = json.loads(at.get("bidi_component")[0].proto.mixed.json)
-    assert drawn["legend"] == column(tickets, "select distinct channel from reviews order by channel")
+    assert drawn["legend"] == column(tickets, "select distinct channel from texts order by channel")
 
 
 def test_the_same_data_and_seed_give_the_same_split(tickets, tickets_csv, tmp_path):
     config = tiny_settings_with(tmp_path / "settings.toml", TICKET_CONFIG)
-    result = make(tmp_path / "again", str(tmp_path / "again" / "reviews.parquet"), data=tickets_csv, config=config)
+    result = make(tmp_path / "again", str(tmp_path / "again" / "texts.parquet"), data=tickets_csv, config=config)
     assert result.returncode == 0, result.stderr[-2000:]
-    again = pd.read_parquet(tmp_path / "again" / "reviews.parquet")
-    first = tickets.execute("select review_id, split, subset from reviews order by review_id").df()
-    assert np.array_equal(first.to_numpy(), again[["review_id", "split", "subset"]].to_numpy())
+    again = pd.read_parquet(tmp_path / "again" / "texts.parquet")
+    first = tickets.execute("select text_id, split, subset from texts order by text_id").df()
+    assert np.array_equal(first.to_numpy(), again[["text_id", "split", "subset"]].to_numpy())

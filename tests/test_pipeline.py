@@ -12,18 +12,12 @@ import sys
 import numpy as np
 import pytest
 
-from pipeline.config import ROOT, SCHEMA_SQL, SCHEMA_VERSION, load_config
-from pipeline.features import VIEWS
-from tests.conftest import PER_FOLDER, TINY_CONFIG, make
+from pipeline.config import ROOT, SCHEMA_VERSION, load_config
+from tests.conftest import PER_FOLDER, TINY_CONFIG, make, schema_tables
 from viewer.database import open_database
 
 REVIEWS = 4 * PER_FOLDER
 MODELS = {"dense", "cnn", "baseline"}
-
-
-def schema_tables() -> set[str]:
-    """Every table and view of the file: those of sql/schema.sql and the feature views made from the features."""
-    return set(re.findall(r"^create (?:table|view) (\w+)", SCHEMA_SQL.read_text(), flags=re.M)) | set(VIEWS)
 
 
 def test_database_has_every_schema_table(db):
@@ -49,13 +43,13 @@ def test_file_uses_the_storage_format_duckdb_1_reads(database):
 
 
 def test_every_review_once_with_its_split_label_and_rating(db):
-    counts = db.execute("select split, label, count(*) from reviews group by all order by all").fetchall()
+    counts = db.execute("select split, label, count(*) from texts group by all order by all").fetchall()
     assert counts == [(s, lab, PER_FOLDER) for s in ("test", "train") for lab in ("negative", "positive")]
     wrong_rating = db.execute(
-        "select count(*) from reviews where (label = 'positive') != (rating >= 7) or rating not between 1 and 10"
+        "select count(*) from texts where (label = 'positive') != (rating >= 7) or rating not between 1 and 10"
     ).fetchone()[0]
     assert wrong_rating == 0
-    assert db.execute("select count(distinct review_id), min(review_id), max(review_id) from reviews").fetchone() == (
+    assert db.execute("select count(distinct text_id), min(text_id), max(text_id) from texts").fetchone() == (
         REVIEWS,
         0,
         REVIEWS - 1,
@@ -64,7 +58,7 @@ def test_every_review_once_with_its_split_label_and_rating(db):
 
 def test_validation_hold_out_is_a_stratified_part_of_the_train_split(db):
     fraction = load_config(TINY_CONFIG)["data"]["validation_fraction"]
-    rows = db.execute("select split, subset, label, count(*) from reviews group by all").fetchall()
+    rows = db.execute("select split, subset, label, count(*) from texts group by all").fetchall()
     counts = {(split, subset, label): n for split, subset, label, n in rows}
     for label in ("negative", "positive"):
         assert counts[("train", "validation", label)] == round(PER_FOLDER * fraction)
@@ -75,24 +69,23 @@ def test_validation_hold_out_is_a_stratified_part_of_the_train_split(db):
 def test_token_metadata_is_consistent(db):
     sequence_length = load_config(TINY_CONFIG)["text"]["sequence_length"]
     bad = db.execute(
-        "select count(*) from reviews"
-        " where truncated != (n_tokens > $n) or n_oov > n_tokens or n_chars != length(text)",
+        "select count(*) from texts where truncated != (n_tokens > $n) or n_oov > n_tokens or n_chars != length(text)",
         {"n": sequence_length},
     ).fetchone()[0]
     assert bad == 0
-    # The generated reviews' words are all in the training vocabulary except rare ones: OOV stays small.
-    assert db.execute("select avg(n_oov::double / n_tokens) from reviews").fetchone()[0] < 0.2
+    # The generated texts' words are all in the training vocabulary except rare ones: OOV stays small.
+    assert db.execute("select avg(n_oov::double / n_tokens) from texts").fetchone()[0] < 0.2
 
 
-def test_every_review_has_one_prediction_per_model(db):
-    rows = db.execute("select model, count(*), count(distinct review_id) from predictions group by model").fetchall()
+def test_every_text_has_one_prediction_per_model(db):
+    rows = db.execute("select model, count(*), count(distinct text_id) from predictions group by model").fetchall()
     assert {model: (n, distinct) for model, n, distinct in rows} == {m: (REVIEWS, REVIEWS) for m in MODELS}
 
 
 def prediction_columns_agree(db) -> None:
     """Every class's probability, the loss, the confidence, the predicted label and correctness agree."""
     labels = [row[0] for row in db.execute("select label from labels order by label_index").fetchall()]
-    frame = db.execute("select * from predictions join reviews using (review_id)").df()
+    frame = db.execute("select * from predictions join texts using (text_id)").df()
     probabilities = np.stack(frame["probabilities"].to_numpy())
     assert probabilities.shape == (len(frame), len(labels))
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-4)
@@ -126,7 +119,7 @@ def test_models_table_holds_seed_figures_for_the_neural_models_only(db):
 
 def test_training_history_covers_every_batch_and_epoch(db):
     settings = load_config(TINY_CONFIG)
-    fitted = db.execute("select count(*) from reviews where subset = 'train'").fetchone()[0]
+    fitted = db.execute("select count(*) from texts where subset = 'train'").fetchone()[0]
     for model in ("dense", "cnn"):
         batches_per_epoch = -(-fitted // settings[model]["batch_size"])
         steps, last = db.execute(
@@ -145,7 +138,7 @@ def test_training_history_covers_every_batch_and_epoch(db):
 
 def test_meta_records_schema_checksum_settings_and_versions(db, tarball):
     meta = dict(db.execute("select key, value from meta").fetchall())
-    assert meta["schema_version"] == str(SCHEMA_VERSION) == "6"
+    assert meta["schema_version"] == str(SCHEMA_VERSION) == "7"
     assert meta["dataset_kind"] == "imdb" and meta["split_source"] == "given"
     assert meta["dataset_sha256"] == hashlib.sha256(tarball.read_bytes()).hexdigest()
     assert json.loads(meta["config"]) == load_config(TINY_CONFIG)
@@ -167,7 +160,7 @@ def test_second_make_all_does_nothing(build_dir, tarball):
     before = database.stat().st_mtime_ns
     result = make(build_dir, "all", data=tarball)
     assert result.returncode == 0, result.stderr
-    assert "pipeline." not in result.stdout, result.stdout
+    assert "-m pipeline" not in result.stdout, result.stdout
     assert database.stat().st_mtime_ns == before
 
 
@@ -177,15 +170,16 @@ def test_a_changed_setting_reruns_only_the_steps_that_use_it(build_dir, tarball,
     shutil.copytree(build_dir, build)
     config = tmp_path / "cnn_changed.toml"
     config.write_text(TINY_CONFIG.read_text().replace("filters = 8", "filters = 6"))
-    result = make(build, "-j2", "all", data=tarball, config=config)
+    result = make(build, "all", data=tarball, config=config)
     assert result.returncode == 0, result.stderr[-2000:]
     ran = result.stdout
-    assert "--model cnn" in ran and "pipeline.build_db" in ran
-    assert "--model dense" not in ran and "pipeline.ingest" not in ran and "pipeline.baseline" not in ran
+    assert "--model cnn" in ran and "-m pipeline build_db" in ran
+    assert "--model dense" not in ran and "-m pipeline ingest" not in ran and "-m pipeline baseline" not in ran
 
 
-def test_same_inputs_and_seeds_give_the_same_database(database, tarball, tmp_path):
-    result = make(tmp_path / "again", "-j2", "all", data=tarball)
+def test_same_inputs_and_seeds_give_the_same_database_one_step_at_a_time_or_several(database, tarball, tmp_path):
+    # The session's build ran two steps at a time; this one runs them one after the other.
+    result = make(tmp_path / "again", "-j1", "all", data=tarball)
     assert result.returncode == 0, result.stderr[-2000:]
     with (
         open_database(database) as first,
@@ -213,7 +207,7 @@ def test_duckdb_1_opens_the_file(database, tmp_path_factory):
     assert install.returncode == 0, install.stderr[-2000:]
     script = (
         f"import duckdb; con = duckdb.connect({str(database)!r}, read_only=True)\n"
-        "con.execute('select * from token_attributions where review_id = 1').fetchall()\n"
+        "con.execute('select * from token_attributions where text_id = 1').fetchall()\n"
         "print(duckdb.__version__, con.execute('select count(*) from predictions').fetchone()[0])"
     )
     result = subprocess.run(
@@ -225,21 +219,21 @@ def test_duckdb_1_opens_the_file(database, tmp_path_factory):
 
 # The large tables declare no keys (their indexes would double the file): their keys are checked here.
 KEYS = {
-    "reviews": ["source_id"],
-    "predictions": ["review_id", "model"],
-    "latent_space": ["review_id", "model"],
-    "attributions": ["review_id", "model"],
-    "insight_reviews": ["insight_id", "rank"],
+    "texts": ["source_id"],
+    "predictions": ["text_id", "model"],
+    "latent_space": ["text_id", "model"],
+    "attributions": ["text_id", "model"],
+    "insight_texts": ["insight_id", "rank"],
 }
 REFERENCES = [
-    ("predictions", "review_id", "reviews"),
+    ("predictions", "text_id", "texts"),
     ("predictions", "model", "models"),
-    ("latent_space", "review_id", "reviews"),
+    ("latent_space", "text_id", "texts"),
     ("latent_space", "model", "models"),
-    ("attributions", "review_id", "reviews"),
+    ("attributions", "text_id", "texts"),
     ("attributions", "model", "models"),
-    ("insight_reviews", "review_id", "reviews"),
-    ("insight_reviews", "insight_id", "insights"),
+    ("insight_texts", "text_id", "texts"),
+    ("insight_texts", "insight_id", "insights"),
 ]
 
 

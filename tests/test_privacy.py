@@ -13,8 +13,8 @@ import duckdb
 import pytest
 from playwright.sync_api import expect
 
+from bench.serve import viewer
 from viewer import uploads
-from viewer.serve import viewer
 
 expect.set_options(timeout=30_000)
 

@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
+from bench.serve import chromium
 from tests.conftest import ROOT, last_error_line, make
 from tests.imdb_fixture import HOSTILE_NAME
 from viewer import report as report_module
-from viewer.serve import chromium
 
 SECTIONS = ["Models", "Population", "Dashboard", "Behaviour", "Insights", "Highest-loss reviews"]
 EVERY_CHART_DRAWN = """() => {
@@ -39,7 +39,7 @@ def report(build_dir, tarball, tmp_path_factory):
     result = make(build, "report", data=tarball)
     assert result.returncode == 0, result.stderr[-2000:]
     # The database was up to date: only the report was made.
-    assert "pipeline." not in result.stdout
+    assert "-m pipeline" not in result.stdout
     return build / "report.html"
 
 
@@ -89,30 +89,30 @@ def test_the_report_opens_in_chromium_without_errors(report, db):
     assert errors == [] and outside == []
     assert drawn == charts
     # Training curves (2), a confusion matrix and a reliability diagram per model, the behavioural tests' failure
-    # rates, two maps and six histograms per neural model; and, as HTML, six heat maps per high-loss review (two
+    # rates, two maps and six histograms per neural model; and, as HTML, six heat maps per high-loss text (two
     # directions for each of the two neural models and the baseline).
     models = db.execute("select count(*) from models").fetchone()[0]
-    reviews = db.execute(
-        "select count(distinct review_id) from (select review_id, row_number() over "
-        "(partition by model order by loss desc, review_id) as rank from predictions join reviews using (review_id) "
+    texts = db.execute(
+        "select count(distinct text_id) from (select text_id, row_number() over "
+        "(partition by model order by loss desc, text_id) as rank from predictions join texts using (text_id) "
         "where subset = 'test' and model in ('dense', 'cnn')) where rank <= 5"
     ).fetchone()[0]
     assert charts == 2 + 2 * models + 1 + 2 + 2 * 6
-    assert heat_maps == 6 * reviews
-    # Each map draws its sample of the reviews, on a canvas.
-    all_reviews = db.execute("select count(*) from reviews").fetchone()[0]
-    assert maps == [min(report_module.MAP_SAMPLE, all_reviews)] * 2
-    assert scripts == 2, "only the report's own scripts: no review text became one"
+    assert heat_maps == 6 * texts
+    # Each map draws its sample of the texts, on a canvas.
+    all_texts = db.execute("select count(*) from texts").fetchone()[0]
+    assert maps == [min(report_module.MAP_SAMPLE, all_texts)] * 2
+    assert scripts == 2, "only the report's own scripts: no text became one"
     assert pwned is None
 
 
-def test_review_text_stays_text(report, db):
-    hostile = db.execute("select text from reviews where source_id = $p", {"p": HOSTILE_NAME}).fetchone()[0]
+def test_a_texts_markup_stays_text(report, db):
+    hostile = db.execute("select text from texts where source_id = $p", {"p": HOSTILE_NAME}).fetchone()[0]
     assert "<script>" in hostile
     page = report.read_text()
     assert page.count("<script") == 2 and page.count("</script>") == 2
-    # The tiny database fits in the map's sample, so the hostile review's snippet is in the page, escaped.
-    assert db.execute("select count(*) from reviews").fetchone()[0] <= report_module.MAP_SAMPLE
+    # The tiny database fits in the map's sample, so the hostile text's snippet is in the page, escaped.
+    assert db.execute("select count(*) from texts").fetchone()[0] <= report_module.MAP_SAMPLE
     assert "\\u003cscript\\u003ewindow.__pwned" in page
     snippets = [row.get("snippet", "") for spec in specs_of(page) for rows in spec.get("datasets", {}).values()
                 for row in rows]  # fmt: skip

@@ -1,5 +1,5 @@
 """make bench-scale: the data sets of N texts made from IMDB's sentences, the sizes it refuses, and the growth figures.
-No pipeline runs here: the runner itself is checked by running it (see pipeline/scale.py)."""
+No pipeline runs here: the runner itself is checked by running it (see bench/scale.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from pipeline import imdb, scale
+from bench import scale
+from pipeline.data import imdb
 from pipeline.errors import PipelineError
 from tests.conftest import PER_FOLDER, ROOT, TINY_CONFIG
 from tests.imdb_fixture import write_tarball
@@ -90,7 +91,7 @@ def test_sentences_end_at_a_stop_followed_by_space_and_keep_their_tags():
 
 def run_scale(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.scale", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "bench", "scale", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
+from bench.serve import chromium
 from tests.scatter_app import LONE_ID, LONE_LABEL, PALETTE, make_points, serve
-from viewer.serve import chromium
 
 expect.set_options(timeout=30_000)
 POINTS = make_points()
@@ -43,7 +43,7 @@ def to_pixels(page, x, y) -> tuple[np.ndarray, np.ndarray]:
 
 
 def lone_point(page) -> tuple[float, float]:
-    lone = POINTS[POINTS["review_id"] == LONE_ID].iloc[0]
+    lone = POINTS[POINTS["text_id"] == LONE_ID].iloc[0]
     x, y = to_pixels(page, lone["x"], lone["y"])
     return float(x), float(y)
 
@@ -64,7 +64,7 @@ def test_hover_shows_the_points_values_as_text(page):
     page.mouse.move(*lone_point(page))
     tooltip = page.locator(".rl-scatter-tooltip")
     expect(tooltip).to_be_visible()
-    expect(tooltip).to_contain_text(f"review_id: {LONE_ID}")
+    expect(tooltip).to_contain_text(f"text_id: {LONE_ID}")
     expect(tooltip).to_contain_text(f"label: {LONE_LABEL}")
     # Only the three titles are bold: the label's <b> is text, not markup.
     expect(tooltip.locator("b")).to_have_count(3)
@@ -100,12 +100,12 @@ def draw_lasso(page, left, top, right, bottom) -> None:
 
 
 def test_lasso_selects_one_blob_and_escape_or_double_click_clears_it(page):
-    blob = POINTS[(POINTS["category"] == 0) & (POINTS["review_id"] != LONE_ID)]
+    blob = POINTS[(POINTS["category"] == 0) & (POINTS["text_id"] != LONE_ID)]
     xs, ys = to_pixels(page, blob["x"], blob["y"])
     margin = 20
     draw_lasso(page, xs.min() - margin, ys.min() - margin, xs.max() + margin, ys.max() + margin)
     expect(page.get_by_text(f"selected: {len(blob)}", exact=True)).to_be_visible()
-    ids = ",".join(map(str, sorted(blob["review_id"])))
+    ids = ",".join(map(str, sorted(blob["text_id"])))
     expect(page.get_by_text("selected ids: ")).to_have_text(f"selected ids: {ids}")
     page.keyboard.press("Escape")
     expect(page.get_by_text("selected: 0", exact=True)).to_be_visible()

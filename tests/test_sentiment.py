@@ -12,9 +12,9 @@ from textblob import _text as textblob_text
 from textblob.en import parser
 from textblob.en import sentiment as textblob_sentiment
 
-from pipeline import metadata
-from pipeline import sentiment as fast
-from pipeline.sentiment import sentiment, tokens
+from pipeline.per_text import metadata
+from pipeline.per_text import sentiment as fast
+from pipeline.per_text.sentiment import sentiment, tokens
 
 N_TEXTS = 10_000
 
@@ -237,10 +237,10 @@ def test_constants_equal_textblob():
 
 def test_metadata_scores_equal_textblob(monkeypatch):
     texts = SENTENCES[:6] + ["A fine film.<br /><br />Not a great one though :-("]
-    reviews = pd.DataFrame({"review_id": range(len(texts)), "text": texts})
+    frame = pd.DataFrame({"text_id": range(len(texts)), "text": texts})
     expected = np.array([textblob(text) for text in texts], dtype=np.float32)
     for jobs in (1, 2):
         monkeypatch.setattr(metadata, "CHUNK", 2)  # several chunks, so that jobs=2 takes the pool
-        table = metadata.metadata_table(reviews, jobs=jobs)
+        table = metadata.metadata_table(frame, jobs=jobs)
         assert table["polarity"].dtype == np.float32 and table["subjectivity"].dtype == np.float32
         assert np.array_equal(table[["polarity", "subjectivity"]].to_numpy(), expected)

@@ -11,15 +11,11 @@ import time
 import duckdb
 import pytest
 
-from pipeline.config import ROOT, SCHEMA_SQL, SCHEMA_VERSION
-from pipeline.features import VIEWS
+from pipeline.config import ROOT, SCHEMA_VERSION
+from tests.conftest import schema_tables
 from viewer.database import Refused, check_database, open_database, run_sql
 
 README = (ROOT / "README.md").read_text()
-
-
-def schema_objects() -> set[str]:
-    return set(re.findall(r"^create (?:table|view) (\w+)", SCHEMA_SQL.read_text(), flags=re.M)) | set(VIEWS)
 
 
 def test_the_file_alone_holds_everything(database, tmp_path):
@@ -27,8 +23,8 @@ def test_the_file_alone_holds_everything(database, tmp_path):
     alone = tmp_path / "shared.duckdb"
     shutil.copy(database, alone)
     con = open_database(alone)
-    # IMDB has no category column, so review_categories is empty there; every other table and view has rows.
-    for name in sorted(schema_objects() - {"review_categories"}):
+    # IMDB has no category column, so text_categories is empty there; every other table and view has rows.
+    for name in sorted(schema_tables() - {"text_categories"}):
         assert con.execute(f"select count(*) from {name}").fetchone()[0] > 0, name
     assert con.execute("select count(*) from duckdb_databases() where not internal").fetchone()[0] == 1
     definitions = con.execute(
@@ -49,7 +45,7 @@ def documented_tables() -> set[str]:
 
 
 def test_the_readme_documents_every_table_and_view():
-    assert documented_tables() == schema_objects()
+    assert documented_tables() == schema_tables()
 
 
 def test_the_readme_queries_run_on_the_file(db):

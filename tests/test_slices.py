@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import slices
-from pipeline.slices import COLUMNS, Predicate, search, wilson
+from pipeline.whole_set import slices
+from pipeline.whole_set.slices import COLUMNS, Predicate, search, wilson
 
 # Ways of counting candidates beyond pairs; each must give the same slices.
 STRATEGIES = {

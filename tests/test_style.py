@@ -9,7 +9,7 @@ from pipeline.config import ROOT
 def test_ruff_finds_nothing():
     for args in (["check"], ["format", "--check"]):
         result = subprocess.run(
-            [sys.executable, "-m", "ruff", *args, "pipeline", "viewer", "tests"],
+            [sys.executable, "-m", "ruff", *args, "pipeline", "viewer", "bench", "tests"],
             cwd=ROOT,
             capture_output=True,
             text=True,

@@ -1,11 +1,11 @@
-"""Cleaning, tokenization and encoding on hand-made reviews."""
+"""Cleaning, tokenization and encoding on hand-made texts."""
 
 from collections import Counter
 
 import numpy as np
 import pandas as pd
 
-from pipeline.text import OOV, PAD, build_vocabulary, clean_all, encode, tokenize_all
+from pipeline.data.text import OOV, PAD, build_vocabulary, clean_all, encode, tokenize_all
 
 
 def tokenize(text: str) -> list[str]:
@@ -26,7 +26,7 @@ def test_letters_of_any_alphabet_are_kept():
     assert tokenize("Amélie, Léon & Ørsted — Кино!") == ["amélie", "léon", "ørsted", "кино"]
 
 
-def test_empty_and_markup_only_reviews_have_no_tokens():
+def test_empty_and_markup_only_texts_have_no_tokens():
     assert tokenize_all(pd.Series(["", "<br /><br />", "..."])) == [[], [], []]
 
 
@@ -43,13 +43,13 @@ def test_encode_pads_truncates_and_counts_oov():
     vocabulary = ["[PAD]", "[OOV]", "good", "film"]
     sequences, oov = encode([["good", "film", "zzz"], ["good", "qqq", "film", "good", "www"]], vocabulary, 4)
     assert sequences.tolist() == [[2, 3, OOV, PAD], [2, OOV, 3, 2]]
-    # OOV counts the whole review, also the part cut off by truncation.
+    # OOV counts the whole text, also the part cut off by truncation.
     assert oov.tolist() == [1, 2]
     assert sequences.dtype == np.int32
 
 
 def test_word_counts_count_each_tokens_set_membership():
-    from pipeline.text import word_counts
+    from pipeline.data.text import word_counts
 
     texts = pd.Series(["I don't like it, not at all. No!", "But though, however...", ""], dtype=object)
     sets = {"negations": frozenset({"dont", "not", "no"}), "contrasts": frozenset({"but", "though"})}
@@ -65,7 +65,7 @@ MIXED = pd.Series(
 
 
 def test_duckdb_counts_and_encoding_equal_the_python_ones():
-    from pipeline.text import encode_texts, token_counts
+    from pipeline.data.text import encode_texts, token_counts
 
     counted = np.array([True, True, False, True, True, False])
     n_tokens, counts = token_counts(MIXED, counted)

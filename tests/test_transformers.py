@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.classifier import Corpus
 from pipeline.config import load_config
 from pipeline.errors import PipelineError
+from pipeline.models.classifier import Corpus
 from pipeline.registry import ModelSpec
 from tests.conftest import ROOT, last_error_line, make, tiny_settings_with
 from tests.own_data import TICKETS
@@ -35,7 +35,7 @@ def corpus_of(texts: list[str]) -> Corpus:
     from pipeline.artifacts import Tokens
 
     base = Tokens(
-        review_id=np.arange(1), label=np.zeros(1, np.int16), subset=np.array(["test"]),
+        text_id=np.arange(1), label=np.zeros(1, np.int16), subset=np.array(["test"]),
         sequences=np.zeros((1, 8), np.int32), n_tokens=np.ones(1, np.int32), n_oov=np.zeros(1, np.int32),
         vocabulary=np.array(["[PAD]", "[OOV]"]), labels=np.array(LABELS),
     )  # fmt: skip
@@ -44,11 +44,11 @@ def corpus_of(texts: list[str]) -> Corpus:
 
 def load(architecture: str, folder: Path | None = None, texts: list[str] = ("a",), name: str | None = None):
     """The checkpoint behind the one model interface, as the pipeline's steps load it."""
-    from pipeline import transformer_models
+    from pipeline.models import transformer
 
     table = {**load_config()["transformer"], "label_map": LABEL_MAP.get(architecture, [])}
-    spec = ModelSpec(name or architecture, "brought", "transformer", table)
-    return transformer_models.load(spec, folder or CHECKPOINTS / architecture, corpus_of(texts))
+    spec = ModelSpec(name or architecture, "transformer", table)
+    return transformer.load(spec, folder or CHECKPOINTS / architecture, corpus_of(texts))
 
 
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
@@ -102,7 +102,7 @@ def test_attributions_are_complete_hold_special_tokens_and_land_on_the_pipelines
     rough, fine = model.attribute(corpus, 4, 8), model.attribute(corpus, 256, 8)
 
     def error(scores) -> np.ndarray:
-        change = scores.at_review - scores.at_baseline
+        change = scores.at_text - scores.at_baseline
         sums = np.array([s.sum(axis=0) for s in scores.scores])
         return np.abs(sums - change) / np.abs(change)
 

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from pipeline.config import SCHEMA_VERSION
 from viewer.database import QUERIES, ROOT
+from viewer.pages import PAGES
 from viewer.session import DB_ENV
 
 APP = str(ROOT / "viewer" / "streamlit_app.py")
@@ -49,9 +50,8 @@ def test_every_page_runs_without_exception(view):
 
 
 def test_every_page_is_in_the_navigation():
-    app = (ROOT / "viewer" / "streamlit_app.py").read_text()
-    for view in VIEWS:
-        assert f'"{view.name}"' in app
+    # One list makes the navigation (viewer/pages.py): every file of views/ is in it.
+    assert sorted(page.file for page in PAGES) == VIEWS
 
 
 def test_every_named_query_is_used_by_the_viewer():
@@ -77,7 +77,7 @@ def test_samples_filters_count_what_the_database_holds(db):
     at.sidebar.selectbox(key="subset").select("test")
     at.run()
     expected = db.execute(
-        "select count(*) from predictions join reviews using (review_id)"
+        "select count(*) from predictions join texts using (text_id)"
         " where model = 'cnn' and not correct and subset = 'test'"
     ).fetchone()[0]
     assert f"{expected:,} reviews match" in texts(at)
@@ -86,18 +86,18 @@ def test_samples_filters_count_what_the_database_holds(db):
     assert list(shown["loss"]) == sorted(shown["loss"], reverse=True)
 
 
-def test_samples_deep_link_opens_the_review(db):
-    review_id, text = db.execute("select review_id, text from reviews where label = 'negative' limit 1").fetchone()
-    at = run_app("samples", id=str(review_id))
-    assert f"Text {review_id}" in texts(at)
+def test_samples_deep_link_opens_the_text(db):
+    text_id, text = db.execute("select text_id, text from texts where label = 'negative' limit 1").fetchone()
+    at = run_app("samples", id=str(text_id))
+    assert f"Text {text_id}" in texts(at)
     assert at.text[0].value == text.replace("<br />", "\n")
     assert [m.label for m in at.metric][:3] == ["dense: P(negative)", "cnn: P(negative)", "baseline: P(negative)"]
-    p_dense = db.execute("select probabilities[1] from predictions where review_id = $r and model = 'dense'",
-                         {"r": review_id}).fetchone()[0]  # fmt: skip
+    p_dense = db.execute("select probabilities[1] from predictions where text_id = $r and model = 'dense'",
+                         {"r": text_id}).fetchone()[0]  # fmt: skip
     assert at.metric[0].value == f"{p_dense:.3f}"
 
 
-def test_samples_deep_link_to_a_missing_review():
+def test_samples_deep_link_to_a_missing_text():
     at = run_app("samples", id="999999")
     assert "No text with id 999999" in at.error[0].value
 
@@ -116,14 +116,20 @@ def test_a_file_that_is_not_a_database(monkeypatch, tmp_path):
     assert "is not a DuckDB database" in run_app().error[0].value
 
 
-def test_a_database_of_another_schema_version(monkeypatch, tmp_path):
-    # A file of the previous version, as the viewer before "your own data" wrote it, gets the clear message.
+@pytest.mark.parametrize(("version", "said"), [("6", " (its reviews table and review_id are texts and text_id now)"),
+                                              ("99", "")])  # fmt: skip
+def test_a_database_of_another_schema_version(monkeypatch, tmp_path, version, said):
+    # A file of the version before texts were called texts gets the clear message, and what changed.
     path = tmp_path / "old.duckdb"
     with duckdb.connect(str(path)) as con:
-        con.execute("create table meta (key varchar, value varchar); insert into meta values ('schema_version', '1')")
+        con.execute("create table meta (key varchar, value varchar)")
+        con.execute("insert into meta values ('schema_version', ?)", [version])
     monkeypatch.setenv(DB_ENV, str(path))
     message = run_app().error[0].value
-    assert f"schema version 1; this viewer reads version {SCHEMA_VERSION}. Rebuild it with `make all`." in message
+    expected = (
+        f"schema version {version}; this viewer reads version {SCHEMA_VERSION}{said}. Rebuild it with `make all`."
+    )
+    assert expected in message
 
 
 def test_viewer_never_imports_tensorflow(database):
@@ -142,14 +148,14 @@ def test_viewer_never_imports_tensorflow(database):
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_population_map_shows_the_filtered_reviews(db):
+def test_population_map_shows_the_filtered_texts(db):
     at = run_app("population")
     at.sidebar.selectbox(key="model").select("cnn")
     at.sidebar.selectbox(key="split").select("test")
     at.sidebar.multiselect(key="clusters").select(1)
     at.run()
     expected = db.execute(
-        "select count(*) from latent_space join reviews using (review_id) where model = 'cnn' and split = 'test'"
+        "select count(*) from latent_space join texts using (text_id) where model = 'cnn' and split = 'test'"
         " and cluster = 1"
     ).fetchone()[0]
     assert f"{expected:,} reviews on the map." in texts(at)
@@ -169,26 +175,26 @@ def test_clusters_page_focuses_on_a_cluster(db):
     at = run_app("clusters")
     at.selectbox(key="focus").select(2).run()
     assert "Highest-loss reviews in cluster 2" in texts(at)
-    reviews = at.dataframe[1].value
+    listed = at.dataframe[1].value
     in_cluster = {row[0] for row in db.execute(
-        "select review_id from latent_space where model = 'dense' and cluster = 2").fetchall()}  # fmt: skip
-    assert len(reviews) > 0 and set(reviews["review_id"]) <= in_cluster
-    assert list(reviews["loss"]) == sorted(reviews["loss"], reverse=True)
+        "select text_id from latent_space where model = 'dense' and cluster = 2").fetchall()}  # fmt: skip
+    assert len(listed) > 0 and set(listed["text_id"]) <= in_cluster
+    assert list(listed["loss"]) == sorted(listed["loss"], reverse=True)
 
 
-def test_samples_lists_similar_reviews_without_the_review_itself(db):
+def test_samples_lists_similar_texts_without_the_text_itself(db):
     at = run_app("samples", id="3")
     similar = at.dataframe[-1].value
-    assert len(similar) == 10 and 3 not in set(similar["review_id"])
+    assert len(similar) == 10 and 3 not in set(similar["text_id"])
     assert list(similar["distance"]) == sorted(similar["distance"])
 
 
 def test_samples_shows_the_loss_change_from_dense_to_cnn(db):
-    review_id, dense, cnn = db.execute(
-        "select review_id, d.loss, c.loss from predictions d join predictions c using (review_id)"
-        " where d.model = 'dense' and c.model = 'cnn' and d.loss > 0.05 order by review_id limit 1"
+    text_id, dense, cnn = db.execute(
+        "select text_id, d.loss, c.loss from predictions d join predictions c using (text_id)"
+        " where d.model = 'dense' and c.model = 'cnn' and d.loss > 0.05 order by text_id limit 1"
     ).fetchone()
-    at = run_app("samples", id=str(review_id))
+    at = run_app("samples", id=str(text_id))
     change = next(m for m in at.metric if m.label == "Loss, dense to cnn")
     assert change.value == f"{(cnn - dense) / dense:+.0%}"
 
@@ -197,22 +203,22 @@ def test_failures_lists_false_positives_and_cohorts(db):
     at = run_app("failures")
     false_positives = at.dataframe[0].value
     wrong = {row[0] for row in db.execute(
-        "select review_id from predictions join reviews using (review_id) where model = 'dense' and subset = 'test'"
+        "select text_id from predictions join texts using (text_id) where model = 'dense' and subset = 'test'"
         " and label = $l and predicted_label = $p", {"l": at.multiselect(key="mistakes").value[0].split(" read as ")[0],
         "p": at.multiselect(key="mistakes").value[0].split(" read as ")[1]}).fetchall()}  # fmt: skip
-    assert set(false_positives["review_id"]) <= wrong and len(false_positives) == min(15, len(wrong))
+    assert set(false_positives["text_id"]) <= wrong and len(false_positives) == min(15, len(wrong))
     cohorts = dict(db.execute(
-        "select cohort, count(*) from model_agreement join reviews using (review_id) where subset = 'test'"
+        "select cohort, count(*) from model_agreement join texts using (text_id) where subset = 'test'"
         " and first_model = 'dense' and second_model = 'cnn' group by cohort").fetchall())  # fmt: skip
     assert sum(cohorts.values()) == 200
     rarest = min(cohorts, key=cohorts.get)
     at.segmented_control(key="cohort-dense-cnn").set_value(rarest).run()
     examples = at.dataframe[-1].value
     assert len(examples) == min(15, cohorts[rarest])
-    in_cohort = {row[0] for row in db.execute("select review_id from model_agreement where cohort = $c"
+    in_cohort = {row[0] for row in db.execute("select text_id from model_agreement where cohort = $c"
                                               " and first_model = 'dense' and second_model = 'cnn'",
                                               {"c": rarest}).fetchall()}  # fmt: skip
-    assert set(examples["review_id"]) <= in_cohort
+    assert set(examples["text_id"]) <= in_cohort
 
 
 def test_dashboard_choices_live_in_the_url(db):
@@ -228,8 +234,8 @@ def test_dashboard_choices_live_in_the_url(db):
     assert at.query_params["bins"] == "12" and at.query_params["feature"] == ["rating", "negations"]
 
 
-def test_insights_page_lists_a_findings_reviews(db):
-    first = db.execute("select title, reviews from insights order by insight_id limit 1").fetchone()
+def test_insights_page_lists_a_findings_texts(db):
+    first = db.execute("select title, texts from insights order by insight_id limit 1").fetchone()
     at = run_app("insights")
     assert first[0] in texts(at)
     assert len(at.dataframe[1].value) == min(50, first[1])

@@ -1,5 +1,5 @@
 """Every chart the viewer draws, as functions from a query result to an Altair chart, and the marked-up texts it
-shows as escaped HTML: a review's heat maps and a behavioural test case's change."""
+shows as escaped HTML: a text's heat maps and a behavioural test case's change."""
 
 from __future__ import annotations
 
@@ -49,12 +49,12 @@ def confusion_matrix(counts: pd.DataFrame, model: str, labels: list[str]) -> alt
         y=alt.Y("label:N", title="true label", sort=list(labels)),
     )
     cells = base.mark_rect().encode(
-        color=alt.Color("reviews:Q", scale=alt.Scale(scheme="blues"), legend=None),
-        tooltip=["label", "predicted_label", alt.Tooltip("reviews:Q", format=",")],
+        color=alt.Color("texts:Q", scale=alt.Scale(scheme="blues"), legend=None),
+        tooltip=["label", "predicted_label", alt.Tooltip("texts:Q", format=",")],
     )
     text = base.mark_text(fontSize=16).encode(
-        text=alt.Text("reviews:Q", format=","),
-        color=alt.condition(alt.datum.reviews > counts["reviews"].max() / 2, alt.value("white"), alt.value("black")),
+        text=alt.Text("texts:Q", format=","),
+        color=alt.condition(alt.datum.texts > counts["texts"].max() / 2, alt.value("white"), alt.value("black")),
     )
     # A step per class keeps each cell readable however many classes there are.
     return (cells + text).properties(
@@ -81,12 +81,12 @@ def reliability_diagram(bins: pd.DataFrame, model: str) -> alt.LayerChart:
     )
     line = base.mark_line(strokeWidth=1.5)
     points = base.mark_circle(opacity=0.9).encode(
-        size=alt.Size("reviews:Q", legend=None, scale=alt.Scale(range=[15, 250])),
+        size=alt.Size("texts:Q", legend=None, scale=alt.Scale(range=[15, 250])),
         tooltip=[
             "probabilities",
             alt.Tooltip("lower:Q", format=".2f", title="bin from"),
             alt.Tooltip("upper:Q", format=".2f", title="bin to"),
-            alt.Tooltip("reviews:Q", format=",", title="texts"),
+            alt.Tooltip("texts:Q", format=",", title="texts"),
             alt.Tooltip("confidence:Q", format=".3f"),
             alt.Tooltip("accuracy:Q", format=".3f"),
         ],
@@ -137,7 +137,7 @@ def map_palette(values: pd.Series, column: str, labels: list[str]) -> tuple[pd.S
 
 def map_sample(points: pd.DataFrame, n: int = MAP_SAMPLE) -> pd.DataFrame:
     """A seeded random sample of the map's points: the same database draws the same sample."""
-    return points.sample(n=min(n, len(points)), random_state=0).sort_values("review_id")
+    return points.sample(n=min(n, len(points)), random_state=0).sort_values("text_id")
 
 
 def population_map(points: pd.DataFrame, palette: list[str], legend: list[str], size: str) -> alt.Chart:
@@ -153,7 +153,7 @@ def population_map(points: pd.DataFrame, palette: list[str], legend: list[str], 
             color=alt.Color("colour:N", scale=alt.Scale(domain=legend, range=palette), title=None),
             size=alt.Size(f"{MAP_SIZES[size]}:Q", scale=alt.Scale(range=[4, 160]), title=size),
             tooltip=[
-                alt.Tooltip("review_id:Q", title="id"),
+                alt.Tooltip("text_id:Q", title="id"),
                 alt.Tooltip("label:N", title="label"),
                 alt.Tooltip("predicted_label:N", title="prediction"),
                 alt.Tooltip("loss:Q", format=".3f"),
@@ -162,7 +162,7 @@ def population_map(points: pd.DataFrame, palette: list[str], legend: list[str], 
             ],
         )
         .add_params(
-            alt.selection_point(name="picked", fields=["review_id"]),
+            alt.selection_point(name="picked", fields=["text_id"]),
             alt.selection_interval(name="box", encodings=["x", "y"]),
         )
         .properties(height=650)
@@ -170,10 +170,10 @@ def population_map(points: pd.DataFrame, palette: list[str], legend: list[str], 
 
 
 def cluster_words(words: pd.DataFrame) -> alt.Chart:
-    """Each word's share of reviews inside the cluster (bar) and elsewhere (tick)."""
+    """Each word's share of texts inside the cluster (bar) and elsewhere (tick)."""
     base = alt.Chart(words).encode(y=alt.Y("word:N", sort=None, title=None, axis=alt.Axis(labelOverlap=False)))
     inside = base.mark_bar(color="#4c78a8").encode(
-        x=alt.X("share_in_cluster:Q", title="share of reviews", axis=alt.Axis(format="%")),
+        x=alt.X("share_in_cluster:Q", title="share of texts", axis=alt.Axis(format="%")),
         tooltip=[
             "word",
             alt.Tooltip("share_in_cluster:Q", format=".1%", title="in cluster"),
@@ -288,7 +288,7 @@ def cohort_bars(cohorts: pd.DataFrame) -> alt.Chart:
         alt.Chart(cohorts)
         .mark_bar()
         .encode(
-            x=alt.X("reviews:Q", title="texts"),
+            x=alt.X("texts:Q", title="texts"),
             y=alt.Y("cohort:N", sort=None, title=None),
             color=alt.Color(
                 "cohort:N",
@@ -297,7 +297,7 @@ def cohort_bars(cohorts: pd.DataFrame) -> alt.Chart:
             ),
             tooltip=[
                 "cohort",
-                alt.Tooltip("reviews:Q", format=","),
+                alt.Tooltip("texts:Q", format=","),
                 alt.Tooltip("mean_first_loss:Q", format=".3f", title="first model's mean loss"),
                 alt.Tooltip("mean_second_loss:Q", format=".3f", title="second model's mean loss"),
             ],
@@ -306,14 +306,14 @@ def cohort_bars(cohorts: pd.DataFrame) -> alt.Chart:
 
 
 def feature_vs_loss(bins: pd.DataFrame, feature: str) -> alt.LayerChart:
-    """Reviews per bin of one feature (bars), with the model's mean loss per bin and its 95% interval over it."""
+    """Texts per bin of one feature (bars), with the model's mean loss per bin and its 95% interval over it."""
     base = alt.Chart(bins).encode(x=alt.X("bin_start:Q", title=feature, bin="binned"), x2="bin_end:Q")
     counts = base.mark_bar(color="#c7d3e3").encode(
-        y=alt.Y("reviews:Q", title="reviews"),
+        y=alt.Y("texts:Q", title="texts"),
         tooltip=[
             alt.Tooltip("bin_start:Q", format=".3~f", title="from"),
             alt.Tooltip("bin_end:Q", format=".3~f", title="to"),
-            alt.Tooltip("reviews:Q", format=","),
+            alt.Tooltip("texts:Q", format=","),
             alt.Tooltip("mean_loss:Q", format=".3f", title="mean loss"),
         ],
     )
@@ -329,8 +329,8 @@ def category_vs_loss(values: pd.DataFrame, category: str) -> alt.LayerChart:
     """Texts per value of one category (bars), with the model's mean loss there and its 95% interval."""
     base = alt.Chart(values).encode(y=alt.Y("value:N", sort=None, title=category))
     counts = base.mark_bar(color="#c7d3e3").encode(
-        x=alt.X("reviews:Q", title="texts"),
-        tooltip=["value", alt.Tooltip("reviews:Q", format=","), alt.Tooltip("mean_loss:Q", format=".3f")],
+        x=alt.X("texts:Q", title="texts"),
+        tooltip=["value", alt.Tooltip("texts:Q", format=","), alt.Tooltip("mean_loss:Q", format=".3f")],
     )
     interval = base.mark_rule(color="#d62728").encode(
         x=alt.X("ci_low:Q", title="mean loss", axis=alt.Axis(titleColor="#d62728", orient="top")), x2="ci_high:Q"

@@ -14,9 +14,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipeline.config import SCHEMA_VERSION
+from pipeline.config import ROOT, SCHEMA_VERSION, sql_file
 
-ROOT = Path(__file__).resolve().parents[1]
 QUERIES = ROOT / "sql" / "queries"
 
 # Every connection, the viewer's pages and the SQL console alike: nothing outside the file can be read or
@@ -46,7 +45,7 @@ def open_database(path: Path | str) -> duckdb.DuckDBPyConnection:
 
 def query(con: duckdb.DuckDBPyConnection, name: str, **params) -> pd.DataFrame:
     """Run sql/queries/<name>.sql with named parameters ($name in the SQL)."""
-    return con.execute((QUERIES / f"{name}.sql").read_text(), params).df()
+    return con.execute(sql_file(f"queries/{name}.sql").read_text(), params).df()
 
 
 def file_version(path: Path) -> tuple[int, int]:
@@ -140,8 +139,10 @@ def check_database(path: Path) -> str | None:
         return f"`{path}` cannot be opened by DuckDB {duckdb.__version__}: {reason}"
     if version is None or version[0] != str(SCHEMA_VERSION):
         found = version[0] if version else "none"
+        # Version 7 named the texts texts: an older file's tables have the names of IMDB's reviews.
+        renamed = " (its reviews table and review_id are texts and text_id now)" if found in {"5", "6"} else ""
         return (
-            f"`{path}` has schema version {found}; this viewer reads version {SCHEMA_VERSION}. "
+            f"`{path}` has schema version {found}; this viewer reads version {SCHEMA_VERSION}{renamed}. "
             "Rebuild it with `make all`."
         )
     return None

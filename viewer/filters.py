@@ -6,36 +6,25 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from pipeline.data import imdb
 from viewer.session import build_facts, run_query
 
 ANY = "any"
-REVIEW_PAGE = "samples"
+TEXT_PAGE = "samples"
 
 
-def compared_models() -> list[str]:
-    """The models compared with each other: every one but the baseline, in order."""
+def models_where(column: str) -> list[str]:
+    """The models for which a boolean column of the models table is true, in order: compared (every one but the
+    baseline), mapped (a latent space: the map, clusters, similar texts), attributed (heat maps), tested (behavioural
+    tests), has_probabilities (a loss and a calibration)."""
     models = run_query("model_figures")
-    return list(models.loc[models["kind"] != "baseline", "model"])
+    return list(models.loc[models[column], "model"])
 
 
-def mapped_models() -> list[str]:
-    """The models with a latent space (the map, clusters, similar texts), in order: every one but the baseline and
-    predictions made elsewhere without embeddings."""
+def why_not(column: str) -> dict[str, str]:
+    """Why each model lacks what a no_* column of the models table is about (no_attributions...)."""
     models = run_query("model_figures")
-    return list(models.loc[models["latent_dim"].notna(), "model"])
-
-
-def scored_models() -> list[str]:
-    """The models with probabilities, so with a loss and a calibration: all but those of predicted classes alone."""
-    models = run_query("model_figures")
-    return list(models.loc[models["no_probabilities"].isna(), "model"])
-
-
-def attributed_models() -> tuple[list[str], dict[str, str]]:
-    """The models with attributions, in order (the baseline's are exact), and why each other model has none."""
-    models = run_query("model_figures")
-    missing = models["no_attributions"].notna()
-    return list(models.loc[~missing, "model"]), dict(models.loc[missing, ["model", "no_attributions"]].values)
+    return dict(models.loc[models[column].notna(), ["model", column]].values)
 
 
 def labels() -> list[str]:
@@ -50,15 +39,15 @@ def categories() -> dict[str, str]:
 
 
 def noun() -> str:
-    """What the texts are called: reviews for IMDB, texts for anything else."""
-    return "reviews" if build_facts().get("dataset_kind") == "imdb" else "texts"
+    """What the texts are called: texts for IMDB, texts for anything else."""
+    return imdb.noun(build_facts().get("dataset_kind"))
 
 
 def population_filters() -> dict:
     """Model, split, label, correctness, loss range and clusters, as named query parameters."""
     loss_max = float(run_query("loss_range").iloc[0].loss_max) + 0.01
     with st.sidebar:
-        model = st.selectbox("Model", mapped_models(), key="model")
+        model = st.selectbox("Model", models_where("mapped"), key="model")
         split = st.selectbox("Split", [ANY, "test", "validation", "train"], key="split")
         label = st.selectbox("True label", [ANY, *labels()], key="label")
         outcome = st.selectbox("Prediction", [ANY, "incorrect", "correct"], key="outcome")
@@ -80,9 +69,9 @@ def population_filters() -> dict:
     }
 
 
-REVIEW_COLUMNS = {
-    "review_id": None,
-    "link": st.column_config.LinkColumn("Text", display_text=rf"{REVIEW_PAGE}\?id=(\d+)"),
+TEXT_COLUMNS = {
+    "text_id": None,
+    "link": st.column_config.LinkColumn("Text", display_text=rf"{TEXT_PAGE}\?id=(\d+)"),
     "split": "Split",
     "subset": "Split",
     "label": "Label",
@@ -110,11 +99,11 @@ def side_by_side(items: list, per_row: int = 2):
 def with_links(frame: pd.DataFrame) -> pd.DataFrame:
     """The texts with a link to each one's page, as the second column."""
     linked = frame.copy()
-    linked.insert(1, "link", REVIEW_PAGE + "?id=" + frame["review_id"].astype(str))
+    linked.insert(1, "link", TEXT_PAGE + "?id=" + frame["text_id"].astype(str))
     return linked
 
 
-def show_reviews(frame: pd.DataFrame, where=st, **options):
+def show_texts(frame: pd.DataFrame, where=st, **options):
     """A list of texts, each linked to its page; `options` go to st.dataframe (selection, for one)."""
-    config = {**REVIEW_COLUMNS, **options.pop("column_config", {})}
+    config = {**TEXT_COLUMNS, **options.pop("column_config", {})}
     return where.dataframe(with_links(frame), hide_index=True, column_config=config, **options)

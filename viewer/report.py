@@ -4,7 +4,7 @@
 
 It holds the viewer's own charts, drawn from the same named queries, with the Vega libraries written into
 the file: the models' figures, calibration and training curves, a sample of each population map, the metadata
-dashboard, the behavioural tests, the top insights and slices, and the heat maps of the highest-loss test reviews.
+dashboard, the behavioural tests, the top insights and slices, and the heat maps of the highest-loss test texts.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pandas as pd
 import vl_convert
 
 from pipeline import cli
+from pipeline.data import imdb
 from pipeline.errors import PipelineError
 from viewer import charts
 from viewer.database import check_database, open_database, query
@@ -28,7 +29,7 @@ MAP_SAMPLE = 4000  # texts per population map
 TOP_INSIGHTS = 10
 TOP_SLICES = 5
 HIGHEST_LOSS = 5  # test texts per model
-# Every review's loss lies in this range: the query filters need bounds, the report wants all.
+# Every text's loss lies in this range: the query filters need bounds, the report wants all.
 ALL_LOSSES = {"loss_min": 0.0, "loss_max": 1e9}
 # Inside <script>, "<" could start "</script>" or "<!--": in JSON these characters only occur within strings,
 # where a \u escape means the same.
@@ -92,7 +93,7 @@ class Report:
         self.parts.append(f'<div class="row heat-maps">{cells}</div>')
 
     def render(self, title: str) -> str:
-        # The specs carry their data inline (Altair's `datasets`): review text must never end the script early.
+        # The specs carry their data inline (Altair's `datasets`): a text must never end the script early.
         specs = json.dumps(self.specs, allow_nan=False, separators=(",", ":")).translate(SCRIPT_SAFE)
         renderers = json.dumps(self.renderers)
         bundle = vl_convert.javascript_bundle(vl_version=alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0])
@@ -128,13 +129,13 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
     report = Report()
     meta = dict(read(con, "meta").itertuples(index=False))
     figures = read(con, "model_figures")
-    neural = list(figures.loc[figures["kind"] != "baseline", "model"])
-    mapped = list(figures.loc[figures["latent_dim"].notna(), "model"])
-    scored = list(figures.loc[figures["no_probabilities"].isna(), "model"])  # with a loss
-    attributed = list(figures.loc[figures["no_attributions"].isna(), "model"])
+    neural, mapped, scored, attributed = (
+        list(figures.loc[figures[column], "model"])
+        for column in ("compared", "mapped", "has_probabilities", "attributed")
+    )
     classes = list(read(con, "labels")["label"])
-    imdb = meta.get("dataset_kind") == "imdb"
-    noun = "reviews" if imdb else "texts"
+    is_imdb = meta.get("dataset_kind") == "imdb"
+    noun = imdb.noun(meta.get("dataset_kind"))
     report.add("h1", "reviewlens report")
     report.add(
         "p",
@@ -145,16 +146,17 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
     )
 
     report.add("h2", "Models")
-    hidden = ["kind", "rank", "file", "sha256", "no_attributions", "no_behaviour", "no_probabilities", "latent_dim",
-              "attributed_texts"] + ([] if imdb else ["seed_accuracy", "seed_loss"])  # fmt: skip
+    hidden = ["kind", "given_with", "rank", "file", "sha256", "compared", "mapped", "attributed", "tested",
+              "has_probabilities", "no_attributions", "no_behaviour", "no_probabilities", "latent_dim",
+              "attributed_texts"] + ([] if is_imdb else ["seed_accuracy", "seed_loss"])  # fmt: skip
     report.table(figures.drop(columns=hidden), {"epochs": "d", "seed_accuracy": ".2f", "seed_loss": ".2f"})
     report.add(
         "p",
-        ("Seed: the Tensorleap IMDB study's figures. " if imdb else "")
+        ("Seed: the Tensorleap IMDB study's figures. " if is_imdb else "")
         + "Baseline: TF-IDF with logistic regression. "
         + "".join(
             f"{row.model} was brought in: {row.file}, SHA-256 {row.sha256[:16]}. "
-            for row in figures[figures["kind"] == "brought"].itertuples()
+            for row in figures[figures["given_with"].notna()].itertuples()
         )
         + "".join(
             f"{row.model} has no heat maps: {row.no_attributions}. "
@@ -173,7 +175,7 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
     report.add("h3", "Calibration (test split)")
     report.table(
         read(con, "calibration", subset="test", label=None).drop(columns=["rank"]),
-        {"reviews": ",", "temperature": ".2f"},
+        {"texts": ",", "temperature": ".2f"},
     )
     reliability = read(con, "reliability", subset="test", label=None)
     report.charts(*(charts.reliability_diagram(reliability, model) for model in scored))
@@ -203,8 +205,8 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
             con, "population_map", model=model, split=None, label=None, correct=None, clusters=None, **ALL_LOSSES
         )
         shown = charts.map_sample(points, MAP_SAMPLE)
-        snippets = read(con, "map_snippets", review_ids=shown["review_id"].tolist())
-        shown = shown.merge(snippets, on="review_id", how="left")
+        snippets = read(con, "map_snippets", text_ids=shown["text_id"].tolist())
+        shown = shown.merge(snippets, on="text_id", how="left")
         codes, palette, legend = charts.map_palette(shown["correct"], "correct", classes)
         title = f"{model} ({len(shown):,} of {len(points):,} {noun})"
         maps.append(
@@ -240,7 +242,7 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
             )
         )
         correlations = read(con, "feature_correlations", model=model, subset="test")
-        report.table(correlations.drop(columns=["model", "subset"], errors="ignore"), {"reviews": ","})
+        report.table(correlations.drop(columns=["model", "subset"], errors="ignore"), {"texts": ","})
     findings = read(con, "seed_findings", subset="test")
     if not findings.empty:
         report.add("h3", "The seed study's findings, checked on the test split")
@@ -267,7 +269,7 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
 
     report.add("h2", "Insights")
     insights = read(con, "insights").head(TOP_INSIGHTS)
-    report.table(insights.drop(columns=["insight_id"]), {"reviews": ","})
+    report.table(insights.drop(columns=["insight_id"]), {"texts": ","})
 
     report.add("h3", "Slices")
     report.add(
@@ -311,17 +313,17 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
         for model in neural
         if model in scored
     )
-    for review_id, among in worst.groupby("review_id", sort=False)["model"]:
-        review = read(con, "review", review_id=int(review_id)).iloc[0]
-        verdicts = read(con, "review_predictions", review_id=int(review_id))
-        report.add("h3", f"Text {review_id} · label {review['label']}")
+    for text_id, among in worst.groupby("text_id", sort=False)["model"]:
+        shown = read(con, "text", text_id=int(text_id)).iloc[0]
+        verdicts = read(con, "text_predictions", text_id=int(text_id))
+        report.add("h3", f"Text {text_id} · label {shown['label']}")
         report.add("p", f"One of the {HIGHEST_LOSS} highest losses under {' and '.join(among)}.", "note")
-        report.table(verdicts[verdicts["label"] == review["label"]].drop(columns=["label", "rank", "attributed"]))
-        heat = read(con, "review_heatmap", review_id=int(review_id), label=review["label"])
+        report.table(verdicts[verdicts["label"] == shown["label"]].drop(columns=["label", "rank", "attributed"]))
+        heat = read(con, "text_heatmap", text_id=int(text_id), label=shown["label"])
         covered = set(verdicts.loc[verdicts["attributed"], "model"])  # a transformer's cover a chosen set
         report.heat_maps(
             {
-                f"{model} · {direction} {review['label']}": charts.heat_map(heat[heat["model"] == model], direction)
+                f"{model} · {direction} {shown['label']}": charts.heat_map(heat[heat["model"] == model], direction)
                 for model in attributed
                 if model in covered
                 for direction in ("toward", "away")

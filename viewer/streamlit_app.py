@@ -1,28 +1,13 @@
 """reviewlens viewer: `streamlit run viewer` (add `-- --db path/to/reviewlens.duckdb` to open another file)."""
 
-from pathlib import Path
-
 import streamlit as st
 
 from viewer.database import check_database
+from viewer.pages import PAGES
 from viewer.session import build_facts, database_path, open_upload, require_database
 
-VIEWS = Path(__file__).resolve().parent / "views"
-
 st.set_page_config(page_title="reviewlens", layout="wide")
-page = st.navigation(
-    [
-        st.Page(VIEWS / "overview.py", title="Overview", default=True),
-        st.Page(VIEWS / "samples.py", title="Samples"),
-        st.Page(VIEWS / "failures.py", title="Failures"),
-        st.Page(VIEWS / "population.py", title="Population"),
-        st.Page(VIEWS / "clusters.py", title="Clusters"),
-        st.Page(VIEWS / "dashboard.py", title="Dashboard"),
-        st.Page(VIEWS / "insights.py", title="Insights"),
-        st.Page(VIEWS / "behaviour.py", title="Behaviour"),
-        st.Page(VIEWS / "console.py", title="SQL console"),
-    ]
-)
+page = st.navigation([st.Page(each.file, title=each.title, default=not each.address) for each in PAGES])
 
 problem = check_database(database_path())
 with st.sidebar.expander("Database", expanded=problem is not None):

@@ -10,18 +10,18 @@ predictions as (
     select * from predictions
 ),
 
-reviews as (
-    select * from reviews
+texts as (
+    select * from texts
 ),
 
 labelled as (
     select
         latent_space.model,
         latent_space.cluster,
-        reviews.label,
-        count(*) as reviews
+        texts.label,
+        count(*) as texts
     from latent_space
-    join reviews using (review_id)
+    join texts using (text_id)
     group by all
 ),
 
@@ -29,8 +29,8 @@ top_labels as (
     select
         model,
         cluster,
-        first(label order by reviews desc, label) as top_label,
-        max(reviews) / sum(reviews) as top_label_share
+        first(label order by texts desc, label) as top_label,
+        max(texts) / sum(texts) as top_label_share
     from labelled
     group by all
 ),
@@ -39,19 +39,19 @@ final as (
     select
         latent_space.model,
         latent_space.cluster,
-        count(*) as reviews,
+        count(*) as texts,
         any_value(top_labels.top_label) as top_label,
         any_value(top_labels.top_label_share) as top_label_share,
         avg(predictions.correct::integer) as accuracy,
         avg(predictions.loss) as mean_loss,
         avg(predictions.confidence) as mean_confidence,
-        avg(reviews.n_tokens) as mean_tokens,
-        avg(reviews.n_oov) as mean_oov,
-        avg(reviews.n_oov / greatest(reviews.n_tokens, 1)) as mean_oov_rate,
-        avg(reviews.truncated::integer) as share_truncated
+        avg(texts.n_tokens) as mean_tokens,
+        avg(texts.n_oov) as mean_oov,
+        avg(texts.n_oov / greatest(texts.n_tokens, 1)) as mean_oov_rate,
+        avg(texts.truncated::integer) as share_truncated
     from latent_space
-    join predictions using (review_id, model)
-    join reviews using (review_id)
+    join predictions using (text_id, model)
+    join texts using (text_id)
     join top_labels using (model, cluster)
     group by latent_space.model, latent_space.cluster
 )

@@ -6,13 +6,13 @@ with
 per_class as (
     select
         predictions.model,
-        reviews.subset,
+        texts.subset,
         labels.label,
-        count(*) filter (where reviews.label = labels.label) as support,
+        count(*) filter (where texts.label = labels.label) as support,
         count(*) filter (where predictions.predicted_label = labels.label) as predicted,
-        count(*) filter (where reviews.label = labels.label and predictions.correct) as hits
+        count(*) filter (where texts.label = labels.label and predictions.correct) as hits
     from predictions
-    join reviews using (review_id)
+    join texts using (text_id)
     cross join labels
     group by all
 ),
@@ -29,12 +29,12 @@ f1 as (
 overall as (
     select
         predictions.model,
-        reviews.subset,
-        count(*) as reviews,
+        texts.subset,
+        count(*) as texts,
         avg(predictions.correct::integer) as accuracy,
         avg(predictions.loss) as loss
     from predictions
-    join reviews using (review_id)
+    join texts using (text_id)
     group by all
 )
 

@@ -5,7 +5,7 @@ with
 
 cases as (
     -- Without their texts: those of the cases shown are read at the end.
-    select case_id, review_id, label, expect from behaviour_cases
+    select case_id, text_id, label, expect from behaviour_cases
     where test = $test
 ),
 
@@ -41,7 +41,7 @@ watched as (
 shown as (
     select
         watched.case_id,
-        watched.review_id,
+        watched.text_id,
         watched_class.label as watched,
         watched.before_p[watched.watched_index + 1] as probability_before,
         watched.after_p[watched.watched_index + 1] as probability_after,
@@ -60,10 +60,10 @@ shown as (
 final as (
     select
         shown.case_id,
-        shown.review_id,
+        shown.text_id,
         texts.before,
         texts.after,
-        shown.* exclude (case_id, review_id)
+        shown.* exclude (case_id, text_id)
     from shown
     join behaviour_cases as texts using (case_id)
 )

@@ -27,7 +27,7 @@ final as (
         scaled.brier as scaled_brier,
         raw.log_loss,
         scaled.log_loss as scaled_log_loss,
-        raw.reviews,
+        raw.texts,
         models.rank
     from models
     join calibration as raw

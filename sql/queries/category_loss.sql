@@ -3,7 +3,7 @@
 with
 
 categories as (
-    select * from review_categories
+    select * from text_categories
     where model = $model
         and category = $category
         and ($subset is null or subset = $subset)
@@ -12,7 +12,7 @@ categories as (
 final as (
     select
         value,
-        count(*) as reviews,
+        count(*) as texts,
         avg(loss) as mean_loss,
         greatest(avg(loss) - 1.96 * coalesce(stddev_samp(loss), 0) / sqrt(count(*)), 0) as ci_low,
         avg(loss) + 1.96 * coalesce(stddev_samp(loss), 0) / sqrt(count(*)) as ci_high
@@ -21,4 +21,4 @@ final as (
 )
 
 select * from final
-order by reviews desc, value
+order by texts desc, value

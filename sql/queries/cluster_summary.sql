@@ -4,7 +4,7 @@ with
 final as (
     select
         cluster,
-        reviews,
+        texts,
         accuracy,
         mean_loss,
         mean_oov,

@@ -10,25 +10,25 @@ agreement as (
         and cohort = $cohort
 ),
 
-review_list as (
-    select * from review_list
+text_list as (
+    select * from text_list
     where model = $first
         and subset = $subset
 ),
 
 final as (
     select
-        review_list.review_id,
-        review_list.label,
+        text_list.text_id,
+        text_list.label,
         agreement.first_loss,
         agreement.second_loss,
-        review_list.snippet
+        text_list.snippet
     from agreement
-    join review_list using (review_id)
+    join text_list using (text_id)
 )
 
 select * from final
 order by
     if($cohort = 'neither', first_loss + second_loss, abs(first_loss - second_loss)) desc,
-    review_id
+    text_id
 limit $limit

@@ -13,26 +13,26 @@ agreement as (
         and second_model = $second
 ),
 
-reviews as (
-    select * from reviews
+texts as (
+    select * from texts
     where subset = $subset
 ),
 
 counted as (
     select
         agreement.cohort,
-        count(*) as reviews,
+        count(*) as texts,
         avg(agreement.first_loss) as mean_first_loss,
         avg(agreement.second_loss) as mean_second_loss
     from agreement
-    join reviews using (review_id)
+    join texts using (text_id)
     group by agreement.cohort
 ),
 
 final as (
     select
         cohorts.cohort,
-        coalesce(counted.reviews, 0) as reviews,
+        coalesce(counted.texts, 0) as texts,
         counted.mean_first_loss,
         counted.mean_second_loss
     from cohorts

@@ -10,8 +10,8 @@ models as (
     select * from models
 ),
 
-review_list as (
-    select * from review_list
+text_list as (
+    select * from text_list
     where subset = $subset
 ),
 
@@ -20,8 +20,8 @@ counted as (
         model,
         label,
         predicted_label,
-        count(*) as reviews
-    from review_list
+        count(*) as texts
+    from text_list
     group by all
 ),
 
@@ -32,7 +32,7 @@ final as (
         truth.label_index,
         predicted.label as predicted_label,
         predicted.label_index as predicted_index,
-        coalesce(counted.reviews, 0) as reviews
+        coalesce(counted.texts, 0) as texts
     from models
     cross join labels as truth
     cross join labels as predicted

@@ -1,8 +1,8 @@
 -- One model's mistakes on one subset ($subset) by true and predicted label, the most common first.
 with
 
-review_list as (
-    select * from review_list
+text_list as (
+    select * from text_list
     where model = $model
         and subset = $subset
         and not correct
@@ -12,11 +12,11 @@ final as (
     select
         label,
         predicted_label,
-        count(*) as reviews,
+        count(*) as texts,
         avg(loss) as mean_loss
-    from review_list
+    from text_list
     group by all
 )
 
 select * from final
-order by reviews desc, label, predicted_label
+order by texts desc, label, predicted_label

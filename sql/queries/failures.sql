@@ -2,8 +2,8 @@
 -- that it read as $predicted_label (null for any).
 with
 
-review_list as (
-    select * from review_list
+text_list as (
+    select * from text_list
     where model = $model
         and subset = $subset
         and not correct
@@ -13,15 +13,15 @@ review_list as (
 
 final as (
     select
-        review_id,
+        text_id,
         label,
         predicted_label,
         confidence,
         loss,
         snippet
-    from review_list
+    from text_list
 )
 
 select * from final
-order by loss desc, review_id
+order by loss desc, text_id
 limit $limit

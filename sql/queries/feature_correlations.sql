@@ -7,7 +7,7 @@ final as (
         spearman,
         ci_low,
         ci_high,
-        reviews
+        texts
     from feature_correlations
     where model = $model
         and subset = $subset

@@ -7,7 +7,7 @@ final as (
         kind,
         model,
         title,
-        reviews,
+        texts,
         mean_loss,
         loss_ratio,
         importance

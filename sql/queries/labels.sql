@@ -5,8 +5,8 @@ final as (
     select
         label,
         label_index,
-        reviews,
-        train_reviews
+        texts,
+        train_texts
     from labels
 )
 

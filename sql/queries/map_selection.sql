@@ -1,24 +1,24 @@
--- The texts picked on one model's map ($review_ids: a lasso or a box), highest loss first.
+-- The texts picked on one model's map ($text_ids: a lasso or a box), highest loss first.
 with
 
-review_list as (
-    select * from review_list
+text_list as (
+    select * from text_list
     where model = $model
-        and review_id in (select unnest($review_ids))
+        and text_id in (select unnest($text_ids))
 ),
 
 final as (
     select
-        review_list.review_id,
-        review_list.label,
-        review_list.predicted_label,
-        review_list.loss,
+        text_list.text_id,
+        text_list.label,
+        text_list.predicted_label,
+        text_list.loss,
         latent_space.cluster,
-        review_list.snippet
-    from review_list
-    join latent_space using (review_id, model)
+        text_list.snippet
+    from text_list
+    join latent_space using (text_id, model)
 )
 
 select * from final
-order by loss desc, review_id
+order by loss desc, text_id
 limit $limit

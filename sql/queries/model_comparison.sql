@@ -1,5 +1,5 @@
 -- Token by token, how two neural models' ($first, $second) attributions toward one class ($label) for one text
--- ($review_id) differ. Scores are relative to each model's strongest token in the text, so the two scales
+-- ($text_id) differ. Scores are relative to each model's strongest token in the text, so the two scales
 -- compare.
 with
 
@@ -8,7 +8,7 @@ attributions as (
         *,
         score / nullif(max(abs(score)) over (partition by model), 0) as relative
     from token_attributions
-    where review_id = $review_id
+    where text_id = $text_id
         and label = $label
 ),
 

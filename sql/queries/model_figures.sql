@@ -1,9 +1,13 @@
 -- Each model's accuracy, macro-F1 and loss on the test split and the validation hold-out, beside the seed
--- study's figures (IMDB only), in the models' order.
+-- study's figures (IMDB only), in the models' order; where it comes from, and what it has.
 with
 
 models as (
     select * from models
+),
+
+kinds as (
+    select * from model_kinds
 ),
 
 metrics as (
@@ -14,10 +18,17 @@ final as (
     select
         models.model,
         models.kind,
+        kinds.title as source,
+        kinds.given_with,
         models.architecture,
         models.description,
         models.file,
         models.sha256,
+        models.compared,
+        models.mapped,
+        models.attributed,
+        models.tested,
+        models.has_probabilities,
         models.no_attributions,
         models.attributed_texts,
         models.no_behaviour,
@@ -33,6 +44,7 @@ final as (
         validation.loss as validation_loss,
         models.rank
     from models
+    join kinds using (kind)
     left join metrics as test
         on test.model = models.model and test.subset = 'test'
     left join metrics as validation

@@ -3,12 +3,12 @@ with
 
 final as (
     select
-        review_id,
+        text_id,
         value
-    from review_categories
+    from text_categories
     where model = $model
         and category = $category
 )
 
 select * from final
-order by review_id
+order by text_id

@@ -16,29 +16,29 @@ predictions as (
         and (loss is null or loss between $loss_min and $loss_max)  -- no loss: predicted classes alone
 ),
 
-reviews as (
-    select * from reviews
+texts as (
+    select * from texts
     where ($split is null or split = $split)
         and ($label is null or label = $label)
 ),
 
 final as (
     select
-        latent_space.review_id,
+        latent_space.text_id,
         latent_space.x,
         latent_space.y,
         latent_space.cluster,
-        reviews.split,
-        reviews.label,
+        texts.split,
+        texts.label,
         predictions.predicted_label,
         predictions.correct,
         predictions.loss,
         predictions.confidence,
-        reviews.n_oov
+        texts.n_oov
     from latent_space
-    join predictions using (review_id)
-    join reviews using (review_id)
+    join predictions using (text_id)
+    join texts using (text_id)
 )
 
 select * from final
-order by review_id
+order by text_id

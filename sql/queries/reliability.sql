@@ -14,7 +14,7 @@ final as (
         bins.bin,
         bins.lower,
         bins.upper,
-        bins.reviews,
+        bins.texts,
         bins.confidence,
         bins.accuracy,
         models.rank

@@ -1,9 +1,9 @@
 -- Texts with one model's prediction, filtered and sorted by loss, highest first. Each filter parameter is null
--- for "any"; $category and $category_value filter on a category of the data (review_categories).
+-- for "any"; $category and $category_value filter on a category of the data (text_categories).
 with
 
-review_list as (
-    select * from review_list
+text_list as (
+    select * from text_list
     where model = $model
         and ($subset is null or subset = $subset)
         and ($label is null or label = $label)
@@ -13,7 +13,7 @@ review_list as (
 ),
 
 categories as (
-    select review_id from review_categories
+    select text_id from text_categories
     where model = $model
         and category = $category
         and value = $category_value
@@ -21,7 +21,7 @@ categories as (
 
 filtered as (
     select
-        review_id,
+        text_id,
         subset,
         label,
         predicted_label,
@@ -29,8 +29,8 @@ filtered as (
         loss,
         correct,
         snippet
-    from review_list
-    where $category is null or review_id in (select review_id from categories)
+    from text_list
+    where $category is null or text_id in (select text_id from categories)
 ),
 
 final as (
@@ -41,5 +41,5 @@ final as (
 )
 
 select * from final
-order by loss desc, review_id
+order by loss desc, text_id
 limit $limit

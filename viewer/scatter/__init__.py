@@ -30,8 +30,8 @@ Tooltip = str | tuple[str, str]
 
 @dataclass(frozen=True)
 class ScatterResult:
-    opened: int | None = None  # the review_id of the point just clicked, for one run
-    selected: list[int] = field(default_factory=list)  # the review_ids inside the latest lasso; [] when none
+    opened: int | None = None  # the text_id of the point just clicked, for one run
+    selected: list[int] = field(default_factory=list)  # the text_ids inside the latest lasso; [] when none
     webgl: bool | None = None  # False once the browser has said it cannot draw WebGL
 
 
@@ -54,7 +54,7 @@ def _points(points: pd.DataFrame, color: str, size: str | None, tooltip: Sequenc
     out = {
         "x": points["x"].to_numpy(np.float32, na_value=np.nan),
         "y": points["y"].to_numpy(np.float32, na_value=np.nan),
-        "review_id": points["review_id"].to_numpy(np.int32),
+        "text_id": points["text_id"].to_numpy(np.int32),
         "__color": points[color].to_numpy(np.int32),
     }
     if size is not None:
@@ -117,7 +117,7 @@ def scatter_map(
     points: pd.DataFrame, *, color: str, palette: Sequence[str], legend: Sequence[str], size: str | None = None,
     tooltip: Sequence[Tooltip] = (), key: str, height: int = 650, highlight: int | None = None,
 ) -> ScatterResult:  # fmt: skip
-    """Draw `points` (columns x, y, review_id, `color` as category codes 0..k-1 into `palette` and `legend`,
+    """Draw `points` (columns x, y, text_id, `color` as category codes 0..k-1 into `palette` and `legend`,
     optionally `size`, where larger is a bigger dot, and the `tooltip` columns shown on hover) with WebGL.
 
     With `highlight`, only that category keeps its colour and the rest turns grey. Clicking a point opens it

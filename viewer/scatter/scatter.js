@@ -81,13 +81,13 @@ function createView(parentElement, height) {
     return view;
   }
   view.plot = plot;
-  const ids = () => view.data.column('review_id');
+  const ids = () => view.data.column('text_id');
   const report = (indices) => {
     const all = ids();
     if (indices.length || view.lasso.length) view.setStateValue('selected', Array.from(indices, (i) => Number(all[i])));
     view.lasso = indices;
   };
-  // A click selects one point in the library: it opens that review, and the lasso selection is put back.
+  // A click selects one point in the library: it opens that text, and the lasso selection is put back.
   plot.subscribe('select', ({ points }) => {
     if (view.lassoing) return;
     view.setTriggerValue('opened', Number(ids()[points[0]]));

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.filters import REVIEW_PAGE, noun
+from viewer.filters import TEXT_PAGE, noun
 from viewer.session import run_query
 
 SHOWN = 20
@@ -79,7 +79,7 @@ for case in failures.itertuples():
         )
         st.html(f"<div>{after_html}</div>")
     else:
-        link = f"[{noun()[:-1]} {case.review_id}]({REVIEW_PAGE}?id={case.review_id})"
+        link = f"[{noun()[:-1]} {case.text_id}]({TEXT_PAGE}?id={case.text_id})"
         st.markdown(
             f"**Case {case.case_id}** · {link} · predicted {case.predicted_before} → {case.predicted_after} · "
             f"P({case.watched}) {case.probability_before:.3f} → {case.probability_after:.3f}"

@@ -3,11 +3,11 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.filters import labels, mapped_models, noun, show_reviews
+from viewer.filters import labels, models_where, noun, show_texts
 from viewer.scatter import scatter_map
 from viewer.session import run_query
 
-REVIEWS_SHOWN = 20
+TEXTS_SHOWN = 20
 
 st.title("Clusters")
 st.caption(
@@ -15,7 +15,7 @@ st.caption(
     "highest mean loss first; pick one to see what is in it and the words that set it apart."
 )
 
-model = st.sidebar.selectbox("Model", mapped_models(), key="model")
+model = st.sidebar.selectbox("Model", models_where("mapped"), key="model")
 summary = run_query("cluster_summary", model=model)
 
 st.dataframe(
@@ -23,7 +23,7 @@ st.dataframe(
     hide_index=True,
     column_config={
         "cluster": "Cluster",
-        "reviews": st.column_config.NumberColumn("Texts", format="%d"),
+        "texts": st.column_config.NumberColumn("Texts", format="%d"),
         "accuracy": st.column_config.NumberColumn("Accuracy", format="%.3f"),
         "mean_loss": st.column_config.NumberColumn("Mean loss", format="%.3f"),
         "mean_oov": st.column_config.NumberColumn("Mean OOV", format="%.1f"),
@@ -39,7 +39,7 @@ focus = st.selectbox(
     "Focus on cluster",
     summary["cluster"],
     key="focus",
-    format_func=lambda c: f"{c}: {summary.set_index('cluster').loc[c, 'reviews']:,} {noun()}",
+    format_func=lambda c: f"{c}: {summary.set_index('cluster').loc[c, 'texts']:,} {noun()}",
 )
 points = run_query(
     "population_map", model=model, split=None, label=None, correct=None, clusters=None, loss_min=0.0, loss_max=1e9
@@ -53,7 +53,7 @@ with left:
         palette=palette,
         legend=legend,
         size=charts.MAP_SIZES["out-of-vocabulary count"],
-        tooltip=[("review_id", "id"), "label", ("predicted_label", "prediction"), "loss", "cluster"],
+        tooltip=[("text_id", "id"), "label", ("predicted_label", "prediction"), "loss", "cluster"],
         highlight=legend.index(str(focus)),
         key="cluster_map",
         height=500,
@@ -69,4 +69,4 @@ right.altair_chart(charts.cluster_words(words), width="stretch")
 right.caption(f"Share of the cluster's {noun()} that use the word, against the other {noun()}.")
 
 st.subheader(f"Highest-loss {noun()} in cluster {focus}")
-show_reviews(run_query("cluster_reviews", model=model, cluster=int(focus), limit=REVIEWS_SHOWN))
+show_texts(run_query("cluster_texts", model=model, cluster=int(focus), limit=TEXTS_SHOWN))

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.filters import compared_models, noun, scored_models
+from viewer.filters import models_where, noun
 from viewer.session import run_query
 
 SPLITS = ["test", "validation", "train", "all"]
@@ -17,7 +17,8 @@ st.caption(
 
 # The choices live in the URL, so that a dashboard can be shared as a link.
 url = st.query_params
-neural = [model for model in compared_models() if model in scored_models()]  # the loss needs probabilities
+# The loss needs probabilities.
+neural = [model for model in models_where("compared") if model in models_where("has_probabilities")]
 features = run_query("features")
 numeric = features[features["kind"] == "numeric"]
 titles = dict(features[["feature", "title"]].itertuples(index=False))
@@ -41,7 +42,7 @@ for feature in chosen:
     chart.altair_chart(charts.feature_vs_loss(histogram, titles[feature]), width="stretch")
     rho = correlations.loc[feature]
     numbers.metric("Rank correlation", f"{rho.spearman:+.3f}", help=f"Spearman, {titles[feature]} against loss")
-    numbers.caption(f"95% interval {rho.ci_low:+.3f} to {rho.ci_high:+.3f} (bootstrap, {int(rho.reviews):,} {noun()})")
+    numbers.caption(f"95% interval {rho.ci_low:+.3f} to {rho.ci_high:+.3f} (bootstrap, {int(rho.texts):,} {noun()})")
 
 for category in features.loc[features["kind"] == "category", "feature"]:
     st.subheader(f"By {titles[category]}")

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.filters import compared_models, noun, show_reviews, side_by_side
+from viewer.filters import models_where, noun, show_texts, side_by_side
 from viewer.session import run_query
 
 SHOWN = 15
@@ -15,7 +15,7 @@ st.caption(
     "Open a text to see which words misled the model."
 )
 
-neural = compared_models()
+neural = models_where("compared")
 with st.sidebar:
     model = st.selectbox("Model", neural, key="model")
     subset = st.selectbox("Split", ["test", "validation", "train"], key="subset")
@@ -30,11 +30,11 @@ for column, pair in side_by_side(shown, SIDE_BY_SIDE):
     row = confusions.iloc[pairs.index(pair)]
     column.subheader(f"{row.label.capitalize()} {noun()} read as {row.predicted_label}")
     loss = f", mean loss {row.mean_loss:.3f}; the highest losses first" if row.mean_loss == row.mean_loss else ""
-    column.caption(f"{row.reviews:,} {noun()}{loss}.")
+    column.caption(f"{row.texts:,} {noun()}{loss}.")
     failures = run_query(
         "failures", model=model, subset=subset, label=row.label, predicted_label=row.predicted_label, limit=SHOWN
     )
-    show_reviews(failures, column)
+    show_texts(failures, column)
 
 st.subheader("Which model gets it right")
 if len(neural) < 2:
@@ -51,7 +51,7 @@ left.altair_chart(charts.cohort_bars(cohorts), width="stretch")
 cohort = right.segmented_control("Cohort", cohorts["cohort"], default=f"{first} only", key=f"cohort-{first}-{second}")
 if cohort:
     examples = run_query("cohort_examples", subset=subset, cohort=cohort, first=first, second=second, limit=SHOWN)
-    show_reviews(
+    show_texts(
         examples,
         right,
         column_config={

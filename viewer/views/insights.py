@@ -3,7 +3,7 @@ each model errs most."""
 
 import streamlit as st
 
-from viewer.filters import noun, show_reviews
+from viewer.filters import noun, show_texts
 from viewer.session import run_query
 
 SHOWN = 50
@@ -29,11 +29,11 @@ else:
             "kind": "Kind",
             "model": "Model",
             "title": st.column_config.TextColumn("Finding", width="large"),
-            "reviews": st.column_config.NumberColumn("Texts", format="%d"),
+            "texts": st.column_config.NumberColumn("Texts", format="%d"),
             "mean_loss": st.column_config.NumberColumn("Mean loss", format="%.3f"),
             "loss_ratio": st.column_config.NumberColumn("× mean", format="%.1f"),
             "importance": st.column_config.NumberColumn("Importance", format="%.3f",
-                                                        help="Share of the loss (or of the reviews) it accounts for"),
+                                                        help="Share of the loss (or of the texts) it accounts for"),
         },
     )  # fmt: skip
     selected = table.selection.rows
@@ -45,9 +45,9 @@ else:
         st.error(f"No finding {chosen}. Pick one from the table.")
     else:
         st.subheader(row["title"].iloc[0])
-        reviews = run_query("insight_reviews", insight_id=int(chosen), limit=SHOWN)
-        st.caption(f"The first {len(reviews)} of {int(row['reviews'].iloc[0]):,} {noun()}.")
-        show_reviews(reviews.drop(columns=["rank"]))
+        texts = run_query("insight_texts", insight_id=int(chosen), limit=SHOWN)
+        st.caption(f"The first {len(texts)} of {int(row['texts'].iloc[0]):,} {noun()}.")
+        show_texts(texts.drop(columns=["rank"]))
 
 st.subheader("Slices")
 st.caption(
@@ -81,9 +81,9 @@ table = st.dataframe(
 )
 picked = table.selection.rows
 chosen_slice = found.iloc[picked[0] if picked else 0]
-members = run_query("slice_reviews", model=model, slice=int(chosen_slice["slice"]), limit=SHOWN)
+members = run_query("slice_texts", model=model, slice=int(chosen_slice["slice"]), limit=SHOWN)
 st.caption(
     f"{noun().capitalize()} with {chosen_slice['description']}: the {len(members)} with the highest loss of "
     f"{int(chosen_slice['size']):,}."
 )
-show_reviews(members)
+show_texts(members)

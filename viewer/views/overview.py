@@ -3,15 +3,9 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.filters import compared_models, labels, side_by_side
+from viewer.filters import labels, models_where, side_by_side
 from viewer.session import build_facts, run_query
 
-KINDS = {"trained": "trained here", "brought": "brought in", "baseline": "trained here"}
-BROUGHT = {
-    "keras": "a Keras model",
-    "transformer": "a transformer checkpoint",
-    "predictions": "predictions made elsewhere",
-}
 SPLIT_SOURCES = {
     "given": "The split into train and test comes from the data.",
     "made": "The data has no split column: a seeded, stratified split held out a share of each class for test.",
@@ -37,19 +31,16 @@ for column, row in zip(columns, figures.itertuples(), strict=True):
     column.caption(f"macro-F1 {row.test_macro_f1:.3f}{loss} · {row.description}")
 
 seed = figures["seed_accuracy"].notna().any()
-hidden = ["description", "file", "sha256", "no_attributions", "no_behaviour", "no_probabilities", "attributed_texts",
-          "latent_dim", "architecture", "rank"] + ([] if seed else ["seed_accuracy", "seed_loss"])  # fmt: skip
-kinds = [
-    KINDS[row.kind] + (f": {BROUGHT[row.architecture]}" if row.kind == "brought" else "")
-    for row in figures.itertuples()
-]
-shown = figures.drop(columns=hidden).assign(kind=kinds)
+hidden = ["kind", "given_with", "description", "file", "sha256", "compared", "mapped", "attributed", "tested",
+          "has_probabilities", "no_attributions", "no_behaviour", "no_probabilities", "attributed_texts", "latent_dim",
+          "architecture", "rank"] + ([] if seed else ["seed_accuracy", "seed_loss"])  # fmt: skip
+shown = figures.drop(columns=hidden)
 st.dataframe(
     shown,
     hide_index=True,
     column_config={
         "model": "Model",
-        "kind": "Source",
+        "source": "Source",
         "epochs": "Epochs",
         "test_accuracy": st.column_config.NumberColumn("Test accuracy", format="%.3f"),
         "test_macro_f1": st.column_config.NumberColumn("Test macro-F1", format="%.3f"),
@@ -66,12 +57,12 @@ st.caption(
     + f"{len(classes)} classes. "
     + SPLIT_SOURCES.get(facts.get("split_source"), "")
 )
-for row in figures[figures["kind"] == "brought"].itertuples():
-    st.caption(f"**{row.model}** was brought in: `{row.file}`, SHA-256 `{row.sha256[:16]}…`")
+for row in figures[figures["given_with"].notna()].itertuples():
+    st.caption(f"**{row.model}** was brought in ({row.given_with}=): `{row.file}`, SHA-256 `{row.sha256[:16]}…`")
 for row in figures[figures["no_attributions"].notna()].itertuples():
     st.caption(f"**{row.model}** has no heat maps: {row.no_attributions}.")
-texts = int(run_query("labels")["reviews"].sum())
-for row in figures[figures["no_attributions"].isna()].itertuples():
+texts = int(run_query("labels")["texts"].sum())
+for row in figures[figures["attributed"]].itertuples():
     if row.attributed_texts < texts:
         st.caption(f"**{row.model}** has heat maps for {row.attributed_texts:,} texts: its misclassified test texts "
                    "and a sample (settings attribute_errors, attribute_sample, attribute_all).")  # fmt: skip
@@ -132,7 +123,7 @@ st.dataframe(
         "scaled_brier": st.column_config.NumberColumn("Brier scaled", format="%.3f"),
         "log_loss": st.column_config.NumberColumn("Log loss", format="%.3f"),
         "scaled_log_loss": st.column_config.NumberColumn("Log loss scaled", format="%.3f"),
-        "reviews": st.column_config.NumberColumn("Texts", format="%d"),
+        "texts": st.column_config.NumberColumn("Texts", format="%d"),
     },
 )
 st.caption(
@@ -140,12 +131,12 @@ st.caption(
     "with its 95% bootstrap interval. MCE: the largest gap of any bin. Temperature above 1: the model was "
     "overconfident. The calibrated probabilities are in `predictions.calibrated`."
 )
-for column, model in side_by_side(list(figures.loc[figures["no_probabilities"].isna(), "model"]), per_row=3):
+for column, model in side_by_side(models_where("has_probabilities"), per_row=3):
     # Total height: the Streamlit theme draws the axes and legend larger than the spec assumes.
     column.altair_chart(charts.reliability_diagram(reliability, model), height=360)
 
 st.subheader("Training curves")
-trained = [model for model in compared_models() if model in set(batches["model"])]
+trained = [model for model in models_where("compared") if model in set(batches["model"])]
 if trained:
     left, right = st.columns(2)
     left.altair_chart(charts.training_curve(batches, "loss", trained), width="stretch")

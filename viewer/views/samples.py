@@ -3,17 +3,7 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.filters import (
-    ANY,
-    attributed_models,
-    categories,
-    compared_models,
-    labels,
-    mapped_models,
-    noun,
-    show_reviews,
-    side_by_side,
-)
+from viewer.filters import ANY, categories, labels, models_where, noun, show_texts, side_by_side, why_not
 from viewer.session import run_query
 
 LIMIT = 500
@@ -73,33 +63,33 @@ st.write(
     f"{matching:,} {noun()} match" + (f"; the {LIMIT} with the highest loss are listed." if matching > LIMIT else ".")
 )
 
-table = show_reviews(
+table = show_texts(
     samples.drop(columns=["matching"]),
     on_select="rerun",
     selection_mode="single-row",
     key="table",
-    column_config={"review_id": st.column_config.NumberColumn("Id", format="%d"), "link": None},
+    column_config={"text_id": st.column_config.NumberColumn("Id", format="%d"), "link": None},
 )
 
 selected = table.selection.rows
 if selected:
-    st.query_params["id"] = str(samples["review_id"].iloc[selected[0]])
+    st.query_params["id"] = str(samples["text_id"].iloc[selected[0]])
 
-review_id = st.query_params.get("id")
-if review_id is None:
+text_id = st.query_params.get("id")
+if text_id is None:
     st.info("Select a row to read the text and compare the models.")
     st.stop()
 
-review = run_query("review", review_id=int(review_id)) if review_id.isdigit() else None
-if review is None or review.empty:
-    st.error(f"No text with id {review_id}. Pick one from the table.")
+opened = run_query("text", text_id=int(text_id)) if text_id.isdigit() else None
+if opened is None or opened.empty:
+    st.error(f"No text with id {text_id}. Pick one from the table.")
     st.stop()
-review = review.iloc[0]
+opened = opened.iloc[0]
 
-predictions = run_query("review_predictions", review_id=int(review_id))
+predictions = run_query("text_predictions", text_id=int(text_id))
 verdicts = predictions.drop_duplicates("model").set_index("model")
-compared = compared_models()
-attributed, unattributed = attributed_models()
+compared = models_where("compared")
+attributed, unattributed = models_where("attributed"), why_not("no_attributions")
 # A transformer's attributions are computed for a chosen set of texts: the others say so.
 covered = set(verdicts.index[verdicts["attributed"]])
 for model in [model for model in attributed if model not in covered]:
@@ -112,34 +102,34 @@ for model in [model for model in attributed if model not in covered]:
 attributed = [model for model in attributed if model in covered]
 
 st.divider()
-st.subheader(f"Text {review.review_id}")
+st.subheader(f"Text {opened.text_id}")
 features = run_query("features")
 extra = [
-    f"{title} {review[name]}"
+    f"{title} {opened[name]}"
     for name, title in features.loc[features["source"] == "data", ["feature", "title"]].itertuples(index=False)
-    if name in review.index
+    if name in opened.index
 ]
 st.caption(
     " · ".join(
-        [f"{review.split} split ({review.subset})", f"label **{review.label}**", *extra]
-        + [f"{review.n_tokens} tokens, {review.n_oov} out of vocabulary"]
-        + (["truncated"] if review.truncated else [])
-        + ([f"id {review.source_id}"] if review.source_id else [])
+        [f"{opened.split} split ({opened.subset})", f"label **{opened.label}**", *extra]
+        + [f"{opened.n_tokens} tokens, {opened.n_oov} out of vocabulary"]
+        + (["truncated"] if opened.truncated else [])
+        + ([f"id {opened.source_id}"] if opened.source_id else [])
     )
 )
 columns = st.columns(len(verdicts) + 1)
 for column, row in zip(columns, verdicts.reset_index().itertuples(), strict=False):
-    p_true = predictions[(predictions["model"] == row.model) & (predictions["label"] == review.label)]["probability"]
+    p_true = predictions[(predictions["model"] == row.model) & (predictions["label"] == opened.label)]["probability"]
     if p_true.isna().all():  # predicted classes alone
         column.metric(f"{row.model}: predicted", row.predicted_label, help="the model gives its predicted class alone")
         column.caption("right" if row.correct else "wrong")
         continue
-    column.metric(f"{row.model}: P({review.label})", f"{p_true.iloc[0]:.3f}", help="the probability of the true label")
+    column.metric(f"{row.model}: P({opened.label})", f"{p_true.iloc[0]:.3f}", help="the probability of the true label")
     column.caption(f"predicted {row.predicted_label} · loss {row.loss:.3f}" + ("" if row.correct else " · wrong"))
 with_loss = [model for model in compared if verdicts.loc[model, "loss"] == verdicts.loc[model, "loss"]]
 if len(with_loss) >= 2:
     first_loss, second_loss = verdicts.loc[with_loss[0], "loss"], verdicts.loc[with_loss[1], "loss"]
-    # A percentage of a near-zero loss means nothing: below 0.01 only the difference is shown.
+    # A percentage of a near-zero loss means nothing: below 0.01 only the difference is opened.
     columns[-1].metric(
         f"Loss, {with_loss[0]} to {with_loss[1]}",
         f"{(second_loss - first_loss) / first_loss:+.0%}" if first_loss >= 0.01 else f"{second_loss - first_loss:+.3f}",
@@ -155,7 +145,7 @@ with st.expander("Every class's probability"):
 st.markdown("#### What each model read into it")
 # Two classes mirror each other; with more, the true class and the one the first model predicted.
 first_prediction = verdicts.loc[(compared or list(verdicts.index))[0], "predicted_label"]
-default = [review.label] if len(classes) == 2 else list(dict.fromkeys([review.label, first_prediction]))
+default = [opened.label] if len(classes) == 2 else list(dict.fromkeys([opened.label, first_prediction]))
 chosen = st.multiselect("Toward the class", classes, default=default, key="toward")
 st.caption(
     "Integrated gradients: how much each word pushed the model toward the class (green) or away from it (red); "
@@ -173,7 +163,7 @@ def away_title(label: str) -> str:
 
 st.html(f"<style>{charts.HEAT_CSS}</style>")
 for toward in chosen:
-    heat = run_query("review_heatmap", review_id=int(review_id), label=toward)
+    heat = run_query("text_heatmap", text_id=int(text_id), label=toward)
     for column, model in side_by_side(attributed):
         tokens = heat[heat["model"] == model]
         column.markdown(f"**{model}** · toward {toward}")
@@ -181,9 +171,9 @@ for toward in chosen:
         column.markdown(f"**{model}** · {away_title(toward)}")
         column.html(charts.heat_map(tokens, "away"))
 
-focus = chosen[0] if chosen else review.label
+focus = chosen[0] if chosen else opened.label
 st.markdown(f"#### Strongest words and phrases toward {focus}")
-ngrams = run_query("review_ngrams", review_id=int(review_id), top=NGRAMS, label=focus)
+ngrams = run_query("text_ngrams", text_id=int(text_id), top=NGRAMS, label=focus)
 for column, model in side_by_side(attributed):
     column.markdown(f"**{model}**")
     column.altair_chart(charts.ngram_bars(ngrams[ngrams["model"] == model], focus), width="content")
@@ -193,7 +183,7 @@ if len(differing) >= 2:
     st.markdown("#### Where the models disagree")
     first, second = differing[0], differing[1]
     comparison = run_query(
-        "model_comparison", review_id=int(review_id), notable=NOTABLE, label=focus, first=first, second=second
+        "model_comparison", text_id=int(text_id), notable=NOTABLE, label=focus, first=first, second=second
     )
     flipped = comparison[comparison["flipped"]]
     st.caption(
@@ -204,7 +194,7 @@ if len(differing) >= 2:
         charts.model_change(comparison.head(COMPARED), first, second, focus, list(figures["model"])), width="stretch"
     )
 
-cases = run_query("review_cases", review_id=int(review_id))
+cases = run_query("text_cases", text_id=int(text_id))
 if not cases.empty:
     st.markdown("#### Behavioural tests on this text")
     st.dataframe(
@@ -223,11 +213,11 @@ if not cases.empty:
     st.caption("The text changed in small ways; the Behaviour page explains each test.")
 
 with st.expander("Raw text"):
-    st.text(review.display_text)
+    st.text(opened.display_text)
 
-mapped = mapped_models()
+mapped = models_where("mapped")
 if mapped:
     st.subheader(f"Similar {noun()}")
     space = st.radio("In the latent space of", mapped, horizontal=True, key="space")
-    show_reviews(run_query("similar_reviews", model=space, review_id=int(review_id), k=NEIGHBOURS + 1).iloc[1:])
+    show_texts(run_query("similar_texts", model=space, text_id=int(text_id), k=NEIGHBOURS + 1).iloc[1:])
     st.caption("The nearest texts by Euclidean distance between latent vectors: the ones the model sees as most alike.")

@@ -1,0 +1,84 @@
+"""Run every model on the behavioural test cases (pipeline/per_text/behaviour/cases.py) and say which cases each fails.
+
+    python -m pipeline verdicts --models dense cnn baseline --weights build/models/dense.keras ... \
+        --predictions build/predictions/dense.parquet ... --texts build/texts.parquet \
+        --tokens build/tokens.npz --cases build/behaviour/cases.parquet --out build/behaviour/dense.parquet ...
+
+One process for all models: the changed texts are encoded once, and TensorFlow starts once. Only the changed
+texts are predicted: a case's text before the change is a text of the data, whose
+probabilities the model's predictions already hold. A case fails when
+- invariance: the predicted class changes;
+- direction: the probability of the case's class moves against the expectation by more than the tolerance;
+- template: the predicted class is not the case's label.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline import artifacts, cli, registry
+from pipeline.config import load_config
+from pipeline.models.classifier import Corpus, load
+
+
+def verdicts(
+    cases: pd.DataFrame, before: np.ndarray | None, after: np.ndarray, labels: list[str], tolerance: float
+) -> np.ndarray:
+    """Whether the model fails each case, from its probabilities before (rows of cases; NaN for templates) and
+    after the change."""
+    index = cases["label"].map({label: i for i, label in enumerate(labels)}).fillna(0).astype(int).to_numpy()
+    rows = np.arange(len(cases))
+    expect = cases["expect"].to_numpy()
+    moved = after[rows, index] - before[rows, index]
+    return np.select(
+        [expect == "same", expect == "up", expect == "down", expect == "label"],
+        [
+            before.argmax(axis=1) != after.argmax(axis=1),
+            moved < -tolerance,
+            moved > tolerance,
+            after.argmax(axis=1) != index,
+        ],
+        default=False,
+    )
+
+
+def main() -> None:
+    p = cli.parser(__doc__)
+    p.add_argument("--models", required=True, nargs="+", help="names from the models setting, the baseline too")
+    p.add_argument("--weights", required=True, type=Path, nargs="+", help="each model's file (.keras, or .pkl)")
+    p.add_argument("--predictions", required=True, type=Path, nargs="+", help="each model's predictions of the data")
+    p.add_argument("--texts", required=True, type=Path)
+    p.add_argument("--tokens", required=True, type=Path)
+    p.add_argument("--cases", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path, nargs="+", help="each model's verdicts (.parquet)")
+    args = p.parse_args()
+    config = load_config(args.config)
+    corpus = Corpus.read(args.texts, args.tokens)
+    cases = artifacts.read_table(args.cases)
+    changed = corpus.of_texts(list(cases["after"]))  # encoded once, read by every model
+    k = len(corpus.labels)
+    known = cases["text_id"].notna().to_numpy()
+    for name, weights, predictions_path, out in zip(args.models, args.weights, args.predictions, args.out, strict=True):
+        model = load(registry.spec(config, name), weights, corpus)
+        after = model.predict(changed)[0] if len(cases) else np.zeros((0, k))
+        predictions = artifacts.read_predictions(predictions_path).set_index("text_id")["probabilities"]
+        before = np.full((len(cases), k), np.nan)
+        if known.any():
+            before[known] = np.stack(predictions.loc[cases.loc[known, "text_id"].astype(int)].to_numpy())
+        failed = verdicts(cases, before, after, corpus.labels, config["behaviour"]["tolerance"])
+        artifacts.write_table(
+            out,
+            pd.DataFrame(
+                {
+                    "case_id": cases["case_id"].to_numpy(np.int32),
+                    "model": name,
+                    "probabilities_before": [None if np.isnan(row).any() else row.astype(np.float32) for row in before],
+                    "probabilities_after": list(after.astype(np.float32)),
+                    "failed": failed,
+                }
+            ),
+        )
+        print(f"{out}: {name} fails {int(failed.sum()):,} of {len(cases):,} cases")

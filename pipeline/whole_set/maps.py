@@ -1,0 +1,78 @@
+"""A 2-D t-SNE map of one model's latent space, every text a point.
+
+python -m pipeline maps --latent build/latent/dense.npy --out build/maps/dense.npy
+
+Up to `fit_sample` texts (all of IMDB's 50,000) are mapped by t-SNE itself; past that, t-SNE is fitted on a seeded
+sample and every other text is placed on that map with openTSNE's `transform`, a chunk at a time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from openTSNE import TSNE
+from tqdm import tqdm
+
+from pipeline import artifacts, cli
+from pipeline.config import load_config
+
+PERPLEXITY = 30.0
+PLACE_CHUNK = 50_000  # texts placed at a time: memory bounded by the chunk, not by the data
+REPORT_EVERY = 25  # iterations between two updates of the progress bar
+
+
+def perplexity(settings: dict, points: int) -> float:
+    """The setting, or 30 where the data allows: openTSNE needs more than 3 x perplexity points."""
+    if settings["perplexity"] > 0:
+        return settings["perplexity"]
+    return max(1.0, min(PERPLEXITY, (points - 1) / 3 - 1))
+
+
+def progressed(bar: tqdm) -> bool:
+    """Move the bar on. False: openTSNE stops optimizing when a callback returns True, and tqdm's update returns
+    True whenever it redraws, which depends on the clock: the map would end after a varying number of iterations."""
+    bar.update(REPORT_EVERY)
+    return False
+
+
+def fit_rows(n: int, sample: int, seed: int) -> np.ndarray:
+    """The texts t-SNE is fitted on, in order: every one up to `sample`, else a seeded sample of that many."""
+    if sample <= 0 or n <= sample:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
+
+
+def tsne_map(latent: np.ndarray, settings: dict, seed: int) -> np.ndarray:
+    rows = fit_rows(len(latent), settings["fit_sample"], seed)
+    iterations = settings["early_exaggeration_iter"] + settings["iterations"]
+    with tqdm(total=iterations, desc=f"t-SNE of {len(rows):,} texts", unit=" iterations", leave=False) as bar:
+        tsne = TSNE(
+            n_components=2,
+            perplexity=perplexity(settings, len(rows)),
+            early_exaggeration_iter=settings["early_exaggeration_iter"],
+            n_iter=settings["iterations"],
+            exaggeration=settings["exaggeration"],
+            initialization="pca",
+            random_state=seed,
+            n_jobs=settings["jobs"],
+            callbacks=lambda iteration, error, embedding: progressed(bar),
+            callbacks_every_iters=REPORT_EVERY,
+        )
+        embedding = tsne.fit(latent[rows])
+    points = np.empty((len(latent), 2), dtype=np.float32)
+    points[rows] = embedding
+    rest = np.setdiff1d(np.arange(len(latent)), rows)
+    for start in tqdm(range(0, len(rest), PLACE_CHUNK), desc="placing the other texts", unit=" chunks", leave=False):
+        chunk = rest[start : start + PLACE_CHUNK]
+        points[chunk] = embedding.transform(latent[chunk], n_iter=settings["place_iterations"])
+    return points
+
+
+def main() -> None:
+    p = cli.parser(__doc__)
+    p.add_argument("--latent", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+    args = p.parse_args()
+    config = load_config(args.config)
+    artifacts.write_array(args.out, tsne_map(artifacts.read_array(args.latent), config["maps"], config["seed"]))
