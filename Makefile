@@ -165,13 +165,15 @@ $(BUILD)/models/%.keras $(BUILD)/training/%.json: $(BUILD)/tokens.npz $(BUILD)/s
 $(foreach model,$(COPIED),$(call model_file,$(model))): $(BUILD)/models/%: $$(BUILD)/settings/$$(basename $$*).json
 	$(STEP) copy_model --config $(RESOLVED) --model $(basename $*) --out $@
 
-# Every model that can be run through the one model interface, trained here or given: its predictions and latent
-# vectors.
-$(BUILD)/models/%.json $(BUILD)/predictions/%.parquet $(BUILD)/latent/%.npy: $$(call model_file,$$*) \
-		$(BUILD)/texts.parquet $(BUILD)/tokens.npz $(BUILD)/settings/%.json
+# Every model that can be run through the one model interface, trained here or given: its predictions, latent vectors
+# and integrated gradients (a transformer's: of a chosen set), in one pass over the texts.
+$(BUILD)/models/%.json $(BUILD)/predictions/%.parquet $(BUILD)/latent/%.npy $(BUILD)/attributions/%.parquet: \
+		$$(call model_file,$$*) $(BUILD)/texts.parquet $(BUILD)/tokens.npz $(BUILD)/settings/%.json \
+		$(BUILD)/settings/attributions.json
 	$(STEP) predict --config $(RESOLVED) --model $* --weights $(call model_file,$*) --texts $(BUILD)/texts.parquet \
 		--tokens $(BUILD)/tokens.npz --history $(BUILD)/training/$*.json --summary $(BUILD)/models/$*.json \
-		--predictions $(BUILD)/predictions/$*.parquet --latent $(BUILD)/latent/$*.npy
+		--predictions $(BUILD)/predictions/$*.parquet --latent $(BUILD)/latent/$*.npy \
+		--attributions $(BUILD)/attributions/$*.parquet
 
 # Predictions made elsewhere (PREDICTIONS=): checked, joined to the texts, with their embeddings where they have them.
 define IMPORT_RULE
@@ -182,15 +184,6 @@ $(BUILD)/models/$(1).json $(BUILD)/predictions/$(1).parquet $(if $(filter $(1),$
 		--predictions $(BUILD)/predictions/$(1).parquet $(if $(filter $(1),$(MAPPED)),--latent $(BUILD)/latent/$(1).npy)
 endef
 $(foreach model,$(IMPORTED),$(eval $(call IMPORT_RULE,$(model))))
-
-# Integrated gradients of a model for the tokens of its texts (a transformer's: of a chosen set), once it has been
-# run on them.
-$(BUILD)/attributions/%.parquet: $$(call model_file,$$*) \
-		$(BUILD)/models/%.json $(BUILD)/texts.parquet $(BUILD)/tokens.npz $(BUILD)/settings/attributions.json \
-		$(BUILD)/settings/%.json
-	$(STEP) attributions --config $(RESOLVED) --model $* --weights $(call model_file,$*) \
-		--texts $(BUILD)/texts.parquet --tokens $(BUILD)/tokens.npz --predictions $(BUILD)/predictions/$*.parquet \
-		--out $@
 
 # The TF-IDF + logistic regression reference, fitted, then analysed through the one model interface too.
 $(BUILD)/models/baseline.json $(BUILD)/predictions/baseline.parquet $(BUILD)/attributions/baseline.parquet \
@@ -251,11 +244,14 @@ $(call each,behaviour,parquet,$(RUN)) &: $(call each,predictions,parquet,$(RUN))
 		--predictions $(call each,predictions,parquet,$(RUN)) --texts $(BUILD)/texts.parquet \
 		--tokens $(BUILD)/tokens.npz --cases $(word 1,$(CASES)) --out $(call each,behaviour,parquet,$(RUN))
 
-# The shared database, written aside and renamed into place when complete.
-$(DB): $(BUILD)/dataset.json $(BUILD)/tokens.npz $(BUILD)/settings/models.json $(call each,models,json,$(MODELS)) \
-		$(call each,predictions,parquet,$(MODELS)) $(call each,maps,npy,$(MAPPED)) \
-		$(call each,clusters,parquet,$(MAPPED)) $(call each,attributions,parquet,$(RUN)) $(BUILD)/metadata.parquet \
-		$(INSIGHTS) $(CALIBRATION) $(CASES) $(call each,behaviour,parquet,$(RUN))
+# The shared database, written aside and renamed into place when complete. Make starts the steps in the order of
+# these prerequisites, as far as they are ready: the longest first (the maps, then the attributions), so that no core
+# is left waiting on a long step at the end.
+$(DB): $(call each,maps,npy,$(MAPPED)) $(call each,attributions,parquet,$(RUN)) \
+		$(call each,behaviour,parquet,$(RUN)) $(CASES) $(INSIGHTS) $(CALIBRATION) $(call each,clusters,parquet,$(MAPPED)) \
+		$(foreach model,$(MAPPED),$(BUILD)/clusters/$(model)_words.parquet) $(call each,latent,npy,$(MAPPED)) \
+		$(call each,models,json,$(MODELS)) $(call each,predictions,parquet,$(MODELS)) $(BUILD)/metadata.parquet \
+		$(BUILD)/texts.parquet $(BUILD)/dataset.json $(BUILD)/tokens.npz $(BUILD)/settings/models.json
 	$(STEP) build_db --config $(RESOLVED) --texts $(BUILD)/texts.parquet --dataset $(BUILD)/dataset.json \
 		--tokens $(BUILD)/tokens.npz --metadata $(BUILD)/metadata.parquet \
 		--models $(call each,models,json,$(MODELS)) --predictions $(call each,predictions,parquet,$(MODELS)) \

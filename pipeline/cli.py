@@ -11,6 +11,7 @@ import os
 import resource
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -108,9 +109,13 @@ def record_timing(step: str, seconds: float) -> None:
         step = f"{step}_{sys.argv[sys.argv.index('--model') + 1]}"
     elif step in ("maps", "clusters"):  # named by the model's latent vectors
         step = f"{step}_{Path(sys.argv[sys.argv.index('--latent') + 1]).stem}"
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = sum(u.ru_utime + u.ru_stime for u in (usage, resource.getrusage(resource.RUSAGE_CHILDREN)))
+    # The CPU time says how much of the machine the step took, beside others that ran at the same time; the end, when.
+    row = {"step": step, "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
+           "peak_mib": round(usage.ru_maxrss / 1024, 1), "ended": round(time.time(), 2)}  # fmt: skip
     with open(path, "a") as f:
-        f.write(json.dumps({"step": step, "seconds": round(seconds, 2), "peak_mib": round(peak_mib, 1)}) + "\n")
+        f.write(json.dumps(row) + "\n")
 
 
 @contextlib.contextmanager

@@ -28,6 +28,11 @@ def sql_file(name: str) -> Path:
     return path
 
 
+def sql_literal(value: str | Path) -> str:
+    """A string as an SQL literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> dict[str, Any]:
     merged = dict(base)
     for key, value in override.items():

@@ -1,8 +1,10 @@
 -- The reviewlens database: every table, every column documented.
 -- Built by pipeline/database/build_db.py; opened read-only by the viewer and by anyone with DuckDB >= 1.2.
--- {{latent_dim}} is replaced at build time by the largest of the neural models' latent sizes. The columns of the
--- user's data beyond text, label, split and id are added to `texts` at build time, and the views over the
--- metadata features (text_features, text_categories) are made from pipeline/whole_set/features.py.
+-- Three placeholders in double braces are filled at build time (pipeline/database/build_db.py): the largest of the
+-- neural models' latent sizes, and the columns of what the pipeline measures on every text with their comments
+-- (pipeline/whole_set/features.py). The columns of the user's data beyond text, label, split and id are added to
+-- `texts` at build time, and the views over the metadata features (text_features, text_categories) are made from
+-- pipeline/whole_set/features.py.
 -- A "text" is any labelled text: an IMDB review, a support ticket, a question.
 -- The large per-text tables declare no primary or foreign keys: DuckDB stores an index for each,
 -- which cost about 40 MB here. The tests check their keys and references on every build instead.
@@ -36,15 +38,7 @@ create table texts (
     -- zstd: texts take a quarter of the space they take uncompressed.
     text varchar not null using compression zstd,
     -- Every list of texts shows this, so that a list does not decompress every text to cut its start.
-    snippet varchar not null,
-    n_chars integer not null check (n_chars >= 0),
-    n_tokens integer not null check (n_tokens >= 0),
-    n_oov integer not null check (n_oov between 0 and n_tokens),
-    truncated boolean not null,
-    polarity float not null check (polarity between -1 and 1),
-    subjectivity float not null check (subjectivity between 0 and 1),
-    n_negations integer not null check (n_negations >= 0),
-    n_contrasts integer not null check (n_contrasts >= 0)
+    snippet varchar not null{{measures}}
 );
 comment on table texts is 'One row per labelled text of the data, every split; the data''s own extra columns follow the built-in ones.';
 comment on column texts.text_id is 'Stable id: the order of the data file (IMDB: train before test, negative before positive, then by file id).';
@@ -54,15 +48,7 @@ comment on column texts.subset is 'Role in training: train, validation (given, o
 comment on column texts.label is 'Ground truth: one of the labels table.';
 comment on column texts.text is 'Raw text, HTML residue included.';
 comment on column texts.snippet is 'The start of the text for lists and tooltips: its first 160 characters, line breaks as spaces (the snippet() macro).';
-comment on column texts.n_chars is 'Length of the raw text in characters.';
-comment on column texts.n_tokens is 'Number of tokens after cleaning (the tokens() macro), before truncation.';
-comment on column texts.n_oov is 'Tokens outside the vocabulary (built on the train subset only).';
-comment on column texts.truncated is 'True when the text has more tokens than the models see.';
-comment on column texts.polarity is 'TextBlob polarity of the text, from -1 (negative) to 1 (positive).';
-comment on column texts.subjectivity is 'TextBlob subjectivity of the text, from 0 (objective) to 1 (subjective).';
-comment on column texts.n_negations is 'Negation tokens: not, no, never, dont, cant, without...';
-comment on column texts.n_contrasts is 'Contrast tokens: but, however, although, though, yet, despite...';
-
+{{measure comments}}
 create table model_kinds (
     kind varchar primary key,
     title varchar not null,

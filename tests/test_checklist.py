@@ -1,6 +1,6 @@
-"""Behavioural test cases (pipeline/per_text/behaviour/checklist.py): each perturbation changes what it should and
-nothing else, the suite fits the label set, and every mistake in a user's tests file is a one-line error naming the
-file and test."""
+"""Behavioural tests (pipeline/per_text/behaviour/): each change to a text (perturb.py) changes what it should and
+nothing else, the suite (suite.py, suite.toml) fits the label set, the cases (cases.py) are made as each test says,
+and every mistake in a user's tests file is a one-line error naming the file and test."""
 
 from __future__ import annotations
 
@@ -13,25 +13,21 @@ import pytest
 
 from pipeline.data.text import tokenize_all
 from pipeline.errors import PipelineError
-from pipeline.per_text.behaviour import checklist
-from pipeline.per_text.behaviour.checklist import (
+from pipeline.per_text.behaviour import suite
+from pipeline.per_text.behaviour.cases import make_cases
+from pipeline.per_text.behaviour.perturb import (
     FEMALE_NAMES,
     MALE_NAMES,
-    NEGATIVE_SENTENCES,
-    NEUTRAL_SENTENCES,
-    POSITIVE_SENTENCES,
     add_sentence,
-    builtin_tests,
     fill,
-    make_cases,
     negate,
-    read_user_tests,
     replace_names,
     replace_numbers,
     replace_pairs,
     token_spans,
     typos,
 )
+from pipeline.per_text.behaviour.suite import builtin_tests, read_user_tests
 
 SENTIMENT = ["negative", "positive"]
 TREC = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
@@ -268,6 +264,9 @@ def test_make_cases_counts_skipped_texts_and_stores_only_changed_ones():
 
 def test_make_cases_sets_expectations_by_kind():
     cases, _ = sentiment_cases()
+    # The sentences of the built-in suite (suite.toml): of the class the baseline predicts, and neutral ones.
+    appended = {test.name: test for test, _ in builtin_tests(SENTIMENT)}
+    per_class = dict(appended["intensifier"].class_sentences)
     by_test = dict(tuple(cases.groupby("test")))
     invariance = by_test["typos"]
     assert (invariance["expect"] == "same").all() and invariance["label"].isna().all()
@@ -277,10 +276,10 @@ def test_make_cases_sets_expectations_by_kind():
     intensifier = by_test["intensifier"].set_index("text_id")
     assert (intensifier["expect"] == "up").all()
     assert intensifier.loc[12, "label"] == "negative"
-    assert intensifier.loc[12, "after"].removeprefix(SAMPLE.loc[2, "text"] + " ") in NEGATIVE_SENTENCES
-    assert intensifier.loc[10, "after"].removeprefix(SAMPLE.loc[0, "text"] + " ") in POSITIVE_SENTENCES
+    assert intensifier.loc[12, "after"].removeprefix(SAMPLE.loc[2, "text"] + " ") in per_class["negative"]
+    assert intensifier.loc[10, "after"].removeprefix(SAMPLE.loc[0, "text"] + " ") in per_class["positive"]
     neutral = by_test["neutral sentence"].set_index("text_id")
-    assert neutral.loc[11, "after"].removeprefix("ok ") in NEUTRAL_SENTENCES
+    assert neutral.loc[11, "after"].removeprefix("ok ") in appended["neutral sentence"].sentences
     negated = by_test["negated positive"]
     assert negated["text_id"].isna().all() and negated["before"].isna().all()
     assert (negated["label"] == "negative").all() and (negated["expect"] == "label").all()
@@ -449,6 +448,8 @@ BAD_FILES = {
         "already taken",
     ),
     "missing replace": (TEST + 'kind = "invariance"\n', "t1", "'replace'"),
+    # What only the built-in suite may say, its file read by the same reader.
+    "a built-in change": (TEST + 'kind = "invariance"\nchange = "typos"\n', "t1", "no setting 'change'"),
     "unknown setting": (TEST + 'kind = "invariance"\nreplace = [["a", "b"]]\nlabels = "x"\n', "t1", "'labels'"),
 }
 
@@ -483,6 +484,15 @@ def test_a_missing_file_and_a_binary_file_are_one_line_errors(tmp_path):
 
 
 def test_the_module_docstring_example_is_a_valid_file(tmp_path):
-    example = re.search(r"\n\n(    \[\[test\]\].*?)\n\n[A-Z]", checklist.__doc__, re.S).group(1)
+    example = re.search(r"\n\n(    \[\[test\]\].*?)\n\n[A-Z]", suite.__doc__, re.S).group(1)
     tests = read_user_tests(write(tmp_path, "\n".join(line[4:] for line in example.splitlines())), TICKETS)
     assert [test.kind for test in tests] == ["invariance", "direction", "template"]
+
+
+def test_the_built_in_suite_is_read_as_a_users_file_is():
+    # Read without the built-in keys, every one of its tests that says no more than a user's may is accepted.
+    tests = suite.read_tests(suite.BUILT_IN, SENTIMENT, builtin=True)
+    assert [test.name for test in tests] == [test.name for test, _ in builtin_tests(SENTIMENT)]
+    assert all(test.source == "built-in" and test.description for test in tests)
+    with pytest.raises(PipelineError, match="invariance tests have no setting 'change'"):
+        suite.read_tests(suite.BUILT_IN, SENTIMENT)

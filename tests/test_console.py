@@ -105,8 +105,8 @@ def test_a_query_that_wants_too_much_memory_is_stopped(database):
 
 
 def test_a_typo_gets_duckdbs_own_message(database):
-    with pytest.raises(Refused, match="reviewz"):
-        run_sql(database, "select * from reviewz")
+    with pytest.raises(Refused, match="textz"):
+        run_sql(database, "select * from textz")
 
 
 # --- the page ---------------------------------------------------------------------------------------

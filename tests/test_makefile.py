@@ -93,7 +93,7 @@ def test_a_changed_module_reruns_exactly_the_steps_that_import_it(build_dir, tar
     assert steps_run(make_dry_run(build_dir, tarball)) == set()
     assert steps_run(make_dry_run(build_dir, tarball, "-W", "pipeline/whole_set/maps.py")) == {"maps", "build_db"}
     changed = steps_run(make_dry_run(build_dir, tarball, "-W", "pipeline/models/trained.py"))
-    assert {"predict", "attributions", "verdicts", "build_db"} <= changed and "train" not in changed
+    assert {"predict", "verdicts", "build_db"} <= changed and "train" not in changed
 
 
 def test_an_unknown_step_is_refused_with_the_list():

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from pipeline.config import ROOT, SCHEMA_VERSION, load_config
+from pipeline.whole_set.features import MEASURES
 from tests.conftest import PER_FOLDER, TINY_CONFIG, make, schema_tables
 from viewer.database import open_database
 
@@ -250,3 +251,29 @@ def test_references_of_the_large_tables_resolve(db, table, column, target):
         f"select count(*) from {table} where {column} not in (select {column} from {target})"
     ).fetchone()[0]
     assert orphans == 0
+
+
+def test_a_models_description_is_the_path_a_reader_draws(db):
+    # The CNN's padding mask is pooled beside its convolutions: a branch of its own, not a step of the path.
+    described = dict(db.execute("select model, description from models").fetchall())
+    assert re.fullmatch(
+        r"Embedding\(\d+, 8\) > Conv1D\(8, 3\) > MaxPooling1D > Conv1D\(8, 3\) > MaxPooling1D > Conv1D\(8, 3\)"
+        r" > GlobalAveragePooling1D > Dense\(2, softmax\)",
+        described["cnn"],
+    ), described["cnn"]
+    assert re.fullmatch(r"Embedding\(\d+, 8\) > Dense\(8, relu\) > GlobalAveragePooling1D > Dense\(2, softmax\)",
+                        described["dense"]), described["dense"]  # fmt: skip
+
+
+def test_what_is_measured_on_every_text_is_a_column_with_its_comment(db):
+    found = dict(db.execute("select column_name, comment from duckdb_columns() where table_name = 'texts'").fetchall())
+    assert [m.column for m in MEASURES] == [name for name in found if name in {m.column for m in MEASURES}]
+    for measure in MEASURES:
+        assert found[measure.column] == measure.comment
+    checks = {
+        row[0].lower()
+        for row in db.execute(
+            "select expression from duckdb_constraints() where table_name = 'texts' and expression is not null"
+        ).fetchall()
+    }
+    assert {f"({m.check})" for m in MEASURES if m.check} <= checks

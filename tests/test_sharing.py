@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from pipeline.config import ROOT, SCHEMA_VERSION
+from pipeline.whole_set.features import MEASURES
 from tests.conftest import schema_tables
 from viewer.database import Refused, check_database, open_database, run_sql
 
@@ -46,6 +47,12 @@ def documented_tables() -> set[str]:
 
 def test_the_readme_documents_every_table_and_view():
     assert documented_tables() == schema_tables()
+
+
+def test_the_readme_names_every_column_measured_on_the_texts():
+    section = README.split("## The database", 1)[1].split("\n## ", 1)[0]
+    row = next(line for line in section.splitlines() if line.startswith("| `texts` |"))
+    assert {measure.column for measure in MEASURES} <= set(re.findall(r"`(\w+)`", row))
 
 
 def test_the_readme_queries_run_on_the_file(db):

@@ -5,7 +5,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from pipeline.data.text import OOV, PAD, build_vocabulary, clean_all, encode, tokenize_all
+from pipeline.data.text import OOV, PAD, build_vocabulary, clean_all, encode, token_codes, tokenize_all
 
 
 def tokenize(text: str) -> list[str]:
@@ -65,15 +65,15 @@ MIXED = pd.Series(
 
 
 def test_duckdb_counts_and_encoding_equal_the_python_ones():
-    from pipeline.data.text import encode_texts, token_counts
-
     counted = np.array([True, True, False, True, True, False])
-    n_tokens, counts = token_counts(MIXED, counted)
+    codes = token_codes(MIXED)
     words = tokenize_all(MIXED)
-    assert n_tokens.tolist() == [len(w) for w in words] and n_tokens.dtype == np.int32
+    assert codes.lengths.tolist() == [len(w) for w in words]
+    assert [[str(codes.words[c]) for c in codes.part(slice(i, i + 1)).codes] for i in range(len(MIXED))] == words
+    counts = codes.counts(counted)
     assert counts == Counter(word for w, c in zip(words, counted, strict=True) if c for word in w)
     vocabulary = build_vocabulary(counts, max_features=6)
-    sequences, oov = encode_texts(MIXED, vocabulary, 8)
+    sequences, oov = codes.encoded(vocabulary, 8)
     expected_sequences, expected_oov = encode(words, vocabulary, 8)
     np.testing.assert_array_equal(sequences, expected_sequences)
     np.testing.assert_array_equal(oov, expected_oov)

@@ -118,6 +118,38 @@ def test_attributions_are_complete_hold_special_tokens_and_land_on_the_pipelines
     assert set(ids[~movable].tolist()) <= set(model.special.tolist())
 
 
+def fewer_positions(folder: Path, positions: int) -> None:
+    """The position table cut to `positions` rows, as a checkpoint trained on shorter texts would have it."""
+    from safetensors.numpy import load_file, save_file
+
+    weights = load_file(str(folder / "model.safetensors"))
+    key = next(name for name in weights if name.endswith("embeddings.position_embeddings.weight"))
+    weights[key] = weights[key][:positions]
+    save_file(weights, str(folder / "model.safetensors"))
+    edit_config(folder, max_position_embeddings=positions)
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_a_checkpoint_of_a_length_that_is_no_multiple_of_the_batch_step(architecture, tmp_path):
+    # 52 positions (50 usable by RoBERTa): batches of long texts used to be padded to 64 and fail.
+    folder = checkpoint_like(tmp_path, architecture)
+    fewer_positions(folder, 52)
+    texts = reference(architecture)["texts"]
+    short, long = texts[0], " ".join(texts) * 4
+    corpus = corpus_of([short, long])
+    model = load(architecture, folder, texts=[short, long])
+    probabilities, latent = model.predict(corpus)
+    assert np.isfinite(probabilities).all() and np.isfinite(latent).all()
+    _, ids = model.inputs(corpus, np.arange(2))
+    assert ids.shape[1] == model.length == (50 if architecture == "roberta" else 52)
+    assert (ids[1] != model.pad).all()  # the long text is cut to the model's length
+    # Positions past 50 never reach a short text: it scores as the full checkpoint scores it.
+    full = load(architecture, texts=[short, long]).predict(corpus_of([short]))[0]
+    np.testing.assert_allclose(probabilities[:1], full, atol=1e-5)
+    attributions = model.attribute(corpus, 4, 2)
+    assert all(np.isfinite(scores).all() for scores in attributions.scores)
+
+
 def checkpoint_like(tmp_path: Path, architecture: str = "bert") -> Path:
     folder = tmp_path / f"{architecture}_copy"
     shutil.copytree(CHECKPOINTS / architecture, folder)

@@ -47,6 +47,8 @@ def test_every_page_runs_without_exception(view):
     at = run_app(view.stem)
     assert not at.error, [e.value for e in at.error]
     assert at.title, "each page starts with a title"
+    # Every table reads an empty cell as "-", not "None" (the baseline has no epochs, IMDB's own models no file).
+    assert all(frame.proto.placeholder == "-" for frame in at.dataframe)
 
 
 def test_every_page_is_in_the_navigation():

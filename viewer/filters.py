@@ -103,7 +103,12 @@ def with_links(frame: pd.DataFrame) -> pd.DataFrame:
     return linked
 
 
+def table(frame: pd.DataFrame, where=st, **options):
+    """A table as every page draws one: no index, and an empty cell reads "-"; `options` go to st.dataframe."""
+    return where.dataframe(frame, **{"hide_index": True, "placeholder": "-", **options})
+
+
 def show_texts(frame: pd.DataFrame, where=st, **options):
     """A list of texts, each linked to its page; `options` go to st.dataframe (selection, for one)."""
     config = {**TEXT_COLUMNS, **options.pop("column_config", {})}
-    return where.dataframe(with_links(frame), hide_index=True, column_config=config, **options)
+    return table(with_links(frame), where, column_config=config, **options)

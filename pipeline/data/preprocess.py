@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from pipeline import artifacts, cli
 from pipeline.config import load_config
-from pipeline.data.text import build_vocabulary, encode_texts, token_counts
+from pipeline.data.text import build_vocabulary, token_codes
 
 CHUNK = 20_000  # texts tokenized at a time
 LENGTH_QUANTILE = 0.95  # the sequence length from the data covers this share of the training texts whole
@@ -50,18 +50,21 @@ def main() -> None:
 
     texts = artifacts.read_texts(args.texts, columns=["text_id", "subset", "label"])
     subset = texts["subset"].to_numpy()
-    # Two passes over the texts, read a batch at a time, so that memory holds one batch's texts, not every text:
-    # the vocabulary and the lengths first, then the encoding. DuckDB tokenizes and counts.
-    counts, n_tokens = Counter(), np.zeros(len(texts), dtype=np.int32)
-    for rows, batch in text_batches(args.texts, len(texts), "vocabulary"):
-        n_tokens[rows], found = token_counts(batch, subset[rows] == "train")
-        counts.update(found)
+    # One pass over the texts, a batch at a time, so that memory holds one batch's texts, not every text: DuckDB
+    # tokenizes and Arrow encodes each batch, whose codes are kept (four bytes a token) for the encoding once the
+    # vocabulary, which needs every training text, is known.
+    counts, n_tokens, batches = Counter(), np.zeros(len(texts), dtype=np.int32), []
+    for rows, batch in text_batches(args.texts, len(texts), "tokenizing"):
+        codes = token_codes(batch)
+        n_tokens[rows] = codes.lengths
+        counts.update(codes.counts(subset[rows] == "train"))
+        batches.append((rows, codes))
     vocabulary = build_vocabulary(counts, settings["max_features"])
     length = sequence_length(n_tokens[subset == "train"], settings)
     sequences = np.zeros((len(texts), length), dtype=np.int32)
     n_oov = np.zeros(len(texts), dtype=np.int32)
-    for rows, batch in text_batches(args.texts, len(texts), "encoding"):
-        sequences[rows], n_oov[rows] = encode_texts(batch, vocabulary, length)
+    for rows, codes in batches:
+        sequences[rows], n_oov[rows] = codes.encoded(vocabulary, length)
 
     tokens = artifacts.Tokens(
         text_id=texts["text_id"].to_numpy(np.int32),

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.config import sql_file
 
@@ -39,40 +41,52 @@ def _with_tokens(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def token_counts(texts: pd.Series, counted: np.ndarray) -> tuple[np.ndarray, Counter]:
-    """Each text's number of tokens (the tokens() macro), and how often each word occurs in the texts where
-    `counted` is true; counted by DuckDB, so no text's tokens become Python objects."""
-    with _texts_in_duckdb(texts, counted=np.asarray(counted, dtype=bool)) as con:
-        _with_tokens(con)
-        lengths = con.execute("select row, len(words)::integer as n from texts").fetchnumpy()
-        words = con.execute(
-            "select word, count(*) from (select unnest(words) as word from texts where counted) group by word"
-        ).fetchall()
-    n_tokens = np.zeros(len(texts), dtype=np.int32)
-    n_tokens[lengths["row"]] = lengths["n"]
-    return n_tokens, Counter(dict(words))
+@dataclass
+class TokenCodes:
+    """Texts' tokens as integer codes: each text's number of tokens, every token one text after the other as a code,
+    and the distinct tokens the codes stand for."""
+
+    lengths: np.ndarray
+    codes: np.ndarray
+    words: np.ndarray  # of str
+
+    def part(self, rows: slice) -> TokenCodes:
+        """The tokens of a range of the texts."""
+        ends = np.cumsum(self.lengths)
+        start, stop, _ = rows.indices(len(self.lengths))
+        first = ends[start - 1] if start else 0
+        return TokenCodes(self.lengths[rows], self.codes[first : ends[stop - 1] if stop else 0], self.words)
+
+    def counts(self, counted: np.ndarray) -> Counter:
+        """How often each word occurs in the texts where `counted` is true."""
+        found = np.bincount(self.codes[np.repeat(counted, self.lengths)], minlength=len(self.words))
+        return Counter({str(self.words[code]): int(found[code]) for code in np.flatnonzero(found)})
+
+    def encoded(self, vocabulary: list[str], sequence_length: int) -> tuple[np.ndarray, np.ndarray]:
+        """What encode(tokenize_all(texts), vocabulary, sequence_length) gives: the token ids, padded or cut, and
+        each text's count of tokens outside the vocabulary (of the whole text)."""
+        index = {word: i for i, word in enumerate(vocabulary[2:], start=2)}
+        ids = np.array([index.get(str(word), OOV) for word in self.words], dtype=np.int32)[self.codes]
+        row = np.repeat(np.arange(len(self.lengths)), self.lengths)
+        position = np.arange(len(self.codes)) - np.repeat(np.cumsum(self.lengths) - self.lengths, self.lengths)
+        kept = position < sequence_length
+        sequences = np.zeros((len(self.lengths), sequence_length), dtype=np.int32)
+        sequences[row[kept], position[kept]] = ids[kept]
+        return sequences, np.bincount(row[ids == OOV], minlength=len(self.lengths)).astype(np.int32)
 
 
-def encode_texts(texts: pd.Series, vocabulary: list[str], sequence_length: int) -> tuple[np.ndarray, np.ndarray]:
-    """What encode(tokenize_all(texts), ...) gives, computed by DuckDB: each token is looked up by a join, and only
-    the ids come back."""
-    ids = pd.DataFrame({"word": vocabulary[2:], "id": np.arange(2, len(vocabulary), dtype=np.int32)})
+def token_codes(texts: pd.Series) -> TokenCodes:
+    """Every text's tokens (the tokens() macro), tokenized by DuckDB and encoded by Arrow: no token becomes a Python
+    string but the distinct ones."""
     with _texts_in_duckdb(texts) as con:
-        _with_tokens(con).register("vocabulary", ids)
-        found = con.execute(
-            """
-            with positions as (select row, unnest(words) as word, unnest(range(len(words))) as position from texts)
-            select row, position::integer as position, coalesce(id, $oov)::integer as id
-            from positions left join vocabulary using (word)
-            """,
-            {"oov": OOV},
-        ).fetchnumpy()
-    row, position, token = (np.asarray(found[name]) for name in ("row", "position", "id"))
-    sequences = np.zeros((len(texts), sequence_length), dtype=np.int32)
-    kept = position < sequence_length
-    sequences[row[kept], position[kept]] = token[kept]
-    oov = np.bincount(row[token == OOV], minlength=len(texts)).astype(np.int32)
-    return sequences, oov
+        lists = con.sql("select tokens(text) as words from frame order by row").to_arrow_table()["words"]
+    lists = lists.combine_chunks()
+    encoded = pc.list_flatten(lists).dictionary_encode()
+    return TokenCodes(
+        lengths=pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int32),
+        codes=encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32),
+        words=encoded.dictionary.to_numpy(zero_copy_only=False),
+    )
 
 
 def tokenize_all(texts: pd.Series) -> list[list[str]]:

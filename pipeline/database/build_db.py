@@ -21,11 +21,11 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline import artifacts, cli, registry
-from pipeline.config import SCHEMA_VERSION, config_digest, load_config, sql_file
+from pipeline.config import SCHEMA_VERSION, config_digest, load_config, sql_file, sql_literal
 from pipeline.data import imdb
 from pipeline.data.text import MACROS
 from pipeline.errors import PipelineError
-from pipeline.whole_set.features import feature_table, features, text_table, views_sql
+from pipeline.whole_set.features import feature_table, features, measures_sql, text_table, views_sql
 
 # DuckDB 2.0 writes a storage format that 1.x cannot read. v1.2.0 opens in DuckDB 1.2 and later, 2.x
 # included, and is the oldest that can compress text with zstd (v1.0.0 stored the texts uncompressed: 118 MB).
@@ -147,14 +147,19 @@ def latent_space_table(model: str, text_id: np.ndarray, latent: Path, map_: Path
     )
 
 
-def literal(value: str | Path) -> str:
-    """A string as an SQL literal."""
-    return "'" + str(value).replace("'", "''") + "'"
+def schema_sql(latent_dim: int) -> str:
+    """sql/schema.sql with its placeholders filled: the latent vectors' width, and the measured columns of texts."""
+    columns, comments = measures_sql()
+    filled = {"{{latent_dim}}": str(latent_dim), "{{measures}}": columns, "{{measure comments}}": comments}
+    schema = SCHEMA.read_text()
+    for placeholder, value in filled.items():
+        schema = schema.replace(placeholder, value)
+    return schema
 
 
 def parquet(path: Path) -> str:
     """A Parquet file as a table of a query, for DuckDB to read a row group at a time."""
-    return f"read_parquet({literal(path)})"
+    return f"read_parquet({sql_literal(path)})"
 
 
 def add_data_columns(con: duckdb.DuckDBPyConnection, texts: pd.DataFrame, info: artifacts.DatasetInfo) -> None:
@@ -202,7 +207,7 @@ def build(out: Path, tables: dict[str, list[Source]], latent_dim: int, before_in
         try:
             con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
             con.execute(MACROS.read_text())
-            con.execute(SCHEMA.read_text().replace("{{latent_dim}}", str(latent_dim)))
+            con.execute(schema_sql(latent_dim))
             before_insert(con)
             for table, sources in tables.items():
                 for source in sources:
@@ -292,7 +297,7 @@ def main() -> None:
             for model in mapped
         ],
         "attributions": [
-            f"select *, {literal(model)} as model from {parquet(attributions[model])}" for model in attributed
+            f"select *, {sql_literal(model)} as model from {parquet(attributions[model])}" for model in attributed
         ],
         "insights": [artifacts.read_table(args.insights)],
         "insight_texts": [artifacts.read_table(args.insight_texts)],

@@ -14,18 +14,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from pipeline import cli
 from pipeline.config import load_config
 from pipeline.models import outputs
 from pipeline.models.classifier import Classifier, Corpus, Scores
+from pipeline.models.ngrams import NgramFeatures, Occurrences
 from pipeline.registry import BASELINE, ModelSpec
-
-CHUNK = 10_000  # texts attributed at a time, which bounds the memory of their n-grams
 
 
 class BaselineClassifier(Classifier):
@@ -37,9 +34,9 @@ class BaselineClassifier(Classifier):
 
     name, kind = BASELINE, "baseline"
 
-    def __init__(self, vectorizer: TfidfVectorizer, model: LogisticRegression, labels: list[str], settings: dict):
-        self.vectorizer, self.model, self.labels, self.settings = vectorizer, model, labels, settings
-        self._cached: tuple[Corpus, sparse.csr_matrix] | None = None  # the last texts' features
+    def __init__(self, features: NgramFeatures, model: LogisticRegression, labels: list[str], settings: dict):
+        self.ngrams, self.model, self.labels, self.settings = features, model, labels, settings
+        self._cached: tuple | None = None  # the last texts' features
         # Logits of every class of the data as a linear function of the features: absent classes get a very low one.
         coefficients = np.zeros((len(labels), model.coef_.shape[1]))
         intercepts = np.full(len(labels), -30.0)
@@ -64,34 +61,26 @@ class BaselineClassifier(Classifier):
     @classmethod
     def fit(cls, corpus: Corpus, settings: dict, seed: int) -> BaselineClassifier:
         rows = cls.fit_rows(corpus, settings["fit_sample"], seed)
-        texts = [" ".join(words) for words in corpus.part(rows).words]
-        vectorizer = TfidfVectorizer(
-            token_pattern=r"\S+",  # the texts are cleaned already: tokens are what lies between spaces
-            ngram_range=(1, settings["ngram_max"]),
-            max_features=settings["max_features"],
-            min_df=2,
-            sublinear_tf=True,
-            dtype=np.float32,
-        )
-        train = vectorizer.fit_transform(texts)
-        del texts
+        features = NgramFeatures(settings["ngram_max"], settings["max_features"])
+        train = features.fit(corpus.part(rows).codes)
         # liblinear fits two classes fast; with more it would fit one against the rest, so lbfgs fits the softmax.
         solver = "liblinear" if len(corpus.labels) == 2 else "lbfgs"
         model = LogisticRegression(C=settings["C"], max_iter=1000, solver=solver, random_state=seed)
         model.fit(train, corpus.tokens.label[rows])
-        return cls(vectorizer, model, corpus.labels, settings)
+        return cls(features, model, corpus.labels, settings)
 
-    def features(self, corpus: Corpus) -> sparse.csr_matrix:
-        """The TF-IDF features of these texts, kept for the next call on the same texts (predict, then attribute)."""
+    def features(self, corpus: Corpus) -> tuple[sparse.csr_matrix, Occurrences, np.ndarray]:
+        """The TF-IDF features of these texts, where each occurs and how often in each text, kept for the next call
+        on the same texts (predict, then attribute)."""
         if self._cached is None or self._cached[0] is not corpus:
-            self._cached = (corpus, self.vectorizer.transform([" ".join(words) for words in corpus.words]))
-        return self._cached[1]
+            self._cached = (corpus, *self.ngrams.transform(corpus.codes))
+        return self._cached[1:]
 
     def describe(self) -> dict:
         return {
             "kind": self.kind,
             "architecture": None,
-            "description": f"TF-IDF (1 to {self.settings['ngram_max']}-grams, {len(self.vectorizer.vocabulary_):,} "
+            "description": f"TF-IDF (1 to {self.settings['ngram_max']}-grams, {len(self.ngrams.names):,} "
             f"features) > LogisticRegression(C={self.settings['C']})",
             "parameters": int(self.model.coef_.size + self.model.intercept_.size),
             "no_attributions": None,
@@ -100,51 +89,26 @@ class BaselineClassifier(Classifier):
     def predict(self, corpus: Corpus) -> tuple[np.ndarray, None]:
         # Every class's column, also for a class the training texts lack (probability 0).
         probabilities = np.zeros((len(corpus), len(self.labels)))
-        probabilities[:, self.model.classes_] = self.model.predict_proba(self.features(corpus))
+        probabilities[:, self.model.classes_] = self.model.predict_proba(self.features(corpus)[0])
         return probabilities, None
 
     def attribute(self, corpus: Corpus, steps: int, batch_size: int) -> Scores:
-        features, vocabulary = self.features(corpus), self.vectorizer.vocabulary_
-        scores: list[np.ndarray] = []
-        for start in range(0, len(corpus), CHUNK):
-            words = corpus.words[start : start + CHUNK]
-            lengths = np.array([len(w) for w in words])
-            # Each distinct word, and each distinct n-gram, is looked up once: factorized to integers first.
-            codes, distinct = pd.factorize(np.array([word for text in words for word in text], dtype=object))
-            distinct = pd.Series(distinct, dtype=object).str.lower().to_numpy(dtype=object)  # as the vectorizer does
-            text_of = np.repeat(np.arange(len(words)), lengths)
-            position = np.arange(len(codes)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-            chunk = np.zeros((len(codes), len(self.labels) - 1), dtype=np.float32)
-            occurrences = []  # per n: (first token, feature) of every n-gram occurrence that is a feature
-            for n in range(1, self.settings["ngram_max"] + 1):
-                starts = np.flatnonzero(position + n <= np.repeat(lengths, lengths))
-                grams, found = pd.factorize(codes[starts])
-                strings = distinct[found]
-                for j in range(1, n):
-                    grams, found = pd.factorize(grams.astype(np.int64) * len(distinct) + codes[starts + j])
-                    strings = strings[found // len(distinct)] + " " + distinct[found % len(distinct)]
-                feature = pd.Series(strings, dtype=object).map(vocabulary).to_numpy(dtype=float)[grams]
-                known = ~np.isnan(feature)
-                occurrences.append((n, starts[known], feature[known].astype(np.int64)))
-            # A feature's TF-IDF weight is shared by its occurrences in the text.
-            rows = np.concatenate([text_of[first] for _, first, _ in occurrences])
-            columns = np.concatenate([feature for _, _, feature in occurrences])
-            key = rows * features.shape[1] + columns
-            _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-            weight = np.asarray(features[start + rows, columns]).ravel() / counts[inverse]
-            at = 0
-            for n, first, feature in occurrences:
-                share = (weight[at : at + len(first)] / n)[:, None] * self.directions[feature]
-                at += len(first)
-                for j in range(n):
-                    chunk[first + j] += share  # for one n and j, no two occurrences land on one token
-            bounds = np.cumsum(lengths)[:-1]
-            scores.extend(np.split(chunk, bounds))
-        sums = np.array([s.sum(axis=0) for s in scores]).reshape(len(scores), -1)
+        weights, found, counts = self.features(corpus)
+        lengths = corpus.codes.lengths
+        # An entry's TF-IDF weight is shared by its occurrences in the text, and an occurrence's share by its tokens.
+        share = (weights.data[found.entries] / counts[found.entries] / found.n)[:, None]
+        share = share * self.directions[found.columns]
+        scores = np.zeros((int(lengths.sum()), len(self.labels) - 1), dtype=np.float32)
+        for n in np.unique(found.n):
+            of_n = found.n == n
+            for j in range(n):
+                scores[found.starts[of_n] + j] += share[of_n]  # for one n and j, no two occurrences share a token
+        by_text = np.split(scores, np.cumsum(lengths)[:-1])
+        sums = np.array([s.sum(axis=0) for s in by_text]).reshape(len(by_text), -1)
         at_baseline = np.broadcast_to(self.offsets, sums.shape).astype(np.float32)
         # The target at the text, computed from the features directly: completeness is checked against it.
-        at_text = (features @ self.directions + self.offsets).astype(np.float32)
-        return Scores(scores, np.asarray(at_text), at_baseline)
+        at_text = (weights @ self.directions + self.offsets).astype(np.float32)
+        return Scores(by_text, np.asarray(at_text), at_baseline)
 
 
 def save(classifier: BaselineClassifier, path: Path) -> None:

@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from pipeline import artifacts, cli, registry
 from pipeline.config import load_config
+from pipeline.data.text import TokenCodes, encode, token_codes, tokenize_all
 from pipeline.errors import PipelineError
 from pipeline.registry import ModelSpec
 
@@ -70,8 +71,6 @@ class Corpus:
     def of_texts(self, texts: list[str]) -> Corpus:
         """Other texts (e.g. the behavioural tests' changed ones), encoded as these were: same vocabulary and
         sequence length. Their labels are unknown (0)."""
-        from pipeline.data.text import encode, tokenize_all
-
         words = tokenize_all(pd.Series(texts, dtype=object))
         sequences, n_oov = encode(words, [str(w) for w in self.tokens.vocabulary], self.tokens.sequence_length)
         n = len(texts)
@@ -90,10 +89,13 @@ class Corpus:
         return corpus
 
     @cached_property
+    def codes(self) -> TokenCodes:
+        """Every text's tokens by the pipeline's own cleaning, as integer codes (for a part: a part's worth)."""
+        return token_codes(pd.Series(self.texts, dtype=object))
+
+    @cached_property
     def words(self) -> list[list[str]]:
         """Every text's tokens by the pipeline's own cleaning (the tokens() macro). For a part: a part's worth."""
-        from pipeline.data.text import tokenize_all
-
         return tokenize_all(pd.Series(self.texts, dtype=object))
 
 

@@ -244,10 +244,31 @@ def layer_named(model: keras.Model, name: str, model_name: str, setting: str) ->
     raise PipelineError(f"model {model_name}: no layer {name!r}; set [{model_name}] {setting} to one of {names}")
 
 
+def main_path(model: keras.Model) -> list[keras.layers.Layer]:
+    """The layers from the input to the output along each layer's first input, through nested models: the path a
+    reader would draw, without side branches such as the trained models' padding masks. Every layer, in order, for
+    a model with no graph to follow."""
+    path: list[keras.layers.Layer] = []
+    try:
+        tensor = model.outputs[0]
+        while True:
+            layer, node_index, _ = tensor._keras_history
+            if layer is None or isinstance(layer, keras.layers.InputLayer):
+                break
+            path.extend(reversed(main_path(layer)) if isinstance(layer, keras.Model) else [layer])
+            inputs = layer._inbound_nodes[node_index].input_tensors
+            if not inputs:
+                break
+            tensor = inputs[0]
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return all_layers(model)
+    return path[::-1]
+
+
 def describe(model: keras.Model) -> str:
     """The architecture in one line, e.g. 'Embedding(20000, 32) > Dense(32, relu) > ... > Dense(2, softmax)'."""
     parts = []
-    for layer in all_layers(model):
+    for layer in main_path(model):
         if isinstance(layer, keras.layers.TextVectorization):
             parts.append(f"TextVectorization({layer.vocabulary_size()})")
         elif isinstance(layer, keras.layers.Embedding):

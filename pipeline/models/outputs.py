@@ -1,6 +1,6 @@
 """What the pipeline writes about a model, whatever its kind, through the one model interface
 (pipeline/models/classifier.py): its predictions, latent vectors and summary, and its attributions, quantized. The
-steps that analyse a model (predict, attributions, baseline) write with these."""
+steps that run a model (predict, baseline) write with these."""
 
 from __future__ import annotations
 
@@ -66,12 +66,14 @@ def quantize(scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 def write_attributions(
     model: Classifier, corpus: Corpus, settings: dict, path: Path, rows: np.ndarray | None = None
-) -> None:
+) -> float:
     """Attribute every text (or those of `rows`), a part at a time, and write the scores, quantized, with their sums
-    and targets."""
+    and targets. Returns the seconds it took."""
+    start = time.perf_counter()
     with artifacts.attribution_chunks(path) as write:
         for _, part in corpus.parts(PART, f"{model.name}: attributions", rows):
             write(part.tokens.text_id, attributed(model, part, settings))
+    return time.perf_counter() - start
 
 
 def attributed(model: Classifier, part: Corpus, settings: dict) -> artifacts.Attributions:

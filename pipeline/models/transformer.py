@@ -158,7 +158,8 @@ class TransformerClassifier(KerasClassifier):
     def inputs(self, corpus: Corpus, rows: np.ndarray) -> tuple[object, np.ndarray]:
         encodings = self.encode(corpus.texts[rows])
         longest = max((len(e.ids) for e in encodings), default=1)
-        width = max(LENGTH_STEP, -(-longest // LENGTH_STEP) * LENGTH_STEP)
+        # Rounded up to a step, so that few shapes are compiled, but never past the positions the model has.
+        width = min(max(LENGTH_STEP, -(-longest // LENGTH_STEP) * LENGTH_STEP), self.length)
         ids = np.full((len(rows), width), self.pad, dtype=np.int32)
         mask = np.zeros((len(rows), width), dtype=np.int32)
         for i, encoding in enumerate(encodings):

@@ -1,7 +1,5 @@
-"""Integrated gradients of one model for every text: how much each token pushes toward each class.
-
-    python -m pipeline attributions --model cnn --weights build/models/cnn.keras --texts build/texts.parquet \
-        --tokens build/tokens.npz --predictions build/predictions/cnn.parquet --out build/attributions/cnn.parquet
+"""What a model's attributions are, and which texts get them: integrated gradients, how much each token pushes
+toward each class. The predict step computes them with the predictions, in the same pass over the texts.
 
 The target for class c is its centred logit, logit(c) minus the mean of all logits, taken with respect to
 the embedding output, from the all-zero embedding of the text's tokens (the baseline) to the text's own. With
@@ -22,15 +20,17 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import artifacts
-from pipeline.models import classifier, outputs
 
 
-def chosen_rows(predictions: Path, subset: np.ndarray, settings: dict, seed: int) -> np.ndarray | None:
+def of_every_text(settings: dict) -> bool:
+    """Whether a model's attributions cover every text: all but a transformer's, whose settings choose a set."""
+    return settings.get("attribute_all", True)
+
+
+def chosen_rows(predictions: Path, subset: np.ndarray, settings: dict, seed: int) -> np.ndarray:
     """The texts to attribute for a model whose attributions are too slow for all (a transformer's settings say
     it): its misclassified test texts, highest loss first, up to attribute_errors, and a seeded sample of
-    attribute_sample others; in text_id order. None: every text."""
-    if "attribute_all" not in settings or settings["attribute_all"]:
-        return None
+    attribute_sample others; in text_id order."""
     found = artifacts.read_predictions(predictions)
     wrong = np.flatnonzero(~found["correct"].to_numpy() & (subset == "test"))
     wrong = wrong[np.argsort(-found["loss"].to_numpy()[wrong], kind="stable")][: settings["attribute_errors"]]
@@ -39,17 +39,3 @@ def chosen_rows(predictions: Path, subset: np.ndarray, settings: dict, seed: int
         others, size=min(settings["attribute_sample"], len(others)), replace=False
     )
     return np.sort(np.concatenate([wrong, sample]))
-
-
-def main() -> None:
-    p = classifier.parser(__doc__)
-    p.add_argument("--predictions", required=True, type=Path, help="the model's predictions, to choose texts by")
-    p.add_argument("--out", required=True, type=Path)
-    args = p.parse_args()
-    config, spec, corpus, model = classifier.opened(args)
-    if model.no_attributions:
-        # The model is analysed without them; the database and the pages say why.
-        outputs.write_no_attributions(corpus, args.out)
-        return
-    rows = chosen_rows(args.predictions, corpus.tokens.subset, spec.settings, config["seed"])
-    outputs.write_attributions(model, corpus, config["attributions"], args.out, rows)

@@ -1,17 +1,20 @@
-"""Analyse one Keras model, trained here or brought in, through the one model interface: every class's
-probability and the latent vector of every text, and the model's summary.
+"""Run one model, trained here or given as a file, through the one model interface: every class's probability, the
+latent vector and the attributions of every text (a transformer's: of a chosen set, pipeline/per_text/attributions.py),
+and the model's summary; in one pass over the texts, a part at a time.
 
     python -m pipeline predict --model dense --weights build/models/dense.keras --texts build/texts.parquet \
         --tokens build/tokens.npz --history build/training/dense.json --summary build/models/dense.json \
-        --predictions build/predictions/dense.parquet --latent build/latent/dense.npy
+        --predictions build/predictions/dense.parquet --latent build/latent/dense.npy \
+        --attributions build/attributions/dense.parquet
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline import artifacts
+from pipeline import artifacts, cli
 from pipeline.models import classifier, outputs
+from pipeline.per_text.attributions import chosen_rows, of_every_text
 
 
 def main() -> None:
@@ -20,10 +23,24 @@ def main() -> None:
     p.add_argument("--summary", required=True, type=Path, help="JSON with the architecture and history")
     p.add_argument("--predictions", required=True, type=Path)
     p.add_argument("--latent", required=True, type=Path, help="the latent vector of every text (.npy)")
+    p.add_argument("--attributions", required=True, type=Path)
     args = p.parse_args()
-    _, spec, corpus, model = classifier.opened(args)
+    config, spec, corpus, model = classifier.opened(args)
     if spec.kind == "trained":
         extra = artifacts.read_summary(args.history)
     else:
         extra = {"file": spec.settings["file"], "sha256": spec.settings["sha256"]}
-    outputs.write_predictions(model, corpus, args.summary, args.predictions, args.latent, extra)
+    paths = (args.summary, args.predictions, args.latent)
+    settings = config["attributions"]
+    if model.no_attributions:
+        # The model is analysed without them; the database and the pages say why.
+        outputs.write_predictions(model, corpus, *paths, extra)
+        outputs.write_no_attributions(corpus, args.attributions)
+    elif not of_every_text(spec.settings):
+        # Too slow for every text: a set chosen by the predictions, attributed once they are known.
+        outputs.write_predictions(model, corpus, *paths, extra)
+        rows = chosen_rows(args.predictions, corpus.tokens.subset, spec.settings, config["seed"])
+        cli.record_timing("attributions", outputs.write_attributions(model, corpus, settings, args.attributions, rows))
+    else:
+        seconds = outputs.write_predictions(model, corpus, *paths, extra, attributions=(settings, args.attributions))
+        cli.record_timing("attributions", seconds)

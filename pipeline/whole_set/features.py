@@ -1,9 +1,10 @@
-"""The metadata features: each defined once, as SQL over the `texts` and `predictions` tables.
+"""What the pipeline measures on each text and the metadata features made from it, each defined once.
 
-The database's `features` table and its `text_features` and `text_categories` views, the insights and
-the correlations all follow from this list; the dashboard and the report read the `features` table.
-Numeric columns of the user's data become features, and text or true/false columns with few values become
-categories, without any other change.
+A measure is a column of the `texts` table (its type, its check and its comment, from which sql/schema.sql's table
+is completed); a feature is SQL over the `texts` and `predictions` tables. The database's `features` table and its
+`text_features` and `text_categories` views, the insights and the correlations all follow from these lists; the
+dashboard and the report read the `features` table. Numeric columns of the user's data become features, and text
+or true/false columns with few values become categories, without any other change.
 """
 
 from __future__ import annotations
@@ -16,7 +17,44 @@ import numpy as np
 import pandas as pd
 
 from pipeline import artifacts
+from pipeline.config import sql_literal
 from pipeline.errors import PipelineError
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A column of the texts table measured on every text: by preprocessing (tokens), or the metadata step."""
+
+    column: str
+    sql_type: str
+    check: str  # the schema's check on it; empty for none
+    comment: str  # the schema's comment on it
+
+
+MEASURES = (
+    Measure("n_chars", "integer", "n_chars >= 0", "Length of the raw text in characters."),
+    Measure("n_tokens", "integer", "n_tokens >= 0",
+            "Number of tokens after cleaning (the tokens() macro), before truncation."),
+    Measure("n_oov", "integer", "n_oov between 0 and n_tokens",
+            "Tokens outside the vocabulary (built on the train subset only)."),
+    Measure("truncated", "boolean", "", "True when the text has more tokens than the models see."),
+    Measure("polarity", "float", "polarity between -1 and 1",
+            "TextBlob polarity of the text, from -1 (negative) to 1 (positive)."),
+    Measure("subjectivity", "float", "subjectivity between 0 and 1",
+            "TextBlob subjectivity of the text, from 0 (objective) to 1 (subjective)."),
+    Measure("n_negations", "integer", "n_negations >= 0", "Negation tokens: not, no, never, dont, cant, without..."),
+    Measure("n_contrasts", "integer", "n_contrasts >= 0",
+            "Contrast tokens: but, however, although, though, yet, despite..."),
+)  # fmt: skip
+
+
+def measures_sql() -> tuple[str, str]:
+    """The measures as columns of the texts table in sql/schema.sql (its {{measures}}), and their comments."""
+    columns = "".join(
+        f",\n    {m.column} {m.sql_type} not null" + (f" check ({m.check})" if m.check else "") for m in MEASURES
+    )
+    comments = "".join(f"comment on column texts.{m.column} is {sql_literal(m.comment)};\n" for m in MEASURES)
+    return columns, comments
 
 
 @dataclass(frozen=True)

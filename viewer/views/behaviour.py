@@ -3,7 +3,7 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.filters import TEXT_PAGE, noun
+from viewer.filters import TEXT_PAGE, noun, table
 from viewer.session import run_query
 
 SHOWN = 20
@@ -29,9 +29,8 @@ if run.empty:
     st.stop()
 
 st.altair_chart(charts.failure_rates(summary, models), width="stretch")
-st.dataframe(
+table(
     run.drop(columns=["applicable", "reason", "test_rank", "model_rank", "source"]),
-    hide_index=True,
     column_config={
         "test": "Test",
         "kind": "Kind",

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.filters import labels, models_where, noun, show_texts
+from viewer.filters import labels, models_where, noun, show_texts, table
 from viewer.scatter import scatter_map
 from viewer.session import run_query
 
@@ -18,9 +18,8 @@ st.caption(
 model = st.sidebar.selectbox("Model", models_where("mapped"), key="model")
 summary = run_query("cluster_summary", model=model)
 
-st.dataframe(
+table(
     summary,
-    hide_index=True,
     column_config={
         "cluster": "Cluster",
         "texts": st.column_config.NumberColumn("Texts", format="%d"),

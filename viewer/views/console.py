@@ -7,6 +7,7 @@ import streamlit as st
 
 from viewer import charts
 from viewer.database import QUERIES, ROW_CAP, TIME_LIMIT, Refused, file_version, run_sql
+from viewer.filters import table
 from viewer.session import database_path
 
 # A value for every parameter of the named queries, so each starting point runs as it is.
@@ -95,7 +96,7 @@ if problem:
     st.stop()
 
 st.caption(f"First {ROW_CAP:,} rows." if more else f"{len(frame):,} rows.")
-st.dataframe(frame, hide_index=True)
+table(frame)
 
 guess = charts.chart_fields(frame)
 if guess:

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.filters import models_where, noun
+from viewer.filters import models_where, noun, table
 from viewer.session import run_query
 
 SPLITS = ["test", "validation", "train", "all"]
@@ -56,9 +56,8 @@ if not findings.empty:
         "Each finding holds when the rank correlation's 95% interval lies on its side of zero, is reversed when it "
         "lies on the other side, and shows no clear effect when it contains zero."
     )
-    st.dataframe(
+    table(
         findings.drop(columns=["finding", "feature", "rank"]),
-        hide_index=True,
         column_config={
             "statement": st.column_config.TextColumn("Finding", width="large"),
             "model": "Model",

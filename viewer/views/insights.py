@@ -3,7 +3,7 @@ each model errs most."""
 
 import streamlit as st
 
-from viewer.filters import noun, show_texts
+from viewer.filters import noun, show_texts, table
 from viewer.session import run_query
 
 SHOWN = 50
@@ -19,9 +19,8 @@ insights = run_query("insights")
 if insights.empty:
     st.info("The pipeline found nothing notable in this database.")
 else:
-    table = st.dataframe(
+    listed = table(
         insights.drop(columns=["insight_id"]),
-        hide_index=True,
         on_select="rerun",
         selection_mode="single-row",
         key="insight_table",
@@ -36,7 +35,7 @@ else:
                                                         help="Share of the loss (or of the texts) it accounts for"),
         },
     )  # fmt: skip
-    selected = table.selection.rows
+    selected = listed.selection.rows
     if selected:
         st.query_params["insight"] = str(insights["insight_id"].iloc[selected[0]])
     chosen = st.query_params.get("insight", str(insights["insight_id"].iloc[0]))
@@ -61,9 +60,8 @@ found = run_query("slices", model=model)
 if found.empty:
     st.info(f"No slice where {model} errs well above its own rate.")
     st.stop()
-table = st.dataframe(
+listed = table(
     found.drop(columns=["slice", "level"]),
-    hide_index=True,
     on_select="rerun",
     selection_mode="single-row",
     key="slice_table",
@@ -79,7 +77,7 @@ table = st.dataframe(
         "score": st.column_config.NumberColumn("Excess errors", format="%.1f"),
     },
 )
-picked = table.selection.rows
+picked = listed.selection.rows
 chosen_slice = found.iloc[picked[0] if picked else 0]
 members = run_query("slice_texts", model=model, slice=int(chosen_slice["slice"]), limit=SHOWN)
 st.caption(

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.filters import labels, models_where, side_by_side
+from viewer.filters import labels, models_where, side_by_side, table
 from viewer.session import build_facts, run_query
 
 SPLIT_SOURCES = {
@@ -35,9 +35,8 @@ hidden = ["kind", "given_with", "description", "file", "sha256", "compared", "ma
           "has_probabilities", "no_attributions", "no_behaviour", "no_probabilities", "attributed_texts", "latent_dim",
           "architecture", "rank"] + ([] if seed else ["seed_accuracy", "seed_loss"])  # fmt: skip
 shown = figures.drop(columns=hidden)
-st.dataframe(
+table(
     shown,
-    hide_index=True,
     column_config={
         "model": "Model",
         "source": "Source",
@@ -72,17 +71,16 @@ for row in figures[figures["no_probabilities"].notna()].itertuples():
     st.caption(f"**{row.model}** has no probabilities ({row.no_probabilities}): no loss and no calibration.")
 
 st.subheader("Each class (test split)")
-st.dataframe(
-    per_class.pivot(index="label", columns="model", values="f1").loc[classes, list(figures["model"])],
+table(
+    per_class.pivot(index="label", columns="model", values="f1").loc[classes, list(figures["model"])].reset_index(),
     column_config={
         "label": "Class",
         **{m: st.column_config.NumberColumn(f"{m} F1", format="%.3f") for m in figures["model"]},
     },
 )
 with st.expander("Precision and recall"):
-    st.dataframe(
+    table(
         per_class.drop(columns=["label_index", "rank"]),
-        hide_index=True,
         column_config={
             "model": "Model",
             "label": "Class",
@@ -105,9 +103,8 @@ of = st.selectbox("Probability of", [TOP_LABEL] + (classes if len(classes) <= 10
 label = None if of == TOP_LABEL else of
 calibration = run_query("calibration", subset="test", label=label)
 reliability = run_query("reliability", subset="test", label=label)
-st.dataframe(
+table(
     calibration.drop(columns=["rank"]),
-    hide_index=True,
     column_config={
         "model": "Model",
         "temperature": st.column_config.NumberColumn("Temperature", format="%.2f"),

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from viewer import charts
-from viewer.filters import ANY, categories, labels, models_where, noun, show_texts, side_by_side, why_not
+from viewer.filters import ANY, categories, labels, models_where, noun, show_texts, side_by_side, table, why_not
 from viewer.session import run_query
 
 LIMIT = 500
@@ -63,7 +63,7 @@ st.write(
     f"{matching:,} {noun()} match" + (f"; the {LIMIT} with the highest loss are listed." if matching > LIMIT else ".")
 )
 
-table = show_texts(
+listed = show_texts(
     samples.drop(columns=["matching"]),
     on_select="rerun",
     selection_mode="single-row",
@@ -71,7 +71,7 @@ table = show_texts(
     column_config={"text_id": st.column_config.NumberColumn("Id", format="%d"), "link": None},
 )
 
-selected = table.selection.rows
+selected = listed.selection.rows
 if selected:
     st.query_params["id"] = str(samples["text_id"].iloc[selected[0]])
 
@@ -137,8 +137,10 @@ if len(with_loss) >= 2:
         delta_color="inverse",
     )
 with st.expander("Every class's probability"):
-    st.dataframe(
-        predictions.pivot(index="label", columns="model", values="probability").loc[classes, list(verdicts.index)],
+    table(
+        predictions.pivot(index="label", columns="model", values="probability")
+        .loc[classes, list(verdicts.index)]
+        .reset_index(),
         column_config={m: st.column_config.NumberColumn(m, format="%.3f") for m in verdicts.index},
     )
 
@@ -197,9 +199,8 @@ if len(differing) >= 2:
 cases = run_query("text_cases", text_id=int(text_id))
 if not cases.empty:
     st.markdown("#### Behavioural tests on this text")
-    st.dataframe(
+    table(
         cases.drop(columns=["case_id", "test_rank", "model_rank"]),
-        hide_index=True,
         column_config={
             "test": "Test",
             "kind": "Kind",
