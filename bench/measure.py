@@ -1,6 +1,6 @@
 """Run the whole pipeline from scratch on a data set and write what it cost and what it reached.
 
-    python -m bench.bench --data aclImdb_v1.tar.gz --out build/bench.json
+    python -m bench measure --data aclImdb_v1.tar.gz --out build/bench.json
 
 Builds into build/bench/ (deleted first), then times a second `make all` that should do nothing. The figures
 go under the data file's name in the output, beside those of other data sets benched before.

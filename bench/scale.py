@@ -1,17 +1,15 @@
 """How the pipeline and the viewer scale: data sets of N texts made from the IMDB reviews, and what each step costs.
 
-    python -m bench.scale --data aclImdb_v1.tar.gz --n 1000000 --seed 0 --out texts.parquet
-    python -m bench.scale --data aclImdb_v1.tar.gz --sizes 50000,200000,1000000 --out build/bench.json
+    python -m bench scale --data aclImdb_v1.tar.gz --n 1000000 --seed 0 --out texts.parquet
+    python -m bench scale --data aclImdb_v1.tar.gz --sizes 50000,200000,1000000 --out build/bench.json
 
-The first writes a data set of N distinct texts (columns id, text, label, split, the defaults of [data]), made by
-recombining the sentences of IMDB reviews: each text takes the number of sentences of a randomly chosen real review
-of its split and label, then that many sentences drawn from the reviews of the same split and label. Half the texts
-are train and half test, each half balanced between negative and positive, as in IMDB.
+The first writes a data set of N distinct texts made by recombining the sentences of IMDB reviews
+(bench/synthetic.py).
 
 The second (`make bench-scale N=1000000`) does that for each size, runs `make all` on the file into
 build/scale/<n>/ with REVIEWLENS_TIMINGS set, and measures: each step's seconds and peak memory, the whole build's
 wall time, the database's size, every named viewer query (sql/queries/*.sql) run with the parameters a page would
-give it, and the pages' drawing times (bench.bench.page_timings). Then, for each pair of consecutive sizes, how
+give it, and the pages' drawing times (bench/measure.py's page_timings). Then, for each pair of consecutive sizes, how
 each step grew against the number of texts. Everything goes under "scale" in the output, beside its other keys; the
 figures of each size are saved as soon as it is measured. Each size's build folder is deleted once measured but for
 its timings.jsonl and figures.json (--keep keeps it all: an IMDB-sized build is about 1 GiB).
@@ -33,145 +31,36 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from bench import synthetic
 from pipeline import cli
-from pipeline.config import load_config
 from pipeline.data import imdb
 from pipeline.errors import PipelineError
 from viewer import charts
 from viewer.database import QUERIES, open_database, query
 
 MIN_TEXTS = 200
-# Peak memory of `make all` (the largest step's: make runs one step at a time) on N texts of IMDB's lengths, with
-# pipeline/config.toml's settings, modelled as PIPELINE_BASE_MIB + PIPELINE_MIB_PER_1000 * N / 1000, from the peaks
-# `make bench-scale` measured at 50,000 and 200,000 texts (1,635 and 2,683 MiB, both in the baseline's step): a
-# straight line through them. It overestimates: the baseline is fitted on 100,000 texts at most, so its peak stops
-# growing there, and the steps that go on growing hold a part of the texts at a time.
-PIPELINE_BASE_MIB = 1300.0
-PIPELINE_MIB_PER_1000 = 7.0
+# Peak memory of `make all` on N texts of IMDB's lengths, with pipeline/config.toml's settings, modelled as
+# PIPELINE_BASE_MIB + PIPELINE_MIB_PER_1000 * N / 1000: twice a straight line through the largest step's peaks that
+# `make bench-scale` measured at 50,000 and 200,000 texts (1,635 and 2,683 MiB, both in the baseline's step), as make
+# runs two steps at once on two cores. It overestimates: the baseline is fitted on 100,000 texts at most, so its peak
+# stops growing there, and the steps that go on growing hold a part of the texts at a time.
+PIPELINE_BASE_MIB = 2600.0
+PIPELINE_MIB_PER_1000 = 14.0
 
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")  # a sentence ends at . ! or ? followed by whitespace
-SPLITS = ("train", "test")
-LABELS = tuple(imdb.FOLDERS.values())  # negative, positive: as pipeline.data.ingest names IMDB's labels
-MAX_ROUNDS = 50  # redraws of duplicate texts before giving up
-BATCH = 50_000  # texts drawn at a time: their sentences are gathered before being joined
-ROW_GROUP = 100_000  # rows per Parquet row group: every text chunk stays far below Arrow's 2 GiB string limit
-TEXT = pa.large_string()
 
 # The viewer's pages and what they pass to each named query beyond the shared values (query_parameters).
 LIMITS = {
     "samples": 500,  # views/samples.py LIMIT
     "failures": 15,  # views/failures.py SHOWN
     "cohort_examples": 15,
-    "cluster_texts": 20,  # views/clusters.py REVIEWS_SHOWN
+    "cluster_texts": 20,  # views/clusters.py TEXTS_SHOWN
     "insight_texts": 50,  # views/insights.py SHOWN
     "slice_texts": 50,
     "behaviour_failures": 20,  # views/behaviour.py SHOWN
     "map_selection": 200,  # views/population.py LISTED
 }
 SLOWEST = 5
-
-
-# --- the texts ------------------------------------------------------------------------------------------------
-
-
-def split_sentences(text: str) -> list[str]:
-    """A text's sentences, as the generator cuts them (<br /> tags stay inside them, as they are)."""
-    return [piece for piece in SENTENCE_END.split(text.strip()) if piece]
-
-
-def _sentences(texts: pa.Array) -> pa.ListArray:
-    """split_sentences of every text, in Arrow: RE2 has no look-behind, so each end is marked, then split on."""
-    marked = pc.replace_substring_regex(pc.utf8_trim_whitespace(texts), r"([.!?])\s+", "\\1\x00")
-    return pc.split_pattern(marked, "\x00")
-
-
-def _group_sizes(n: int) -> dict[tuple[str, str], int]:
-    """n texts shared out as evenly as possible: half train, half test, each half balanced between the labels."""
-    sizes = {}
-    for i, split in enumerate(SPLITS):
-        half = n // 2 + (n % 2 if i == 0 else 0)
-        for j, label in enumerate(LABELS):
-            sizes[(split, label)] = half // 2 + (half % 2 if j == 0 else 0)
-    return sizes
-
-
-class _Source:
-    """The sentences of the reviews of one split and label, and how many sentences each of those reviews has."""
-
-    def __init__(self, texts: pa.Array):
-        lists = _sentences(texts)
-        self.lengths = np.maximum(pc.list_value_length(lists).to_numpy(zero_copy_only=False), 1)
-        pool = pc.list_flatten(lists)
-        self.pool = pool.filter(pc.not_equal(pc.utf8_length(pool), 0)).cast(TEXT)
-        if len(self.pool) == 0:
-            raise PipelineError("the reviews hold no sentences to recombine; pass the IMDB tarball with --data")
-
-    def draw(self, rng: np.random.Generator, count: int) -> pa.Array:
-        """`count` new texts: each a real review's number of sentences, drawn with replacement from the pool."""
-        k = self.lengths[rng.integers(0, len(self.lengths), size=count)]
-        offsets = np.zeros(count + 1, dtype=np.int64)
-        np.cumsum(k, out=offsets[1:])
-        taken = self.pool.take(pa.array(rng.integers(0, len(self.pool), size=int(offsets[-1]))))
-        return pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets), taken), pa.scalar(" ", TEXT))
-
-
-def duplicates(texts: pa.ChunkedArray) -> np.ndarray:
-    """True for each text whose 64-bit hash an earlier text has. Texts with distinct hashes are distinct, so no
-    flag at all proves every text distinct (a hash collision of two different texts is flagged too: redrawn)."""
-    import duckdb
-
-    with duckdb.connect() as con:
-        con.register("texts", pa.table({"row": np.arange(len(texts)), "text": texts}))
-        found = con.execute("select row, hash(text) as h from texts").fetchnumpy()
-    hashes = np.empty(len(texts), dtype=np.uint64)
-    hashes[found["row"]] = found["h"]
-    order = np.argsort(hashes, kind="stable")  # equal hashes keep their order: the first of each is not flagged
-    ordered = hashes[order]
-    flagged = np.zeros(len(hashes), dtype=bool)
-    flagged[order[1:][ordered[1:] == ordered[:-1]]] = True
-    return flagged
-
-
-def synthetic_texts(reviews: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
-    """n distinct texts recombined from the sentences of `reviews` (columns text, label, split), each from the
-    reviews of its own split and label: columns id, text, label, split, in the order train then test, negative then
-    positive. The same reviews, n and seed give the same frame."""
-    rng = np.random.default_rng(seed)
-    sizes = _group_sizes(n)
-    sources, chunks = [], []  # chunks: (source, texts) in row order, BATCH texts at most, so that drawing needs little
-    for (split, label), count in sizes.items():
-        rows = (reviews["split"] == split) & (reviews["label"] == label)
-        if not rows.any():
-            raise PipelineError(f"no {split} review labelled {label} to draw from; pass the IMDB tarball with --data")
-        sources.append(_Source(pa.array(reviews.loc[rows, "text"], type=pa.string())))
-        for start in range(0, count, BATCH):
-            chunks.append((sources[-1], sources[-1].draw(rng, min(BATCH, count - start))))
-    starts = np.cumsum([0, *(len(texts) for _, texts in chunks)])
-    for _ in range(MAX_ROUNDS):
-        flagged = duplicates(pa.chunked_array([texts for _, texts in chunks], type=TEXT))
-        if not flagged.any():
-            break
-        for i, (source, texts) in enumerate(chunks):
-            mask = flagged[starts[i] : starts[i + 1]]
-            if mask.any():
-                chunks[i] = (source, pc.replace_with_mask(texts, pa.array(mask), source.draw(rng, int(mask.sum()))))
-    else:
-        raise PipelineError(f"N={n}: the reviews do not give {n:,} distinct texts; pass the full IMDB tarball")
-    labels = np.repeat([label for _, label in sizes], list(sizes.values()))
-    splits = np.repeat([split for split, _ in sizes], list(sizes.values()))
-    text = pa.chunked_array([texts for _, texts in chunks], type=TEXT)
-    return pd.DataFrame(
-        {
-            "id": np.arange(n, dtype=np.int64),
-            "text": pd.Series(pd.arrays.ArrowExtensionArray(text)),
-            "label": labels.astype(object),
-            "split": splits.astype(object),
-        }
-    )
 
 
 # --- will it fit --------------------------------------------------------------------------------------------------
@@ -227,15 +116,6 @@ def parse_sizes(text: str, up_to: int | None = None) -> list[int]:
     if not sizes:
         raise PipelineError(f"--sizes {text!r}: no size of at most N={up_to}; run make bench-scale with a larger N")
     return sizes
-
-
-def write_texts(data: Path, n: int, seed: int, out: Path, config: str | None) -> pd.DataFrame:
-    check_data(data)
-    reviews = imdb.read_reviews(data, load_config(config)["data"]["reviews_per_folder"])
-    texts = synthetic_texts(reviews, n, seed)
-    with cli.atomic_output(out) as tmp:
-        texts.to_parquet(tmp, index=False, row_group_size=ROW_GROUP)
-    return texts
 
 
 # --- what a size costs --------------------------------------------------------------------------------------------
@@ -553,5 +433,6 @@ def main() -> None:
         return
     check_size(args.n)
     start = time.perf_counter()
-    texts = write_texts(args.data, args.n, args.seed, args.out, args.config)
+    check_data(args.data)
+    texts = synthetic.write_texts(args.data, args.n, args.seed, args.out, args.config)
     print(f"{args.out}: {len(texts):,} distinct texts in {time.perf_counter() - start:.1f} s")

@@ -11,7 +11,7 @@ import pytest
 from pipeline.config import load_config
 from tests.conftest import TINY_CONFIG
 from tests.imdb_fixture import LONG_NAME
-from viewer import charts
+from viewer import markup
 from viewer.database import QUERIES
 
 NEURAL = ("dense", "cnn")
@@ -125,7 +125,7 @@ def test_heat_map_shows_the_unseen_part_of_a_truncated_text(db):
     # The baseline reads every token.
     assert heat.loc[heat["model"] == "baseline", "seen"].tolist() == [True] * n_tokens
     # Drawn, the unseen tail is grey and unscored, the rest carries its score.
-    drawn = charts.heat_map(heat[heat["model"] == NEURAL[0]], "toward")
+    drawn = markup.heat_map(heat[heat["model"] == NEURAL[0]], "toward")
     assert drawn.count('class="unseen"') == n_tokens - SEQUENCE_LENGTH
     assert drawn.count("toward the class") == SEQUENCE_LENGTH
 
@@ -185,7 +185,7 @@ def test_heat_map_is_escaped_and_shades_one_direction():
             "relative": [0.0, 1.0, -0.5, None],
         }
     )
-    toward, away = charts.heat_map(tokens, "toward"), charts.heat_map(tokens, "away")
+    toward, away = markup.heat_map(tokens, "toward"), markup.heat_map(tokens, "away")
     for drawn in (toward, away):
         assert "<script>" not in drawn and "&lt;script&gt;alert(1)&lt;/script&gt;" in drawn
         assert '<span class="unseen" title="not seen: cut off">&quot;&amp;&quot;</span>' in drawn

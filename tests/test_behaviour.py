@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from pipeline.per_text.behaviour import verdicts
 from tests.conftest import last_error_line, make, tiny_settings_with
-from viewer import charts
+from viewer import markup
 from viewer.database import ROOT, open_database
 from viewer.session import DB_ENV
 
@@ -194,10 +194,10 @@ def test_a_bad_user_test_file_stops_the_build_in_one_line(user_build, tarball, t
 
 
 def test_marked_changes_are_escaped():
-    before, after = charts.marked_change('A <b>good</b> "film" & more', 'A <b>good</b> "flick" & more')
+    before, after = markup.marked_change('A <b>good</b> "film" & more', 'A <b>good</b> "flick" & more')
     assert "<mark>&quot;flick&quot;</mark>" in after and "<mark>&quot;film&quot;</mark>" in before
     assert "&lt;b&gt;good&lt;/b&gt;" in after and "<b>" not in after
-    _, made_up = charts.marked_change(None, "<script>x</script>")
+    _, made_up = markup.marked_change(None, "<script>x</script>")
     assert made_up == "&lt;script&gt;x&lt;/script&gt;"
 
 

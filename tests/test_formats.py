@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.data.formats import FORMATS, RESERVED_COLUMNS, check_rows, read_table
+from pipeline.data.formats import FORMATS
+from pipeline.data.rows import RESERVED_COLUMNS, check_rows, read_table
 from pipeline.errors import PipelineError
 
 # Texts that break naive CSV handling: the delimiter, quotes, a tab and a newline inside a field.

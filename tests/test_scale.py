@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from bench import scale
+from bench import scale, synthetic
 from pipeline.data import imdb
 from pipeline.errors import PipelineError
 from tests.conftest import PER_FOLDER, ROOT, TINY_CONFIG
@@ -32,7 +32,7 @@ def reviews(small_tarball) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def texts(reviews) -> pd.DataFrame:
-    return scale.synthetic_texts(reviews, N, seed=0)
+    return synthetic.synthetic_texts(reviews, N, seed=0)
 
 
 def test_texts_are_distinct_with_the_columns_the_pipeline_reads(texts):
@@ -41,7 +41,7 @@ def test_texts_are_distinct_with_the_columns_the_pipeline_reads(texts):
     assert texts["text"].nunique() == N
     assert texts["id"].tolist() == list(range(N))
     # The duplicate check rests on hashes: none flagged means no two texts alike.
-    assert not scale.duplicates(pa.array(texts["text"].array)).any()
+    assert not synthetic.duplicates(pa.array(texts["text"].array)).any()
 
 
 def test_half_train_half_test_and_labels_balanced_in_each(texts):
@@ -52,7 +52,7 @@ def test_half_train_half_test_and_labels_balanced_in_each(texts):
 
 @pytest.mark.parametrize("n", [201, 202, 203, 997])
 def test_odd_sizes_share_out_every_text(reviews, n):
-    made = scale.synthetic_texts(reviews, n, seed=1)
+    made = synthetic.synthetic_texts(reviews, n, seed=1)
     counts = made.groupby(["split", "label"]).size()
     assert len(made) == n and made["text"].nunique() == n
     assert counts.max() - counts.min() <= 1
@@ -60,33 +60,33 @@ def test_odd_sizes_share_out_every_text(reviews, n):
 
 
 def test_same_seed_same_texts_other_seed_other_texts(reviews, texts):
-    pd.testing.assert_frame_equal(scale.synthetic_texts(reviews, N, seed=0), texts)
-    other = scale.synthetic_texts(reviews, N, seed=1)
+    pd.testing.assert_frame_equal(synthetic.synthetic_texts(reviews, N, seed=0), texts)
+    other = synthetic.synthetic_texts(reviews, N, seed=1)
     assert not other["text"].equals(texts["text"])
     assert (other["text"] != texts["text"]).mean() > 0.9
 
 
 def test_every_sentence_comes_from_a_review_of_the_same_split_and_label(reviews, texts):
     pools = {
-        key: {sentence for text in group["text"] for sentence in scale.split_sentences(text)}
+        key: {sentence for text in group["text"] for sentence in synthetic.split_sentences(text)}
         for key, group in reviews.groupby(["split", "label"])
     }
-    lengths = {len(scale.split_sentences(text)) for text in reviews["text"]}
+    lengths = {len(synthetic.split_sentences(text)) for text in reviews["text"]}
     for row in texts.itertuples():
-        sentences = scale.split_sentences(row.text)
+        sentences = synthetic.split_sentences(row.text)
         assert set(sentences) <= pools[(row.split, row.label)], row.text
         assert len(sentences) in lengths  # as many sentences as some real review has
     # Texts of one label do hold sentences found only in reviews of that label.
     only_positive = pools[("train", "positive")] - pools[("train", "negative")]
     positive = texts[(texts["label"] == "positive") & (texts["split"] == "train")]["text"]
-    assert any(s in only_positive for text in positive for s in scale.split_sentences(text))
+    assert any(s in only_positive for text in positive for s in synthetic.split_sentences(text))
 
 
 def test_sentences_end_at_a_stop_followed_by_space_and_keep_their_tags():
     text = "A fine film. Loved it!<br /><br />Really? Yes...  The end"
-    assert scale.split_sentences(text) == ["A fine film.", "Loved it!<br /><br />Really?", "Yes...", "The end"]
+    assert synthetic.split_sentences(text) == ["A fine film.", "Loved it!<br /><br />Really?", "Yes...", "The end"]
     # The Arrow splitter cuts the same way.
-    assert scale._sentences(pa.array([text])).to_pylist() == [scale.split_sentences(text)]
+    assert synthetic._sentences(pa.array([text])).to_pylist() == [synthetic.split_sentences(text)]
 
 
 def run_scale(*args: str) -> subprocess.CompletedProcess:

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.config import ROOT, SCHEMA_VERSION, sql_file
+from pipeline.errors import first_line
 
 QUERIES = ROOT / "sql" / "queries"
 
@@ -130,7 +131,7 @@ def check_database(path: Path) -> str | None:
             except duckdb.Error:
                 return f"`{path}` is not a reviewlens database (it has no `meta` table)."
     except duckdb.Error as error:
-        reason = _first_line(error)
+        reason = first_line(error)
         if "could not set lock" in reason.lower():
             return f"`{path}` is open for writing in another program; close it there and reload."
         if "not a valid DuckDB database" in reason:
@@ -166,7 +167,7 @@ def run_sql(
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as error:
-        raise Refused(_first_line(error)) from None
+        raise Refused(first_line(error)) from None
     if not statements:
         raise Refused("Write a query first.")
     if len(statements) > 1:
@@ -196,15 +197,11 @@ def run_sql(
         except duckdb.OutOfMemoryException:
             raise Refused(TOO_BIG) from None
         except duckdb.Error as error:
-            raise Refused(_first_line(error)) from None
+            raise Refused(first_line(error)) from None
         finally:
             timer.cancel()
     frame = pd.DataFrame.from_records(rows[:row_cap], columns=columns)
     return frame, len(rows) > row_cap
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0]
 
 
 def _unique(names: list[str]) -> list[str]:

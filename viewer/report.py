@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import altair as alt
@@ -22,7 +23,7 @@ import vl_convert
 from pipeline import cli
 from pipeline.data import imdb
 from pipeline.errors import PipelineError
-from viewer import charts
+from viewer import charts, markup
 from viewer.database import check_database, open_database, query
 
 MAP_SAMPLE = 4000  # texts per population map
@@ -88,7 +89,7 @@ class Report:
         self.parts.append(f'<div class="row">{row}</div>')
 
     def heat_maps(self, maps: dict[str, str]) -> None:
-        """Heat maps side by side under their titles; each is escaped HTML made by charts.heat_map."""
+        """Heat maps side by side under their titles; each is escaped HTML made by markup.heat_map."""
         cells = "".join(f"<div><h4>{html.escape(title)}</h4>{heat}</div>" for title, heat in maps.items())
         self.parts.append(f'<div class="row heat-maps">{cells}</div>')
 
@@ -102,7 +103,7 @@ class Report:
                 "<!DOCTYPE html>",
                 '<html lang="en"><head><meta charset="utf-8">',
                 f"<title>{html.escape(title)}</title>",
-                f"<style>{STYLE}{charts.HEAT_CSS}</style>",
+                f"<style>{STYLE}{markup.HEAT_CSS}</style>",
                 f"<script>{bundle}</script>",
                 "</head><body>",
                 *self.parts,
@@ -124,18 +125,41 @@ def read(con: duckdb.DuckDBPyConnection, name: str, **params) -> pd.DataFrame:
     return query(con, name, **params).round(10)
 
 
+@dataclass
+class Build:
+    """What every section of the report reads: the database's facts and models, and what the texts are called."""
+
+    meta: dict
+    figures: pd.DataFrame
+    classes: list[str]
+    neural: list[str]  # compared with each other: every model but the baseline
+    mapped: list[str]
+    scored: list[str]  # with probabilities, so a loss
+    attributed: list[str]
+
+    @property
+    def is_imdb(self) -> bool:
+        return self.meta.get("dataset_kind") == "imdb"
+
+    @property
+    def noun(self) -> str:
+        return imdb.noun(self.meta.get("dataset_kind"))
+
+
 def build(con: duckdb.DuckDBPyConnection) -> str:
-    """The whole report for the database behind `con`."""
+    """The whole report for the database behind `con`, section after section."""
     report = Report()
-    meta = dict(read(con, "meta").itertuples(index=False))
     figures = read(con, "model_figures")
-    neural, mapped, scored, attributed = (
-        list(figures.loc[figures[column], "model"])
-        for column in ("compared", "mapped", "has_probabilities", "attributed")
+    found = Build(
+        dict(read(con, "meta").itertuples(index=False)),
+        figures,
+        list(read(con, "labels")["label"]),
+        *(
+            list(figures.loc[figures[column], "model"])
+            for column in ("compared", "mapped", "has_probabilities", "attributed")
+        ),
     )
-    classes = list(read(con, "labels")["label"])
-    is_imdb = meta.get("dataset_kind") == "imdb"
-    noun = imdb.noun(meta.get("dataset_kind"))
+    meta, classes = found.meta, found.classes
     report.add("h1", "reviewlens report")
     report.add(
         "p",
@@ -145,32 +169,39 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
         "note",
     )
 
+    for section in SECTIONS:
+        section(report, con, found)
+    return report.render("reviewlens report")
+
+
+def models_section(report: Report, con: duckdb.DuckDBPyConnection, build: Build) -> None:
+    """The models: their figures, per class, calibrated, trained, confused."""
     report.add("h2", "Models")
     hidden = ["kind", "given_with", "rank", "file", "sha256", "compared", "mapped", "attributed", "tested",
               "has_probabilities", "no_attributions", "no_behaviour", "no_probabilities", "latent_dim",
-              "attributed_texts"] + ([] if is_imdb else ["seed_accuracy", "seed_loss"])  # fmt: skip
-    report.table(figures.drop(columns=hidden), {"epochs": "d", "seed_accuracy": ".2f", "seed_loss": ".2f"})
+              "attributed_texts"] + ([] if build.is_imdb else ["seed_accuracy", "seed_loss"])  # fmt: skip
+    report.table(build.figures.drop(columns=hidden), {"epochs": "d", "seed_accuracy": ".2f", "seed_loss": ".2f"})
     report.add(
         "p",
-        ("Seed: the Tensorleap IMDB study's figures. " if is_imdb else "")
+        ("Seed: the Tensorleap IMDB study's figures. " if build.is_imdb else "")
         + "Baseline: TF-IDF with logistic regression. "
         + "".join(
             f"{row.model} was brought in: {row.file}, SHA-256 {row.sha256[:16]}. "
-            for row in figures[figures["given_with"].notna()].itertuples()
+            for row in build.figures[build.figures["given_with"].notna()].itertuples()
         )
         + "".join(
             f"{row.model} has no heat maps: {row.no_attributions}. "
-            for row in figures[figures["no_attributions"].notna()].itertuples()
+            for row in build.figures[build.figures["no_attributions"].notna()].itertuples()
         )
         + "".join(
             f"{row.model} has no probabilities ({row.no_probabilities}): no loss and no calibration. "
-            for row in figures[figures["no_probabilities"].notna()].itertuples()
+            for row in build.figures[build.figures["no_probabilities"].notna()].itertuples()
         ),
         "note",
     )
     per_class = read(con, "class_metrics", subset="test")
     report.add("h3", "F1 of each class (test split)")
-    f1 = per_class.pivot(index="label", columns="model", values="f1").loc[classes, list(figures["model"])]
+    f1 = per_class.pivot(index="label", columns="model", values="f1").loc[build.classes, list(build.figures["model"])]
     report.table(f1.reset_index())
     report.add("h3", "Calibration (test split)")
     report.table(
@@ -178,7 +209,7 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
         {"texts": ",", "temperature": ".2f"},
     )
     reliability = read(con, "reliability", subset="test", label=None)
-    report.charts(*(charts.reliability_diagram(reliability, model) for model in scored))
+    report.charts(*(charts.reliability_diagram(reliability, model) for model in build.scored))
     report.add(
         "p",
         "Can the confidence be trusted? ECE: the mean gap between confidence and accuracy over the confidence bins "
@@ -188,7 +219,7 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
         "note",
     )
     batches = read(con, "training_batches")
-    trained = [model for model in neural if model in set(batches["model"])]
+    trained = [model for model in build.neural if model in set(batches["model"])]
     if trained:
         report.charts(
             charts.training_curve(batches, "loss", trained).properties(width=440),
@@ -196,19 +227,22 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
         )
     confusion = read(con, "confusion_matrix", subset="test")
     report.add("h3", "Confusion matrices (test split)")
-    report.charts(*(charts.confusion_matrix(confusion, model, classes) for model in figures["model"]))
+    report.charts(*(charts.confusion_matrix(confusion, model, build.classes) for model in build.figures["model"]))
 
+
+def population_section(report: Report, con: duckdb.DuckDBPyConnection, build: Build) -> None:
+    """Each model's map of its latent space, for a sample of the texts."""
     report.add("h2", "Population")
     maps = []
-    for model in mapped:
+    for model in build.mapped:
         points = read(
             con, "population_map", model=model, split=None, label=None, correct=None, clusters=None, **ALL_LOSSES
         )
         shown = charts.map_sample(points, MAP_SAMPLE)
         snippets = read(con, "map_snippets", text_ids=shown["text_id"].tolist())
         shown = shown.merge(snippets, on="text_id", how="left")
-        codes, palette, legend = charts.map_palette(shown["correct"], "correct", classes)
-        title = f"{model} ({len(shown):,} of {len(points):,} {noun})"
+        codes, palette, legend = charts.map_palette(shown["correct"], "correct", build.classes)
+        title = f"{model} ({len(shown):,} of {len(points):,} {build.noun})"
         maps.append(
             charts.population_map(shown.assign(colour=codes), palette, legend, "loss").properties(
                 width=420, height=400, title=title
@@ -217,21 +251,24 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
     report.charts(*maps, renderer="canvas")
     report.add(
         "p",
-        f"Each model's t-SNE map of its latent space, for a random sample of the {noun}: red where the model is "
+        f"Each model's t-SNE map of its latent space, for a random sample of the {build.noun}: red where the model is "
         "wrong, larger where the loss is higher.",
         "note",
     )
 
+
+def dashboard_section(report: Report, con: duckdb.DuckDBPyConnection, build: Build) -> None:
+    """Each metadata feature against the loss, per model, and the seed study's findings."""
     report.add("h2", "Dashboard")
     report.add(
         "p",
-        f"Test split. Bars count the {noun} in each bin; the red line is the model's mean loss there, "
+        f"Test split. Bars count the {build.noun} in each bin; the red line is the model's mean loss there, "
         "with its 95% interval.",
         "note",
     )
     features = read(con, "features")
     shown_features = features[(features["kind"] == "numeric") & (features["default"] | (features["source"] == "data"))]
-    for model in [model for model in neural if model in scored]:
+    for model in [model for model in build.neural if model in build.scored]:
         report.add("h3", model)
         report.charts(
             *(
@@ -248,11 +285,14 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
         report.add("h3", "The seed study's findings, checked on the test split")
         report.table(findings.drop(columns=["finding", "feature", "rank"]))
 
+
+def behaviour_section(report: Report, con: duckdb.DuckDBPyConnection, build: Build) -> None:
+    """The behavioural tests' failure rates."""
     report.add("h2", "Behaviour")
     summary = read(con, "behaviour_summary")
     run = summary[summary["model"].notna()]
     if not run.empty:
-        report.charts(charts.failure_rates(summary, list(figures["model"])).properties(width=600))
+        report.charts(charts.failure_rates(summary, list(build.figures["model"])).properties(width=600))
         report.table(
             run[["test", "kind", "model", "cases", "failures", "failure_rate", "ci_low", "ci_high", "skipped"]],
             {"cases": ",", "failures": ",", "skipped": ",", "failure_rate": ".1%", "ci_low": ".1%", "ci_high": ".1%"},
@@ -260,13 +300,16 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
     tests = summary.drop_duplicates("test")
     report.add(
         "p",
-        f"Behavioural tests in the manner of CheckList, on a sample of the test split: {noun} changed in small "
+        f"Behavioural tests in the manner of CheckList, on a sample of the test split: {build.noun} changed in small "
         "ways (invariance: the predicted class should not change; direction: a class's probability should not "
         "move the wrong way) and made-up texts with a known label (template). Failure rates with 95% intervals. "
         + "".join(f"Not run: {row.test}, {row.reason} " for row in tests[~tests["applicable"]].itertuples()),
         "note",
     )
 
+
+def insights_section(report: Report, con: duckdb.DuckDBPyConnection, build: Build) -> None:
+    """The top findings, and each model's best slices."""
     report.add("h2", "Insights")
     insights = read(con, "insights").head(TOP_INSIGHTS)
     report.table(insights.drop(columns=["insight_id"]), {"texts": ","})
@@ -275,10 +318,10 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
     report.add(
         "p",
         f"Per model, the {TOP_SLICES} slices of the test split with the most errors beyond the model's own rate: "
-        f"{noun} with up to three simple facts in common. Error rate with its 95% interval.",
+        f"{build.noun} with up to three simple facts in common. Error rate with its 95% interval.",
         "note",
     )
-    for model in figures["model"]:
+    for model in build.figures["model"]:
         found = read(con, "slices", model=model).head(TOP_SLICES)
         if not found.empty:
             report.add("p", model)
@@ -288,10 +331,13 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
                  "times_model": ".1f", "score": ".1f"},
             )  # fmt: skip
 
-    report.add("h2", f"Highest-loss {noun}")
+
+def highest_loss_section(report: Report, con: duckdb.DuckDBPyConnection, build: Build) -> None:
+    """The highest-loss test texts of each model, with their heat maps."""
+    report.add("h2", f"Highest-loss {build.noun}")
     report.add(
         "p",
-        f"The {HIGHEST_LOSS} test {noun} with the highest loss under each model. Integrated gradients: how much "
+        f"The {HIGHEST_LOSS} test {build.noun} with the highest loss under each model. Integrated gradients: how much "
         "each word pushed the model toward the true label (green) or away from it (red), darker is stronger; grey "
         "words were cut off.",
         "note",
@@ -310,8 +356,8 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
             limit=HIGHEST_LOSS,
             **ALL_LOSSES,
         ).assign(model=model)
-        for model in neural
-        if model in scored
+        for model in build.neural
+        if model in build.scored
     )
     for text_id, among in worst.groupby("text_id", sort=False)["model"]:
         shown = read(con, "text", text_id=int(text_id)).iloc[0]
@@ -323,13 +369,22 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
         covered = set(verdicts.loc[verdicts["attributed"], "model"])  # a transformer's cover a chosen set
         report.heat_maps(
             {
-                f"{model} · {direction} {shown['label']}": charts.heat_map(heat[heat["model"] == model], direction)
-                for model in attributed
+                f"{model} · {direction} {shown['label']}": markup.heat_map(heat[heat["model"] == model], direction)
+                for model in build.attributed
                 if model in covered
                 for direction in ("toward", "away")
             }
         )
-    return report.render("reviewlens report")
+
+
+SECTIONS = (
+    models_section,
+    population_section,
+    dashboard_section,
+    behaviour_section,
+    insights_section,
+    highest_loss_section,
+)
 
 
 def main() -> None:

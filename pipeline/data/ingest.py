@@ -16,7 +16,8 @@ import pandas as pd
 
 from pipeline import artifacts, cli
 from pipeline.config import file_sha256, load_config
-from pipeline.data import formats, imdb
+from pipeline.data import imdb
+from pipeline.data.rows import check_rows, read_table
 from pipeline.errors import PipelineError
 
 MAX_CATEGORIES = 50  # a text or true/false column with at most this many values is a category
@@ -27,8 +28,8 @@ def read_data(path: Path, settings: dict) -> tuple[pd.DataFrame, str]:
     if imdb.is_tarball(path):
         texts = imdb.read_reviews(path, settings["reviews_per_folder"])
         return imdb.sample(texts, settings["sample_per_folder"]), "imdb"
-    frame = formats.read_table(path, settings)
-    formats.check_rows(frame, path)
+    frame = read_table(path, settings)
+    check_rows(frame, path)
     return frame, "table"
 
 

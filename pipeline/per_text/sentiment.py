@@ -364,11 +364,6 @@ def assess(words: list[str]) -> tuple[float, float]:
     return polarity / float(len(chunks) or 1), subjectivity / float(len(chunks) or 1)
 
 
-def polarity_subjectivity(text: str) -> tuple[float, float]:
-    """TextBlob(text).sentiment for one text (no "<br />" replacement here)."""
-    return assess(tokens(text))
-
-
 def sentiment(texts: Sequence[str]) -> np.ndarray:
     """(polarity, subjectivity) of each text, as TextBlob(text.replace("<br />", "\\n")).sentiment, shape (n, 2)."""
     scores = [assess(tokens(text.replace("<br />", "\n"))) for text in texts]

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from viewer import charts
+from viewer import charts, markup
 from viewer.filters import TEXT_PAGE, noun, table
 from viewer.session import run_query
 
@@ -70,7 +70,7 @@ total = int(failures["matching"].iloc[0])
 shown = f"; the {SHOWN} with the largest change are shown." if total > SHOWN else "."
 st.caption(f"{model} fails {total:,} cases of {test}{shown} Changed words are marked.")
 for case in failures.itertuples():
-    before_html, after_html = charts.marked_change(case.before, case.after)
+    before_html, after_html = markup.marked_change(case.before, case.after)
     if case.before is None:
         st.markdown(
             f"**Case {case.case_id}** · should be {case.watched}; {model} says {case.predicted_after} "

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from viewer import charts
+from viewer import charts, markup
 from viewer.filters import ANY, categories, labels, models_where, noun, show_texts, side_by_side, table, why_not
 from viewer.session import run_query
 
@@ -163,15 +163,15 @@ def away_title(label: str) -> str:
     return f"toward {classes[1 - classes.index(label)]}" if len(classes) == 2 else f"away from {label}"
 
 
-st.html(f"<style>{charts.HEAT_CSS}</style>")
+st.html(f"<style>{markup.HEAT_CSS}</style>")
 for toward in chosen:
     heat = run_query("text_heatmap", text_id=int(text_id), label=toward)
     for column, model in side_by_side(attributed):
         tokens = heat[heat["model"] == model]
         column.markdown(f"**{model}** · toward {toward}")
-        column.html(charts.heat_map(tokens, "toward"))
+        column.html(markup.heat_map(tokens, "toward"))
         column.markdown(f"**{model}** · {away_title(toward)}")
-        column.html(charts.heat_map(tokens, "away"))
+        column.html(markup.heat_map(tokens, "away"))
 
 focus = chosen[0] if chosen else opened.label
 st.markdown(f"#### Strongest words and phrases toward {focus}")
