@@ -1,4 +1,4 @@
-"""reviewlens pipeline: from the IMDB tarball to one shared DuckDB file."""
+"""reviewlens pipeline: from labelled texts and models to one DuckDB file; `python -m pipeline STEP` runs a step."""
 
 import contextlib
 import os

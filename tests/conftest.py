@@ -11,6 +11,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipeline.database.build_db import SCHEMA
@@ -21,6 +22,7 @@ from viewer.database import open_database
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_CONFIG = ROOT / "tests" / "tiny.toml"
+APP = str(ROOT / "viewer" / "streamlit_app.py")  # the viewer, for Streamlit's AppTest
 PER_FOLDER = 100
 REAL_DATA = ROOT.parent / "shared" / "data" / "aclImdb_v1.tar.gz"
 
@@ -49,6 +51,13 @@ def make(
     if predictions:
         args.append(f"PREDICTIONS={','.join(str(path) for path in predictions)}")
     return subprocess.run(args, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
+
+
+def copy_build(build: Path, to: Path) -> Path:
+    """A copy of a finished build, its file times kept, so that make sees it up to date: a test changes what it is
+    about, runs make on the copy, and touches no other test's build."""
+    shutil.copytree(build, to, symlinks=True)
+    return to
 
 
 def last_error_line(result: subprocess.CompletedProcess) -> str:
@@ -98,6 +107,48 @@ def build_with(tmp_path_factory, name: str, data: Path, settings: str) -> Path:
     result = make(folder / "build", "all", data=data, config=config)
     assert result.returncode == 0, result.stderr[-3000:]
     return folder / "build"
+
+
+def brought(build: Path, folder: Path, *kinds: str) -> Path:
+    """Models of these kinds, trained on the texts of `build` as a user would, outside the pipeline."""
+    subprocess.run(
+        [sys.executable, "-m", "tests.brought_models", "--texts", str(build / "texts.parquet"), "--out-dir",
+         str(folder), *kinds],
+        cwd=ROOT, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    return folder
+
+
+@pytest.fixture(scope="session")
+def given_models(build_dir, tmp_path_factory) -> Path:
+    """Keras models of six kinds, trained outside the pipeline on the tiny build's texts (tests/brought_models.py)."""
+    return brought(build_dir, tmp_path_factory.mktemp("models"), *("strings", "ids", "bag", "custom", "wide", "fixed"))
+
+
+@pytest.fixture(scope="session")
+def given_database(build_dir, tarball, given_models, tmp_path_factory) -> Path:
+    """Five brought models and no built-in training: strings in with a sigmoid unit; token ids in with the classes
+    in reverse order; one with no embedding layer; one with a custom layer, registered by the module the settings
+    name; and the dense model trained in build_dir, brought back in as a model of token ids by this pipeline's own
+    tokenizer (a model nested in another)."""
+    from tests.brought_models import LENGTH  # imports Keras: only the tests of given models need it
+
+    folder = tmp_path_factory.mktemp("mine")
+    shutil.copy(build_dir / "models" / "dense.keras", folder / "again.keras")
+    tokens = np.load(build_dir / "tokens.npz")
+    (folder / "again.txt").write_text("\n".join(tokens["vocabulary"]) + "\n")
+    config = tiny_settings_with(
+        folder / "only-mine.toml",
+        f'models = []\n[ids]\nvocabulary = "{given_models / "ids.txt"}"\nlabels = ["positive", "negative"]\n'
+        f"sequence_length = {LENGTH}\n"
+        f'[again]\nvocabulary = "{folder / "again.txt"}"\nstandardize = "reviewlens"\n'
+        '[custom]\nmodules = ["tests.brought_models"]\n',
+    )
+    build = copy_build(build_dir, folder / "build")
+    files = [given_models / f"{kind}.keras" for kind in ("strings", "ids", "bag", "custom")] + [folder / "again.keras"]
+    result = make(build, "all", data=tarball, config=config, models=files)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return build / "reviewlens.duckdb"
 
 
 @pytest.fixture(scope="session")

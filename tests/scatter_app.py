@@ -1,5 +1,5 @@
-"""A Streamlit app for tests/test_scatter.py: `scatter_map` on synthetic points, and what it returned written out as
-text. `streamlit run tests/scatter_app.py -- [number of points]`."""
+"""A Streamlit app for tests/viewer/test_scatter.py: `scatter_map` on synthetic points, and what it returned written
+out as text. `streamlit run tests/scatter_app.py -- [number of points]`."""
 
 from __future__ import annotations
 

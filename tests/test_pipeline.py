@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import subprocess
 import sys
 
@@ -14,7 +13,7 @@ import pytest
 
 from pipeline.config import ROOT, SCHEMA_VERSION, load_config
 from pipeline.whole_set.features import MEASURES
-from tests.conftest import PER_FOLDER, TINY_CONFIG, make, schema_tables
+from tests.conftest import PER_FOLDER, TINY_CONFIG, copy_build, make, schema_tables
 from viewer.database import open_database
 
 REVIEWS = 4 * PER_FOLDER
@@ -166,9 +165,7 @@ def test_second_make_all_does_nothing(build_dir, tarball):
 
 
 def test_a_changed_setting_reruns_only_the_steps_that_use_it(build_dir, tarball, tmp_path):
-    build = tmp_path / "build"
-    # copytree keeps file times, so make sees the copy as up to date.
-    shutil.copytree(build_dir, build)
+    build = copy_build(build_dir, tmp_path / "build")
     config = tmp_path / "cnn_changed.toml"
     config.write_text(TINY_CONFIG.read_text().replace("filters = 8", "filters = 6"))
     result = make(build, "all", data=tarball, config=config)

@@ -4,7 +4,7 @@ their folder (pipeline/models/checkpoints.py), without PyTorch.
 The backbone is built and its weights ported by keras-hub's converter for the architecture; the classification
 head, which the converter leaves out, is ported here; what a converter gets wrong is put right here too (BERT's exact
 GELU, which keras-hub approximates; RoBERTa's token-type embedding, which it leaves out), and
-tests/test_transformers.py holds the logits to Hugging Face's own within 1e-4. Texts are tokenized by the
+tests/models/test_transformers.py holds the logits to Hugging Face's own within 1e-4. Texts are tokenized by the
 checkpoint's own tokenizer (tokenizer.json, or its vocabulary files), so the model reads exactly its own tokens.
 
 Integrated gradients run on the token embeddings, the special tokens held fixed; a word's subword scores are summed

@@ -4,7 +4,7 @@ This mirrors the PatternAnalyzer of TextBlob 0.20.1 (`TextBlob(text).sentiment`,
 the `Sentiment` class of `textblob/_text.py`): the same tokenizer (`find_tokens`), the same lexicon
 (`en/en-sentiment.xml` of the installed textblob, averaged the same way, with the same "-ly" adverbs added), the same
 handling of negations, modifiers ("very"), "!", "(!)" and emoticons, and the same means, every float computed by the
-same operations in the same order: the results are bit-identical (tests/test_sentiment.py checks this). Only
+same operations in the same order: the results are bit-identical (tests/per_text/test_sentiment.py checks this). Only
 `.sentiment`: no part-of-speech tags, no NLTK corpora, and textblob is not imported (only its lexicon file is read).
 
 Where the time goes instead: the lexicon is read once into a dict of (polarity, subjectivity, intensity,

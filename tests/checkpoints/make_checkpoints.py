@@ -1,6 +1,6 @@
-"""Make the tiny fine-tuned transformer checkpoints that tests/test_transformers.py reads, and their reference outputs,
-with Hugging Face transformers on PyTorch. The tests need neither: they compare reviewlens's numbers with the files
-this writes, which are committed. Run it again only after changing it:
+"""Make the tiny fine-tuned transformer checkpoints that tests/models/test_transformers.py reads, and their reference
+outputs, with Hugging Face transformers on PyTorch. The tests need neither: they compare reviewlens's numbers with
+the files this writes, which are committed. Run it again only after changing it:
 
     python3.11 -m venv /tmp/reference
     /tmp/reference/bin/pip install torch==2.13.0 transformers==5.25.0

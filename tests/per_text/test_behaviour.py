@@ -4,7 +4,6 @@ their bad input, and what the pages show."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -12,12 +11,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipeline.per_text.behaviour import verdicts
-from tests.conftest import last_error_line, make, tiny_settings_with
+from tests.conftest import APP, copy_build, last_error_line, make, tiny_settings_with
 from viewer import markup
-from viewer.database import ROOT, open_database
+from viewer.database import open_database
 from viewer.session import DB_ENV
 
-APP = str(ROOT / "viewer" / "streamlit_app.py")
 USER_TESTS = """
 [[test]]
 name = "film words"
@@ -132,8 +130,7 @@ def test_a_label_set_without_sentiment_runs_only_the_invariance_tests(tickets_da
 def user_build(tmp_path_factory, build_dir, tarball):
     """The tiny build again with the user's own tests: only the behavioural steps and the database rerun."""
     folder = tmp_path_factory.mktemp("user_tests")
-    build = folder / "build"
-    shutil.copytree(build_dir, build, copy_function=shutil.copy2)
+    build = copy_build(build_dir, folder / "build")
     tests = folder / "tests.toml"
     tests.write_text(USER_TESTS)
     config = tiny_settings_with(folder / "settings.toml", f'[behaviour]\ntests = "{tests}"\n')

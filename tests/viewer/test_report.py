@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
 
 from bench.serve import chromium
-from tests.conftest import ROOT, last_error_line, make
+from tests.conftest import ROOT, copy_build, last_error_line, make
 from tests.imdb_fixture import HOSTILE_NAME
 from viewer import report as report_module
 
@@ -34,8 +33,7 @@ def specs_of(page: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def report(build_dir, tarball, tmp_path_factory):
-    build = tmp_path_factory.mktemp("report") / "build"
-    shutil.copytree(build_dir, build)
+    build = copy_build(build_dir, tmp_path_factory.mktemp("report") / "build")
     result = make(build, "report", data=tarball)
     assert result.returncode == 0, result.stderr[-2000:]
     # The database was up to date: only the report was made.

@@ -6,7 +6,6 @@ import gzip
 import http.server
 import io
 import re
-import shutil
 import tarfile
 import threading
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, last_error_line, make
+from tests.conftest import ROOT, copy_build, last_error_line, make
 from tests.imdb_fixture import review_name, write_tarball
 
 
@@ -177,8 +176,7 @@ def test_download_from_an_unreachable_host(build_with_database):
 
 
 def test_a_failed_database_write_keeps_the_previous_file(build_dir, tarball, tmp_path):
-    build = tmp_path / "build"
-    shutil.copytree(build_dir, build)
+    build = copy_build(build_dir, tmp_path / "build")
     before = (build / "reviewlens.duckdb").read_bytes()
     # A predictions file that breaks a schema constraint makes the write fail half-way.
     predictions = pd.read_parquet(build / "predictions" / "cnn.parquet")
@@ -219,7 +217,7 @@ def test_every_case_in_the_readme_catalogue_has_its_test():
     named = {name for row in re.findall(r"^\|.*\| ([^|]*) \|$", section, flags=re.M) for name in
              re.findall(r"`(test_\w+)`", row)}  # fmt: skip
     assert len(named) >= 30
-    code = "\n".join(path.read_text() for path in (ROOT / "tests").glob("test_*.py"))
+    code = "\n".join(path.read_text() for path in (ROOT / "tests").rglob("test_*.py"))
     defined = set(re.findall(r"^def (test_\w+)", code, flags=re.M))
     assert named - defined == set()
 

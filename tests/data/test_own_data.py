@@ -13,15 +13,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipeline.config import load_config
-from tests.conftest import TINY_CONFIG, make, tiny_settings_with
+from tests.conftest import APP, TINY_CONFIG, make, tiny_settings_with
 from tests.own_data import HUGE_TEXT, PER_CLASS, TICKET_CONFIG, TICKETS
-from tests.test_attributions import completeness, one_score_per_token_and_class
+from tests.per_text.test_attributions import completeness, one_score_per_token_and_class
 from tests.test_pipeline import prediction_columns_agree
 from viewer.database import open_database, query
 from viewer.pages import PAGES
 from viewer.session import DB_ENV
 
-APP = "../viewer/streamlit_app.py"
 SEQUENCE_LENGTH = load_config(TINY_CONFIG)["text"]["sequence_length"]
 
 

@@ -11,7 +11,7 @@ from bench.serve import CHROMIUM, CHROMIUM_ARGS, viewer
 from pipeline.config import load_config
 from tests.conftest import TINY_CONFIG
 from tests.imdb_fixture import HOSTILE_NAME, LONG_NAME
-from tests.test_scatter import NO_WEBGL, PAD, draw_lasso
+from tests.viewer.test_scatter import NO_WEBGL, PAD, draw_lasso
 from viewer.database import QUERIES
 from viewer.pages import PAGES
 
@@ -53,10 +53,20 @@ def tickets_url(tickets_database):
         yield url
 
 
-@pytest.mark.parametrize("data", ["imdb", "tickets"])
+@pytest.fixture(scope="module")
+def given_url(given_database):
+    """The viewer on models given alone (MODEL=): Keras models of strings and of token ids, one without heat maps."""
+    with viewer(given_database) as url:
+        yield url
+
+
+URLS = {"imdb": "viewer_url", "tickets": "tickets_url", "given models": "given_url"}
+
+
+@pytest.mark.parametrize("data", URLS)
 @pytest.mark.parametrize("shown", PAGES, ids=lambda shown: shown.name)
 def test_every_page_opens_without_an_exception(page, request, data, shown):
-    url = request.getfixturevalue("viewer_url" if data == "imdb" else "tickets_url")
+    url = request.getfixturevalue(URLS[data])
     open_page(page, f"{url}/{shown.address}", shown.title)
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
     # Every chart on the page is drawn.

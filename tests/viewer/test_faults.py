@@ -16,8 +16,8 @@ import duckdb
 import pytest
 
 from bench.serve import viewer
-from tests.conftest import ROOT, TINY_CONFIG, make
-from tests.test_browser import open_page
+from tests.conftest import ROOT, TINY_CONFIG, copy_build, make
+from tests.viewer.test_browser import open_page
 from viewer.database import Refused, run_sql
 from viewer.pages import PAGES
 
@@ -37,9 +37,7 @@ def assert_no_error(page) -> None:
 @pytest.fixture()
 def build(tmp_path, build_dir) -> Path:
     """A private copy of the session's build, so rebuilding it touches no other test."""
-    copy = tmp_path / "build"
-    shutil.copytree(build_dir, copy)
-    return copy
+    return copy_build(build_dir, tmp_path / "build")
 
 
 def test_five_sessions_at_once(browser, database):

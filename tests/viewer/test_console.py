@@ -7,10 +7,9 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from viewer.database import QUERIES, ROOT, Refused, open_database, run_sql
+from tests.conftest import APP
+from viewer.database import QUERIES, Refused, open_database, run_sql
 from viewer.session import DB_ENV
-
-APP = str(ROOT / "viewer" / "streamlit_app.py")
 
 
 def test_a_query_returns_its_rows_and_columns(database, db):

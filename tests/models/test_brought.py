@@ -8,8 +8,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,64 +16,17 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.brought_models import FIXED_LENGTH, LENGTH
-from tests.conftest import ROOT, last_error_line, make, tiny_settings_with
+from tests.conftest import APP, brought, copy_build, last_error_line, make, tiny_settings_with
 from tests.own_data import TICKET_CONFIG
-from tests.test_attributions import completeness, favours_the_words_of_the_label
+from tests.per_text.test_attributions import completeness, favours_the_words_of_the_label
 from viewer.database import open_database
 from viewer.pages import PAGES
 from viewer.session import DB_ENV
 
-APP = "../viewer/streamlit_app.py"
-
-
-def brought(build: Path, folder: Path, *kinds: str) -> Path:
-    """Models of these kinds, trained on the texts of `build` as a user would, outside the pipeline."""
-    subprocess.run(
-        [sys.executable, "-m", "tests.brought_models", "--texts", str(build / "texts.parquet"), "--out-dir",
-         str(folder), *kinds],
-        cwd=ROOT, check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-    return folder
-
-
-def copy_build(build: Path, to: Path) -> Path:
-    """A copy of a finished build, file times kept, so that make redoes only what a new model needs."""
-    shutil.copytree(build, to, symlinks=True)
-    return to
-
 
 @pytest.fixture(scope="module")
-def models(build_dir, tmp_path_factory) -> Path:
-    return brought(build_dir, tmp_path_factory.mktemp("models"), *("strings", "ids", "bag", "custom", "wide", "fixed"))
-
-
-@pytest.fixture(scope="module")
-def mine(build_dir, tarball, models, tmp_path_factory) -> Path:
-    """Five brought models and no built-in training: strings in with a sigmoid unit; token ids in with the classes
-    in reverse order; one with no embedding layer; one with a custom layer, registered by the module the settings
-    name; and the dense model trained in build_dir, brought back in as a model of token ids by this pipeline's own
-    tokenizer (a model nested in another)."""
-    folder = tmp_path_factory.mktemp("mine")
-    shutil.copy(build_dir / "models" / "dense.keras", folder / "again.keras")
-    tokens = np.load(build_dir / "tokens.npz")
-    (folder / "again.txt").write_text("\n".join(tokens["vocabulary"]) + "\n")
-    config = tiny_settings_with(
-        folder / "only-mine.toml",
-        f'models = []\n[ids]\nvocabulary = "{models / "ids.txt"}"\nlabels = ["positive", "negative"]\n'
-        f"sequence_length = {LENGTH}\n"
-        f'[again]\nvocabulary = "{folder / "again.txt"}"\nstandardize = "reviewlens"\n'
-        '[custom]\nmodules = ["tests.brought_models"]\n',
-    )
-    build = copy_build(build_dir, folder / "build")
-    files = [models / f"{kind}.keras" for kind in ("strings", "ids", "bag", "custom")] + [folder / "again.keras"]
-    result = make(build, "all", data=tarball, config=config, models=files)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return build / "reviewlens.duckdb"
-
-
-@pytest.fixture(scope="module")
-def db(mine):
-    con = open_database(mine)
+def db(given_database):
+    con = open_database(given_database)
     yield con
     con.close()
 
@@ -94,7 +45,7 @@ def direct_predictions(path: Path, texts: list[str], strings: bool, vocabulary: 
     return model.predict(layer(tf.constant(texts)), verbose=0)
 
 
-def test_brought_models_give_the_predictions_of_calling_them_directly(db, models):
+def test_brought_models_give_the_predictions_of_calling_them_directly(db, given_models):
     rows = db.execute(
         "select r.text, p.model, p.probabilities from predictions p join texts r using (text_id)"
         " where p.model in ('strings', 'ids') order by p.model, text_id"
@@ -102,11 +53,12 @@ def test_brought_models_give_the_predictions_of_calling_them_directly(db, models
     labels = [row[0] for row in db.execute("select label from labels order by label_index").fetchall()]
     assert labels == ["negative", "positive"]
     strings = rows[rows["model"] == "strings"]
-    own = direct_predictions(models / "strings.keras", list(strings["text"]), strings=True)
+    own = direct_predictions(given_models / "strings.keras", list(strings["text"]), strings=True)
     # One sigmoid unit: P(positive), the data's class 1.
     np.testing.assert_allclose(np.stack(strings["probabilities"])[:, 1], own[:, 0], atol=1e-5)
     ids = rows[rows["model"] == "ids"]
-    own = direct_predictions(models / "ids.keras", list(ids["text"]), strings=False, vocabulary=models / "ids.txt")
+    vocabulary = given_models / "ids.txt"
+    own = direct_predictions(given_models / "ids.keras", list(ids["text"]), strings=False, vocabulary=vocabulary)
     # Trained with the classes in reverse order, and told so by the labels setting.
     np.testing.assert_allclose(np.stack(ids["probabilities"]), own[:, ::-1], atol=1e-5)
 
@@ -127,7 +79,7 @@ def test_brought_models_are_as_accurate_as_they_are(db):
     assert all(accuracy[model] > 0.9 for model in ("strings", "ids", "bag", "custom", "again")), accuracy
 
 
-def test_the_models_table_says_which_were_brought_with_the_files_checksum(db, models):
+def test_the_models_table_says_which_were_brought_with_the_files_checksum(db, given_models):
     found = db.execute("select model, kind, architecture, file, sha256, epochs from models order by rank").fetchall()
     assert [row[:3] for row in found] == [
         ("strings", "keras", None),
@@ -163,11 +115,11 @@ def test_brought_models_attributions_lie_on_the_pipelines_tokens(db, model):
     favours_the_words_of_the_label(db, model)
 
 
-def test_a_model_without_an_embedding_layer_is_analysed_without_attributions(db, mine):
+def test_a_model_without_an_embedding_layer_is_analysed_without_attributions(db, given_database):
     why = db.execute("select no_attributions from models where model = 'bag'").fetchone()[0]
     assert "no Embedding layer" in why
     assert db.execute("select count(*) from attributions where model = 'bag'").fetchone()[0] == 0
-    os.environ[DB_ENV] = str(mine)
+    os.environ[DB_ENV] = str(given_database)
     page = AppTest.from_file(APP, default_timeout=60)
     page.query_params["id"] = "3"
     page.switch_page("views/samples.py").run()
@@ -181,8 +133,8 @@ def test_a_model_without_an_embedding_layer_is_analysed_without_attributions(db,
 
 
 @pytest.mark.parametrize("page", [page.name for page in PAGES])
-def test_every_page_runs_on_brought_models_alone(mine, page):
-    os.environ[DB_ENV] = str(mine)
+def test_every_page_runs_on_brought_models_alone(given_database, page):
+    os.environ[DB_ENV] = str(given_database)
     app = AppTest.from_file(APP, default_timeout=60)
     app.query_params["id"] = "5"
     app.switch_page(f"views/{page}.py").run()
@@ -230,17 +182,19 @@ BAD_MODELS = {
 }
 
 
-def test_bad_models_each_fail_in_one_line(build_dir, tarball, models, tmp_path):
+def test_bad_models_each_fail_in_one_line(build_dir, tarball, given_models, tmp_path):
     """Every kind of bad model at once: make -k runs each model's steps as far as they go."""
     build = copy_build(build_dir, tmp_path / "build")
     before = (build / "reviewlens.duckdb").read_bytes()
     (tmp_path / "notes.keras").write_text("not a model\n")
-    shutil.copy(models / "ids.keras", tmp_path / "short.keras")
+    shutil.copy(given_models / "ids.keras", tmp_path / "short.keras")
     short = tmp_path / "vocabulary.txt"
-    short.write_text("\n".join((models / "ids.txt").read_text().splitlines()[:50]) + "\n")
-    settings = "".join(table.format(folder=models, short=short) for _, table, _ in BAD_MODELS.values())
+    short.write_text("\n".join((given_models / "ids.txt").read_text().splitlines()[:50]) + "\n")
+    settings = "".join(table.format(folder=given_models, short=short) for _, table, _ in BAD_MODELS.values())
     config = tiny_settings_with(tmp_path / "settings.toml", settings)
-    files = [tmp_path / name if (tmp_path / name).exists() else models / name for name, _, _ in BAD_MODELS.values()]
+    files = [
+        tmp_path / name if (tmp_path / name).exists() else given_models / name for name, _, _ in BAD_MODELS.values()
+    ]
     result = make(build, "-k", "all", data=tarball, config=config, models=files)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr

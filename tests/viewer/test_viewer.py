@@ -11,11 +11,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipeline.config import SCHEMA_VERSION
+from tests.conftest import APP
 from viewer.database import QUERIES, ROOT
 from viewer.pages import PAGES
 from viewer.session import DB_ENV
 
-APP = str(ROOT / "viewer" / "streamlit_app.py")
 VIEWS = sorted((ROOT / "viewer" / "views").glob("[!_]*.py"))
 
 
