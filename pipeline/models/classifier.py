@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from pipeline import artifacts, cli, registry
 from pipeline.config import load_config
-from pipeline.data.text import TokenCodes, encode, token_codes, tokenize_all
+from pipeline.data.text import TokenCodes, token_codes, tokenize_all
 from pipeline.errors import PipelineError
 from pipeline.registry import ModelSpec
 
@@ -71,21 +71,21 @@ class Corpus:
     def of_texts(self, texts: list[str]) -> Corpus:
         """Other texts (e.g. the behavioural tests' changed ones), encoded as these were: same vocabulary and
         sequence length. Their labels are unknown (0)."""
-        words = tokenize_all(pd.Series(texts, dtype=object))
-        sequences, n_oov = encode(words, [str(w) for w in self.tokens.vocabulary], self.tokens.sequence_length)
+        codes = token_codes(pd.Series(texts, dtype=object))
+        sequences, n_oov = codes.encoded([str(w) for w in self.tokens.vocabulary], self.tokens.sequence_length)
         n = len(texts)
         tokens = artifacts.Tokens(
             text_id=np.arange(n, dtype=np.int32),
             label=np.zeros(n, dtype=np.int16),
             subset=np.full(n, "test"),
             sequences=sequences,
-            n_tokens=np.array([len(w) for w in words], dtype=np.int32),
+            n_tokens=codes.lengths,
             n_oov=n_oov,
             vocabulary=self.tokens.vocabulary,
             labels=self.tokens.labels,
         )
         corpus = Corpus(np.array(texts, dtype=object), tokens, self.labels)
-        corpus.__dict__["words"] = words  # the cached property, already known
+        corpus.__dict__["codes"] = codes  # the cached property, already known
         return corpus
 
     @cached_property
@@ -96,6 +96,8 @@ class Corpus:
     @cached_property
     def words(self) -> list[list[str]]:
         """Every text's tokens by the pipeline's own cleaning (the tokens() macro). For a part: a part's worth."""
+        if "codes" in self.__dict__:  # known already: no need to tokenize again
+            return self.codes.lists()
         return tokenize_all(pd.Series(self.texts, dtype=object))
 
 

@@ -5,11 +5,24 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from pipeline.data.text import OOV, PAD, build_vocabulary, clean_all, encode, token_codes, tokenize_all
+from pipeline.data.text import OOV, PAD, build_vocabulary, clean_all, token_codes, tokenize_all
 
 
 def tokenize(text: str) -> list[str]:
     return tokenize_all(pd.Series([text]))[0]
+
+
+def encode(token_lists: list[list[str]], vocabulary: list[str], sequence_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """The encoding, one text at a time: each token's id (OOV outside the vocabulary), the ids padded with 0 or cut
+    to the sequence length, and each text's count of tokens outside the vocabulary."""
+    index = {word: i for i, word in enumerate(vocabulary)}
+    sequences = np.zeros((len(token_lists), sequence_length), dtype=np.int32)
+    oov = np.zeros(len(token_lists), dtype=np.int32)
+    for row, tokens in enumerate(token_lists):
+        ids = [index.get(word, OOV) for word in tokens]
+        oov[row] = ids.count(OOV)
+        sequences[row, : min(len(ids), sequence_length)] = ids[:sequence_length]
+    return sequences, oov
 
 
 def test_clean_strips_html_punctuation_and_case():
@@ -41,7 +54,8 @@ def test_vocabulary_orders_by_frequency_then_alphabet_after_reserved_ids():
 
 def test_encode_pads_truncates_and_counts_oov():
     vocabulary = ["[PAD]", "[OOV]", "good", "film"]
-    sequences, oov = encode([["good", "film", "zzz"], ["good", "qqq", "film", "good", "www"]], vocabulary, 4)
+    texts = pd.Series(["Good film, zzz!", "good qqq film; GOOD www"], dtype=object)
+    sequences, oov = token_codes(texts).encoded(vocabulary, 4)
     assert sequences.tolist() == [[2, 3, OOV, PAD], [2, OOV, 3, 2]]
     # OOV counts the whole text, also the part cut off by truncation.
     assert oov.tolist() == [1, 2]
@@ -69,7 +83,8 @@ def test_duckdb_counts_and_encoding_equal_the_python_ones():
     codes = token_codes(MIXED)
     words = tokenize_all(MIXED)
     assert codes.lengths.tolist() == [len(w) for w in words]
-    assert [[str(codes.words[c]) for c in codes.part(slice(i, i + 1)).codes] for i in range(len(MIXED))] == words
+    assert codes.lists() == words
+    assert [codes.part(slice(i, i + 1)).lists()[0] for i in range(len(MIXED))] == words
     counts = codes.counts(counted)
     assert counts == Counter(word for w, c in zip(words, counted, strict=True) if c for word in w)
     vocabulary = build_vocabulary(counts, max_features=6)
