@@ -231,7 +231,7 @@ def beyond_errors(database: Path, steps: dict[str, float]) -> dict:
         behaviour = query(con, "behaviour_summary")
         models = list(calibration["model"])
         slices = {model: query(con, "slices", model=model) for model in models}
-    suite = steps.get("cases", 0.0) + steps.get("behaviour", 0.0)
+    suite = sum(steps.get(step, 0.0) for step in SUITE)
     run = behaviour[behaviour["model"].notna()]
     return {
         "calibration_test": {
@@ -272,7 +272,8 @@ def beyond_errors(database: Path, steps: dict[str, float]) -> dict:
 
 
 BROUGHT = "brought_cnn"
-ANALYSIS = ("score", "attributions", "maps", "clusters")  # what a model costs beyond its training
+ANALYSIS = ("predict", "maps", "clusters")  # what a model costs beyond its training (predict makes its heat maps too)
+COPY, SUITE, IMPORT = "copy_model", ("cases", "verdicts"), "import_predictions"  # the pipeline's steps read here
 
 
 def brought_model_figures(build: Path, data: Path, config: str | None) -> dict:
@@ -292,12 +293,12 @@ def brought_model_figures(build: Path, data: Path, config: str | None) -> dict:
     timings = folder / "timings.jsonl"
     make("all", build, data, str(folder / "settings.toml"), timings, folder / f"{BROUGHT}.keras")
     steps, built_in = step_seconds(timings), step_seconds(build / "timings.jsonl")
-    brought_seconds = sum(steps.get(f"{step}_{BROUGHT}", 0.0) for step in (*ANALYSIS, "bring"))
+    brought_seconds = sum(steps.get(f"{step}_{BROUGHT}", 0.0) for step in (*ANALYSIS, COPY))
     cnn_seconds = sum(built_in.get(f"{step}_cnn", 0.0) for step in ANALYSIS)
     ours, theirs = (artifacts.read_predictions(build / "predictions" / f"{m}.parquet") for m in ("cnn", BROUGHT))
     difference = np.abs(ours["loss"].to_numpy() - theirs["loss"].to_numpy()).max()
     return {
-        "steps": {step: steps.get(f"{step}_{BROUGHT}") for step in (*ANALYSIS, "bring")},
+        "steps": {step: steps.get(f"{step}_{BROUGHT}") for step in (*ANALYSIS, COPY)},
         "built_in_cnn_steps": {step: built_in.get(f"{step}_cnn") for step in ANALYSIS},
         "seconds": round(brought_seconds, 2),
         "built_in_cnn_seconds": round(cnn_seconds, 2),
@@ -313,8 +314,8 @@ def sentiment_figures(build: Path, texts: int = 1000, seed: int = 0) -> dict:
 
     from pipeline.per_text.sentiment import sentiment
 
-    texts = artifacts.read_texts(build / "texts.parquet", columns=["text"])["text"]
-    sample = texts.sample(n=min(texts, len(texts)), random_state=seed).str.replace("<br />", "\n").tolist()
+    every = artifacts.read_texts(build / "texts.parquet", columns=["text"])["text"]
+    sample = every.sample(n=min(texts, len(every)), random_state=seed).str.replace("<br />", "\n").tolist()
     start = time.perf_counter()
     theirs = np.array([tuple(TextBlob(text).sentiment) for text in sample])
     textblob_seconds = time.perf_counter() - start
@@ -372,7 +373,7 @@ def elsewhere_figures(build: Path, data: Path, config: str | None) -> dict:
         "ece": calibration,
         "equal": by_model[ELSEWHERE] == by_model["baseline"]
         and all(calibration[k] == calibration[k.replace(ELSEWHERE, "baseline")] for k in calibration if ELSEWHERE in k),
-        "step_seconds": step_seconds(timings).get(f"elsewhere_{ELSEWHERE}"),
+        "step_seconds": step_seconds(timings).get(f"{IMPORT}_{ELSEWHERE}"),
         "rebuild_seconds": wall,
     }
 

@@ -119,10 +119,10 @@ def speed(build: Path, texts: int = 2000, length: int = 256, attributed: int = 2
 
     from pipeline.models import transformer
 
-    texts = artifacts.read_texts(build / "texts.parquet", columns=["subset", "text", "label"])
+    every = artifacts.read_texts(build / "texts.parquet", columns=["subset", "text", "label"])
     labels = artifacts.read_dataset_info(build / "dataset.json").labels
-    test = texts[texts["subset"] == "test"].sample(n=texts, random_state=seed)
-    train = texts.loc[texts["subset"] == "train", "text"].head(5000).tolist()
+    test = every[every["subset"] == "test"].sample(n=texts, random_state=seed)
+    train = every.loc[every["subset"] == "train", "text"].head(5000).tolist()
     with tempfile.TemporaryDirectory() as tmp:
         folder = random_bert(Path(tmp) / "bert", train)
         corpus = _corpus(test["text"].tolist(), labels)
