@@ -301,9 +301,9 @@ def query_timings(database: Path) -> dict:
     }
 
 
-def measure(n: int, args, root: Path) -> dict:
+def measure_size(n: int, args, root: Path) -> dict:
     """Make the data set of n texts, build the database on it, and measure both and the viewer."""
-    from bench import bench  # imports Keras (for make bench's faithfulness): not for the generator's sake
+    from bench import measure  # imports Keras (for make bench's faithfulness): not for the generator's sake
 
     build = (root / str(n)).resolve()
     shutil.rmtree(build, ignore_errors=True)
@@ -311,7 +311,7 @@ def measure(n: int, args, root: Path) -> dict:
     timings = build / "timings.jsonl"
     data = build / f"texts-{n}.parquet"
     say(f"{n:,} texts: making the data set ({data})")
-    made = [sys.executable, "-m", "bench.scale", "--data", str(args.data.resolve()), "--n", str(n)]
+    made = [sys.executable, "-m", "bench", "scale", "--data", str(args.data.resolve()), "--n", str(n)]
     made += ["--seed", str(args.seed), "--out", str(data)]
     if args.config:
         made += ["--config", str(Path(args.config).resolve())]
@@ -320,7 +320,7 @@ def measure(n: int, args, root: Path) -> dict:
     generator = step_figures(read_timings(timings)).get("scale", {})
     generator["parquet_mib"] = round(data.stat().st_size / 2**20, 1)
     say(f"{n:,} texts: made in {generator.get('seconds')} s, peak {generator.get('peak_mib')} MiB; make all")
-    wall = bench.make("all", build, data, args.config, timings)
+    wall = measure.make("all", build, data, args.config, timings)
     steps = {step: value for step, value in step_figures(read_timings(timings)).items() if step != "scale"}
     database = build / "reviewlens.duckdb"
     figures = {
@@ -336,7 +336,7 @@ def measure(n: int, args, root: Path) -> dict:
         "build_mib": round(sum(f.stat().st_size for f in build.rglob("*") if f.is_file()) / 2**20, 1),
     }
     # Where t-SNE was fitted on a sample, the texts placed on its map are scored apart.
-    figures["map_trustworthiness_5000"] = bench.trustworthiness(build)
+    figures["map_trustworthiness_5000"] = measure.trustworthiness(build)
     say(f"{n:,} texts: make all took {wall} s, peak {figures['peak_mib']} MiB ({figures['peak_step']}); "
         f"trustworthiness {figures['map_trustworthiness_5000']}; queries")  # fmt: skip
     try:
@@ -346,7 +346,7 @@ def measure(n: int, args, root: Path) -> dict:
     slowest = ", ".join(f"{name} {value} s" for name, value in figures["queries"]["slowest"]) or "none timed"
     say(f"{n:,} texts: slowest viewer queries: {slowest}; pages")
     try:
-        figures["page_seconds"] = bench.page_timings(database)
+        figures["page_seconds"] = measure.page_timings(database)
     except Exception as error:  # the pages are measured elsewhere too: a failure here must not lose the run
         figures["page_seconds"] = {"error": f"{type(error).__name__}: {error}"[:2000]}
     say(f"{n:,} texts: pages {figures['page_seconds']}")
@@ -393,7 +393,7 @@ def run_sizes(args) -> None:
     }
     for n in sizes:
         try:
-            scale["sizes"][str(n)] = measure(n, args, root)
+            scale["sizes"][str(n)] = measure_size(n, args, root)
         except PipelineError as error:
             # What did finish, to see where it stopped (a step killed for memory leaves no line).
             done = step_figures(read_timings(root.resolve() / str(n) / "timings.jsonl"))
