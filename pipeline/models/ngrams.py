@@ -53,13 +53,18 @@ def lowered(tokens: TokenCodes) -> TokenCodes:
 
 
 def ngrams(codes: np.ndarray, lengths: np.ndarray, n: int, base: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every n-gram within a text: its key (its codes as the digits of a number in `base`) and its first token."""
+    """Every n-gram within a text: its key (its codes as the digits of a number in `base`) and its first token (32-bit
+    where the positions fit, as they do for any part of the texts the pipeline holds at once)."""
+    inside = np.ones(len(codes), bool)
     ends = np.cumsum(lengths)
-    position = np.arange(len(codes)) - np.repeat(ends - lengths, lengths)
-    starts = np.flatnonzero(position + n <= np.repeat(lengths, lengths))
+    for back in range(1, n):  # the last n - 1 tokens of a text start no n-gram
+        inside[(ends - back)[lengths >= back]] = False
+    starts = np.flatnonzero(inside).astype(np.int32 if len(codes) < 2**31 else np.int64)
+    del inside
     keys = codes[starts].astype(np.int64)
     for j in range(1, n):
-        keys = keys * base + codes[starts + j]
+        keys *= base
+        keys += codes[starts + j]
     return keys, starts
 
 
@@ -82,17 +87,21 @@ class NgramFeatures:
         """Fit on these texts; return their features."""
         tokens = lowered(tokens)
         texts = len(tokens.lengths)
-        rows = np.repeat(np.arange(texts, dtype=np.int64), tokens.lengths)
+        rows = np.repeat(np.arange(texts, dtype=np.int32), tokens.lengths)
         # Every n-gram that occurs in two texts or more is a candidate: its name, its count, and where it occurs.
         names, totals, found = [], [], []
         for n in range(1, self.ngram_max + 1):
             keys, starts = ngrams(tokens.codes, tokens.lengths, n, len(tokens.words))
             candidates, inverse, counts = grouped(keys)
-            documents = np.bincount(distinct(inverse * texts + rows[starts]) // texts, minlength=len(candidates))
+            del keys
+            in_text = inverse * texts
+            in_text += rows[starts]
+            documents = np.bincount(distinct(in_text) // texts, minlength=len(candidates))
+            del in_text
             kept = np.flatnonzero(documents >= MIN_DF)
             names += spelled(candidates[kept], n, tokens.words)
             totals.append(counts[kept])
-            found.append((n, starts, inverse, kept))
+            found.append((starts, inverse.astype(np.int32) if len(candidates) < 2**31 else inverse, kept))
         # TfidfVectorizer orders its features by name, then keeps the most frequent, ties as NumPy's sort leaves them.
         by_name = np.argsort(np.array(names, dtype=object), kind="stable")
         frequencies = np.concatenate(totals)[by_name].astype(np.float32)
@@ -101,14 +110,21 @@ class NgramFeatures:
         column_of = np.full(len(names), -1, np.int64)
         column_of[by_name] = np.arange(len(by_name))
         self._vocabulary([names[i] for i in by_name])
-        counted, offset, parts = None, 0, []
-        for n, starts, inverse, kept in found:
-            columns = np.full(inverse.max(initial=-1) + 1, -1, np.int64)
+        # The counts: each kept occurrence a one in its text's row and its feature's column, summed by SciPy.
+        offset, at_rows, at_columns = 0, [], []
+        for starts, inverse, kept in found:
+            columns = np.full(inverse.max(initial=-1) + 1, -1, np.int32)
             columns[kept] = column_of[offset : offset + len(kept)]
             offset += len(kept)
-            hit = columns[inverse] >= 0
-            parts.append((starts[hit], np.full(hit.sum(), n), columns[inverse][hit]))
-        counted, _ = self._matrix(tokens.lengths, *parts)
+            columns = columns[inverse]
+            hit = columns >= 0
+            at_rows.append(rows[starts[hit]])
+            at_columns.append(columns[hit])
+        del found, rows
+        at_rows, at_columns = np.concatenate(at_rows), np.concatenate(at_columns)
+        ones = np.ones(len(at_rows), np.float32)
+        counted = sparse.coo_matrix((ones, (at_rows, at_columns)), shape=(texts, len(self.names))).tocsr()
+        counted.sum_duplicates()
         self.transformer = TfidfTransformer(sublinear_tf=True).fit(counted)
         return self.transformer.transform(counted)
 
