@@ -31,6 +31,11 @@ ifneq ($(filter-out help clean lint test view,$(or $(MAKECMDGOALS),help)),)
 -include $(BUILD)/settings/models.mk
 -include $(wildcard $(BUILD)/deps/*.d)
 endif
+# Ingest runs while make reads this file, once the settings are read (see its rule).
+INGEST_STAMP := $(BUILD)/stamps/ingest.mk
+ifneq ($(and $(SETTING_NAMES),$(filter all report $(BUILD)/%,$(MAKECMDGOALS))),)
+include $(INGEST_STAMP)
+endif
 SETTINGS := $(SETTING_NAMES:%=$(BUILD)/settings/%.json)
 RESOLVED := $(BUILD)/settings/config.json
 # A model's file beside the database: build/models/<model>.keras, .checkpoint (a folder) or, the baseline's, .pkl.
@@ -141,10 +146,15 @@ $(BUILD)/settings/models.mk $(RESOLVED) $(SETTINGS) &: FORCE $(VENV)/.pipeline
 $(BUILD)/aclImdb_v1.tar.gz: | $(VENV)/.pipeline $(BUILD)/settings/data.json
 	$(STEP) download --config $(RESOLVED) --out $@
 
-# Every labelled text with its split and label, and the label set; the IMDB tarball is read as a stream.
-$(BUILD)/texts.parquet $(BUILD)/dataset.json &: $(BUILD)/settings/data.json $(BUILD)/settings/seed.json \
-		$(wildcard $(DATA)) | $(if $(filter $(DATA),$(BUILD)/aclImdb_v1.tar.gz),$(DATA))
+# Every labelled text with its split and label, and the label set; the IMDB tarball is read as a stream. The stamp
+# says when ingest last ran; the texts are rewritten only when they change. Make brings the stamp up to date while it
+# reads this file (it is included above) and then starts again, so it sees the texts' times after ingest: a change to
+# the readers that reads the same texts reruns nothing after it. `make -n` runs ingest too, when it is out of date.
+$(INGEST_STAMP): $(BUILD)/settings/data.json $(BUILD)/settings/seed.json $(wildcard $(DATA)) \
+		$(if $(filter 2,$(words $(wildcard $(BUILD)/texts.parquet $(BUILD)/dataset.json))),,FORCE) \
+		| $(if $(filter $(DATA),$(BUILD)/aclImdb_v1.tar.gz),$(DATA))
 	$(STEP) ingest --config $(RESOLVED) --data $(DATA) --out $(BUILD)/texts.parquet --dataset-info $(BUILD)/dataset.json
+	@mkdir -p $(@D) && echo "# ingest ran; the texts are in texts.parquet" > $@
 
 # Cleaned, tokenized, encoded texts; the vocabulary comes from the train subset.
 $(BUILD)/tokens.npz: $(BUILD)/texts.parquet $(BUILD)/dataset.json $(BUILD)/settings/text.json

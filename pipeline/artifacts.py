@@ -25,8 +25,8 @@ from pipeline import cli
 from pipeline.errors import PipelineError
 
 
-def _write_json(path: Path, value: Any) -> None:
-    with cli.atomic_output(path) as tmp:
+def _write_json(path: Path, value: Any, keep_unchanged: bool = False) -> None:
+    with cli.atomic_output(path, keep_unchanged) as tmp:
         tmp.write_text(json.dumps(value, indent=1, sort_keys=True) + "\n")
 
 
@@ -41,8 +41,10 @@ def read_json(path: Path) -> Any:
 TEXT_ROWS = 20_000
 
 
-def _write_parquet(path: Path, frame: pd.DataFrame, row_group_size: int | None = None) -> None:
-    with cli.atomic_output(path) as tmp:
+def _write_parquet(
+    path: Path, frame: pd.DataFrame, row_group_size: int | None = None, keep_unchanged: bool = False
+) -> None:
+    with cli.atomic_output(path, keep_unchanged) as tmp:
         frame.to_parquet(tmp, index=False, row_group_size=row_group_size)
 
 
@@ -90,9 +92,10 @@ class DatasetInfo:
 
 
 def write_dataset(texts_path: Path, info_path: Path, texts: pd.DataFrame, info: DatasetInfo) -> None:
-    """Every text with text_id, source_id, split, subset, label, text and the data's own extra columns."""
-    _write_parquet(texts_path, texts, TEXT_ROWS)
-    _write_json(info_path, asdict(info))
+    """Every text with text_id, source_id, split, subset, label, text and the data's own extra columns. Files whose
+    content is the same as before are left as they were (see the Makefile's ingest stamp)."""
+    _write_parquet(texts_path, texts, TEXT_ROWS, keep_unchanged=True)
+    _write_json(info_path, asdict(info), keep_unchanged=True)
 
 
 def read_texts(path: Path, columns: list[str] | None = None) -> pd.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import filecmp
 import importlib
 import json
 import os
@@ -119,8 +120,9 @@ def record_timing(step: str, seconds: float) -> None:
 
 
 @contextlib.contextmanager
-def atomic_output(path: Path | str) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it into place only if the block succeeds."""
+def atomic_output(path: Path | str, keep_unchanged: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it into place only if the block succeeds (and, with
+    `keep_unchanged`, only if its content differs: an unchanged file keeps its time, and make what follows it)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{path.name}.tmp-*"):
@@ -131,6 +133,7 @@ def atomic_output(path: Path | str) -> Iterator[Path]:
     tmp.unlink(missing_ok=True)
     try:
         yield tmp
-        os.replace(tmp, path)
+        if not (keep_unchanged and path.is_file() and filecmp.cmp(tmp, path, shallow=False)):
+            os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

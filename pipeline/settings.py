@@ -20,9 +20,7 @@ from pipeline.config import load_config
 
 
 def write_if_changed(path: Path, text: str) -> None:
-    if path.exists() and path.read_text() == text:
-        return
-    with cli.atomic_output(path) as tmp:
+    with cli.atomic_output(path, keep_unchanged=True) as tmp:
         tmp.write_text(text)
 
 

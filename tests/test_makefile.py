@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pipeline import cli
 from pipeline.config import ROOT
-from tests.conftest import TINY_CONFIG
+from tests.conftest import TINY_CONFIG, copy_build, make
 
 MAKEFILE = (ROOT / "Makefile").read_text()
 RULES = "\n".join(line for line in MAKEFILE.splitlines() if not line.startswith("#"))
@@ -86,7 +86,20 @@ def test_a_dependency_file_lists_every_module_its_step_imports(build_dir):
 def test_the_csv_reader_is_a_dependency_of_reading_the_data_only(build_dir):
     found = dependency_files(build_dir)
     using = {target for target, files in found.items() if "pipeline/data/formats.py" in files}
-    assert using and using <= {"dataset.json", "texts.parquet", "settings/models.mk"}, using
+    assert using and using <= {"stamps/ingest.mk", "settings/models.mk"}, using
+
+
+def test_a_changed_reader_that_reads_the_same_texts_reruns_nothing_after_it(build_dir, tarball, tmp_path):
+    build = copy_build(build_dir, tmp_path / "build")
+    before = (build / "texts.parquet").stat().st_mtime_ns
+    ran = make(build, "all", "-W", "pipeline/data/formats.py", data=tarball)
+    assert ran.returncode == 0, ran.stderr
+    assert steps_run(ran.stdout) == {"ingest"}
+    assert (build / "texts.parquet").stat().st_mtime_ns == before
+    assert steps_run(make(build, "all", data=tarball).stdout) == set()
+    # A missing file is made again, whatever the stamp says, and what follows it with it.
+    (build / "dataset.json").unlink()
+    assert {"ingest", "preprocess", "build_db"} <= steps_run(make_dry_run(build, tarball))
 
 
 def test_a_changed_module_reruns_exactly_the_steps_that_import_it(build_dir, tarball):
