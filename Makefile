@@ -27,14 +27,15 @@ export REVIEWLENS_TARGET = $(patsubst $(BUILD)/%,%,$(filter $(BUILD)/%,$@))
 # into config.json, which every step reads.
 MODEL ?=
 PREDICTIONS ?=
+# Ingest runs while make reads this file, once the settings exist (see its rule); make brings the files it includes
+# up to date last to first, so the settings come before it.
+INGEST_STAMP := $(BUILD)/stamps/ingest.mk
+ifneq ($(and $(wildcard $(BUILD)/settings/models.mk),$(filter all report $(BUILD)/%,$(MAKECMDGOALS))),)
+include $(INGEST_STAMP)
+endif
 ifneq ($(filter-out help clean lint test view,$(or $(MAKECMDGOALS),help)),)
 -include $(BUILD)/settings/models.mk
 -include $(wildcard $(BUILD)/deps/*.d)
-endif
-# Ingest runs while make reads this file, once the settings are read (see its rule).
-INGEST_STAMP := $(BUILD)/stamps/ingest.mk
-ifneq ($(and $(SETTING_NAMES),$(filter all report $(BUILD)/%,$(MAKECMDGOALS))),)
-include $(INGEST_STAMP)
 endif
 SETTINGS := $(SETTING_NAMES:%=$(BUILD)/settings/%.json)
 RESOLVED := $(BUILD)/settings/config.json
@@ -67,18 +68,19 @@ view: $(VENV)/.pipeline
 report: $(BUILD)/report.html
 
 ## Run the test suite (builds its own small data; installs Chromium for the browser tests if missing)
+# These run make themselves, each with its own jobs (MAKEFLAGS= keeps this make's job slots, which they cannot use).
 test: $(VENV)/.test $(CHROMIUM)
-	$(PY) -m pytest
+	MAKEFLAGS= $(PY) -m pytest
 
-## Run the full pipeline on the real data from scratch and write $(BUILD)/bench.json
+## Run the full pipeline on the real data from scratch and write build/bench.json
 bench: $(VENV)/.pipeline
-	$(PY) -m bench measure --data $(DATA) --config $(CONFIG) --out $(BUILD)/bench.json
+	MAKEFLAGS= $(PY) -m bench measure --data $(DATA) --config $(CONFIG) --out $(BUILD)/bench.json
 
 ## Time every step, the database and the viewer on texts made from IMDB: 50,000, 200,000 and N=1000000 (SIZES= others)
 N ?= 1000000
 SIZES ?= 50000 200000 $(N)
 bench-scale: $(VENV)/.pipeline
-	$(PY) -m bench scale --data $(DATA) --config $(CONFIG) --sizes "$(SIZES)" --up-to $(N) --out $(BUILD)/bench.json \
+	MAKEFLAGS= $(PY) -m bench scale --data $(DATA) --config $(CONFIG) --sizes "$(SIZES)" --up-to $(N) --out $(BUILD)/bench.json \
 		$(if $(KEEP),--keep)
 
 ## Check style with ruff

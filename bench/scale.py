@@ -177,14 +177,12 @@ def query_parameters(con) -> tuple[dict[str, dict], dict[str, str]]:
     features = query(con, "features")
     categories = list(features.loc[features["kind"] == "category", "feature"])
     loss_max = float(query(con, "loss_range")["loss_max"].iloc[0]) + 0.01
-    # A heavy text to open, as the bench opens: the longest test text the last neural model gets wrong.
-    review = (
-        con.execute(
-            "select text_id, label from text_list where model = (select model from models where compared"
-            " order by rank desc limit 1) and not correct and subset = 'test' order by n_tokens desc, text_id limit 1"
-        ).fetchone()
-        or con.execute("select text_id, label from reviews order by text_id limit 1").fetchone()
-    )
+    # A heavy text to open, as the bench opens: the longest test text the last neural model gets wrong (or, if it
+    # gets none wrong, the longest it gets right).
+    heavy = con.execute(
+        "select text_id, label from text_list where model = (select model from models where compared"
+        " order by rank desc limit 1) order by correct, subset <> 'test', n_tokens desc, text_id limit 1"
+    ).fetchone()
     confusions = query(con, "confusions", model=model, subset="test")
     clusters = query(con, "cluster_summary", model=model)
     insights = query(con, "insights")
@@ -220,7 +218,7 @@ def query_parameters(con) -> tuple[dict[str, dict], dict[str, str]]:
         "loss_max": loss_max,
         "bins": 20,
         "feature": "length_tokens",
-        "text_id": int(review[0]),
+        "text_id": int(heavy[0]),
         "cluster": int(clusters["cluster"].iloc[0]) if len(clusters) else None,
         "insight_id": int(insights["insight_id"].iloc[0]) if len(insights) else None,
         "slice": int(slices["slice"].iloc[0]) if len(slices) else None,
@@ -239,9 +237,9 @@ def query_parameters(con) -> tuple[dict[str, dict], dict[str, str]]:
         # Every text's start, up to the population page's SNIPPETS_UP_TO texts; past that, the sampled map's only.
         "map_snippets": {"text_ids": None if len(points) <= charts.SNIPPETS_UP_TO else sampled},
         # A text's page shows its heat maps, n-grams and the models' differences toward its own label.
-        "text_heatmap": {"label": review[1]},
-        "text_ngrams": {"label": review[1]},
-        "model_comparison": {"label": review[1]},
+        "text_heatmap": {"label": heavy[1]},
+        "text_ngrams": {"label": heavy[1]},
+        "model_comparison": {"label": heavy[1]},
     }
     skipped = {}
     if not categories:

@@ -196,3 +196,15 @@ def test_figures_go_under_scale_beside_the_other_keys(tmp_path):
     assert report["aclImdb_v1.tar.gz"]["cold_make_all_seconds"] == 442.2
     assert report["scale"]["sizes"] == {"1000": {"texts": 1000}}
     assert not list(tmp_path.glob(".*tmp*"))
+
+
+@pytest.mark.parametrize("which", ["database", "tickets_database"])
+def test_every_named_query_runs_with_the_values_a_page_passes(which, request):
+    database = request.getfixturevalue(which)
+    found = scale.query_timings(database)
+    assert found["errors"] == {}
+    # Every query is run or said why not: IMDB has no category column, the tickets have one.
+    assert set(found["seconds"]) | set(found["not_run"]) == set(scale.query_names())
+    has_categories = which == "tickets_database"
+    assert set(found["not_run"]) == (set() if has_categories else {"category_loss", "point_categories"})
+    assert found["parameters"]["text_heatmap"]["text_id"] >= 0
