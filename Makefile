@@ -27,13 +27,15 @@ export REVIEWLENS_TARGET = $(patsubst $(BUILD)/%,%,$(filter $(BUILD)/%,$@))
 # into config.json, which every step reads.
 MODEL ?=
 PREDICTIONS ?=
-# Ingest runs while make reads this file, once the settings exist (see its rule); make brings the files it includes
-# up to date last to first, so the settings come before it.
+# The goals that build: only they read the settings and run ingest. Ingest runs while make reads this file, once the
+# settings exist (see its rule); make brings the files it includes up to date last to first, so the settings come
+# before it.
+BUILDING := $(filter all report $(BUILD)/%,$(MAKECMDGOALS))
 INGEST_STAMP := $(BUILD)/stamps/ingest.mk
-ifneq ($(and $(wildcard $(BUILD)/settings/models.mk),$(filter all report $(BUILD)/%,$(MAKECMDGOALS))),)
+ifneq ($(and $(BUILDING),$(wildcard $(BUILD)/settings/models.mk)),)
 include $(INGEST_STAMP)
 endif
-ifneq ($(filter-out help clean lint test view,$(or $(MAKECMDGOALS),help)),)
+ifneq ($(BUILDING),)
 -include $(BUILD)/settings/models.mk
 -include $(wildcard $(BUILD)/deps/*.d)
 endif
@@ -225,7 +227,7 @@ $(INSIGHTS) &: $(BUILD)/texts.parquet $(BUILD)/dataset.json $(BUILD)/metadata.pa
 	$(STEP) insights --config $(RESOLVED) --texts $(BUILD)/texts.parquet --dataset-info $(BUILD)/dataset.json \
 		--tokens $(BUILD)/tokens.npz --metadata $(BUILD)/metadata.parquet \
 		--predictions $(call each,predictions,parquet,$(MODELS)) --clusters $(call each,clusters,parquet,$(MAPPED)) \
-		--out $(word 1,$(INSIGHTS)) --members $(word 2,$(INSIGHTS)) --correlations $(word 3,$(INSIGHTS)) \
+		--out $(word 1,$(INSIGHTS)) --insight-texts $(word 2,$(INSIGHTS)) --correlations $(word 3,$(INSIGHTS)) \
 		--slices $(word 4,$(INSIGHTS))
 
 # How far each model's confidence can be trusted, before and after temperature scaling.
@@ -261,15 +263,15 @@ $(call each,behaviour,parquet,$(RUN)) &: $(call each,predictions,parquet,$(RUN))
 # is left waiting on a long step at the end.
 $(DB): $(call each,maps,npy,$(MAPPED)) $(call each,attributions,parquet,$(RUN)) \
 		$(call each,behaviour,parquet,$(RUN)) $(CASES) $(INSIGHTS) $(CALIBRATION) $(call each,clusters,parquet,$(MAPPED)) \
-		$(foreach model,$(MAPPED),$(BUILD)/clusters/$(model)_words.parquet) $(call each,latent,npy,$(MAPPED)) \
+		$(call each,clusters,parquet,$(MAPPED:%=%_words)) $(call each,latent,npy,$(MAPPED)) \
 		$(call each,models,json,$(MODELS)) $(call each,predictions,parquet,$(MODELS)) $(BUILD)/metadata.parquet \
 		$(BUILD)/texts.parquet $(BUILD)/dataset.json $(BUILD)/tokens.npz $(BUILD)/settings/models.json
-	$(STEP) build_db --config $(RESOLVED) --texts $(BUILD)/texts.parquet --dataset $(BUILD)/dataset.json \
+	$(STEP) build_db --config $(RESOLVED) --texts $(BUILD)/texts.parquet --dataset-info $(BUILD)/dataset.json \
 		--tokens $(BUILD)/tokens.npz --metadata $(BUILD)/metadata.parquet \
 		--models $(call each,models,json,$(MODELS)) --predictions $(call each,predictions,parquet,$(MODELS)) \
 		--latent $(call each,latent,npy,$(MAPPED)) --maps $(call each,maps,npy,$(MAPPED)) \
 		--clusters $(call each,clusters,parquet,$(MAPPED)) \
-		--cluster-words $(foreach model,$(MAPPED),$(BUILD)/clusters/$(model)_words.parquet) \
+		--cluster-words $(call each,clusters,parquet,$(MAPPED:%=%_words)) \
 		--attributions $(call each,attributions,parquet,$(RUN)) --insights $(word 1,$(INSIGHTS)) \
 		--insight-texts $(word 2,$(INSIGHTS)) --correlations $(word 3,$(INSIGHTS)) --slices $(word 4,$(INSIGHTS)) \
 		--calibration $(CALIBRATION) --cases $(CASES) --behaviour $(call each,behaviour,parquet,$(RUN)) --out $@

@@ -35,7 +35,7 @@ import numpy as np
 from bench import synthetic
 from pipeline import cli
 from pipeline.data import imdb
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, first_line
 from viewer import charts
 from viewer.database import QUERIES, open_database, query
 
@@ -171,13 +171,13 @@ def query_parameters(con) -> tuple[dict[str, dict], dict[str, str]]:
     """The parameters a page passes to each named query on first opening (its defaults), taken from the database
     where a page takes them from it; and the queries no page runs on this database, with why."""
     figures = query(con, "model_figures")
-    neural = list(figures.loc[figures["compared"], "model"])
-    model = neural[0] if neural else figures["model"].iloc[0]
-    first, second = (neural + [None, None])[:2]
+    compared = list(figures.loc[figures["compared"], "model"])
+    model = compared[0] if compared else figures["model"].iloc[0]
+    first, second = (compared + [None, None])[:2]
     features = query(con, "features")
     categories = list(features.loc[features["kind"] == "category", "feature"])
     loss_max = float(query(con, "loss_range")["loss_max"].iloc[0]) + 0.01
-    # A heavy text to open, as the bench opens: the longest test text the last neural model gets wrong (or, if it
+    # A heavy text to open, as the bench opens: the longest test text the last compared model gets wrong (or, if it
     # gets none wrong, the longest it gets right).
     heavy = con.execute(
         "select text_id, label from text_list where model = (select model from models where compared"
@@ -244,8 +244,8 @@ def query_parameters(con) -> tuple[dict[str, dict], dict[str, str]]:
     skipped = {}
     if not categories:
         skipped.update(dict.fromkeys(("category_loss", "point_categories"), "the data has no category column"))
-    if len(neural) < 2:
-        skipped.update(dict.fromkeys(("cohorts", "cohort_examples", "model_comparison"), "one neural model only"))
+    if len(compared) < 2:
+        skipped.update(dict.fromkeys(("cohorts", "cohort_examples", "model_comparison"), "one compared model only"))
     for name, value, why in (
         ("cluster", "cluster_words", "no cluster"),
         ("cluster", "cluster_texts", "no cluster"),
@@ -279,7 +279,7 @@ def query_timings(database: Path) -> dict:
             try:
                 found = query(con, name, **params)
             except Exception as error:  # a query that fails is a finding, not the end of the run
-                errors[name] = f"{type(error).__name__}: {str(error).strip().splitlines()[0]}"
+                errors[name] = first_line(error, with_type=True)
                 continue
             seconds[name] = round(time.perf_counter() - start, 4)
             rows[name] = len(found)

@@ -39,7 +39,7 @@ class Kind:
     inspect: str = ""  # "module:function(path, settings) -> dict": settings read from a given file itself
     attributions: bool = True  # it can have heat maps (a model may still lack them: its summary says why)
     latent: bool = True  # it gives latent vectors (predictions made elsewhere: when the file has embeddings)
-    why_not_run: str = ""  # why it has no behavioural tests, when it cannot be run
+    why_not_run: str = ""  # why it has no behavioural tests, when it cannot be run (and no heat maps, when it has none)
     compared: bool = True  # compared with the other models (the baseline is the reference they are held against)
 
     @property

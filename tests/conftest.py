@@ -65,6 +65,24 @@ def last_error_line(result: subprocess.CompletedProcess) -> str:
     return errors[-1] if errors else ""
 
 
+def run_page(monkeypatch, database: Path, page: str, **query_params):
+    """One page of the viewer on `database` under Streamlit's AppTest, opened as the navigation opens it (with the
+    query parameters of its address), checked to have run without an exception or an error."""
+    from streamlit.testing.v1 import AppTest
+
+    from viewer.session import DB_ENV
+
+    monkeypatch.setenv(DB_ENV, str(database))
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in query_params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(f"views/{page}.py").run()
+    assert not at.exception, at.exception[0].message
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
 @pytest.fixture(scope="session")
 def tarball(tmp_path_factory) -> Path:
     return write_tarball(tmp_path_factory.mktemp("data") / "aclImdb_v1.tar.gz", per_folder=PER_FOLDER)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pipeline import cli
 from pipeline.config import ROOT
-from tests.conftest import TINY_CONFIG, copy_build, make
+from tests.conftest import copy_build, make
 
 MAKEFILE = (ROOT / "Makefile").read_text()
 RULES = "\n".join(line for line in MAKEFILE.splitlines() if not line.startswith("#"))
@@ -21,9 +21,9 @@ UNTRACKED = {"settings", "download"}
 
 def make_dry_run(build: Path, tarball: Path, *options: str) -> str:
     """What `make all` would run on the session's build, without running it."""
-    args = ["make", "-C", str(ROOT), "-n", *options, "all", f"BUILD={build}", f"DATA={tarball}",
-            f"CONFIG={TINY_CONFIG}", f"PYTHON={sys.executable}"]  # fmt: skip
-    return subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    result = make(build, "-n", *options, "all", data=tarball)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
 
 
 def steps_run(output: str) -> set[str]:

@@ -7,18 +7,18 @@ import pandas as pd
 import streamlit as st
 
 from pipeline.data import imdb
+from viewer.pages import TEXT_PAGE
 from viewer.session import build_facts, run_query
 
 ANY = "any"
-TEXT_PAGE = "samples"
 
 
-def models_where(column: str) -> list[str]:
-    """The models for which a boolean column of the models table is true, in order: compared (every one but the
-    baseline), mapped (a latent space: the map, clusters, similar texts), attributed (heat maps), tested (behavioural
-    tests), has_probabilities (a loss and a calibration)."""
+def models_where(*columns: str) -> list[str]:
+    """The models for which every one of these boolean columns of the models table is true, in order: compared
+    (every one but the baseline), mapped (a latent space: the map, clusters, similar texts), attributed (heat maps),
+    tested (behavioural tests), has_probabilities (a loss and a calibration)."""
     models = run_query("model_figures")
-    return list(models.loc[models[column], "model"])
+    return list(models.loc[models[list(columns)].all(axis=1), "model"])
 
 
 def why_not(column: str) -> dict[str, str]:
@@ -39,7 +39,7 @@ def categories() -> dict[str, str]:
 
 
 def noun() -> str:
-    """What the texts are called: texts for IMDB, texts for anything else."""
+    """What the texts are called: reviews for IMDB, texts for anything else."""
     return imdb.noun(build_facts().get("dataset_kind"))
 
 
@@ -71,7 +71,7 @@ def population_filters() -> dict:
 
 TEXT_COLUMNS = {
     "text_id": None,
-    "link": st.column_config.LinkColumn("Text", display_text=rf"{TEXT_PAGE}\?id=(\d+)"),
+    "link": st.column_config.LinkColumn("Text", display_text=rf"{TEXT_PAGE.address}\?id=(\d+)"),
     "split": "Split",
     "subset": "Split",
     "label": "Label",
@@ -99,7 +99,7 @@ def side_by_side(items: list, per_row: int = 2):
 def with_links(frame: pd.DataFrame) -> pd.DataFrame:
     """The texts with a link to each one's page, as the second column."""
     linked = frame.copy()
-    linked.insert(1, "link", TEXT_PAGE + "?id=" + frame["text_id"].astype(str))
+    linked.insert(1, "link", TEXT_PAGE.address + "?id=" + frame["text_id"].astype(str))
     return linked
 
 

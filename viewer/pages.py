@@ -35,3 +35,5 @@ PAGES = (
     Page("behaviour", "Behaviour"),
     Page("console", "SQL console"),
 )
+# The page a text opens on: the lists' links and the maps' clicks go there.
+TEXT_PAGE = next(page for page in PAGES if page.name == "samples")

@@ -30,6 +30,9 @@ MAP_SAMPLE = 4000  # texts per population map
 TOP_INSIGHTS = 10
 TOP_SLICES = 5
 HIGHEST_LOSS = 5  # test texts per model
+# The columns of the models' table, of the model_figures query.
+REPORT_FIGURES = ("model", "source", "architecture", "description", "epochs", "test_accuracy", "test_macro_f1",
+                  "test_loss", "seed_accuracy", "seed_loss", "validation_accuracy", "validation_loss")  # fmt: skip
 # Every text's loss lies in this range: the query filters need bounds, the report wants all.
 ALL_LOSSES = {"loss_min": 0.0, "loss_max": 1e9}
 # Inside <script>, "<" could start "</script>" or "<!--": in JSON these characters only occur within strings,
@@ -126,16 +129,16 @@ def read(con: duckdb.DuckDBPyConnection, name: str, **params) -> pd.DataFrame:
 
 
 @dataclass
-class Build:
+class Shared:
     """What every section of the report reads: the database's facts and models, and what the texts are called."""
 
     meta: dict
     figures: pd.DataFrame
     classes: list[str]
-    neural: list[str]  # compared with each other: every model but the baseline
-    mapped: list[str]
-    scored: list[str]  # with probabilities, so a loss
-    attributed: list[str]
+
+    def models_where(self, *columns: str) -> list[str]:
+        """The models for which every one of these boolean columns of the models table is true, in order."""
+        return list(self.figures.loc[self.figures[list(columns)].all(axis=1), "model"])
 
     @property
     def is_imdb(self) -> bool:
@@ -149,17 +152,10 @@ class Build:
 def build(con: duckdb.DuckDBPyConnection) -> str:
     """The whole report for the database behind `con`, section after section."""
     report = Report()
-    figures = read(con, "model_figures")
-    found = Build(
-        dict(read(con, "meta").itertuples(index=False)),
-        figures,
-        list(read(con, "labels")["label"]),
-        *(
-            list(figures.loc[figures[column], "model"])
-            for column in ("compared", "mapped", "has_probabilities", "attributed")
-        ),
+    shared = Shared(
+        dict(read(con, "meta").itertuples(index=False)), read(con, "model_figures"), list(read(con, "labels")["label"])
     )
-    meta, classes = found.meta, found.classes
+    meta, classes = shared.meta, shared.classes
     report.add("h1", "reviewlens report")
     report.add(
         "p",
@@ -170,38 +166,37 @@ def build(con: duckdb.DuckDBPyConnection) -> str:
     )
 
     for section in SECTIONS:
-        section(report, con, found)
+        section(report, con, shared)
     return report.render("reviewlens report")
 
 
-def models_section(report: Report, con: duckdb.DuckDBPyConnection, build: Build) -> None:
+def models_section(report: Report, con: duckdb.DuckDBPyConnection, shared: Shared) -> None:
     """The models: their figures, per class, calibrated, trained, confused."""
     report.add("h2", "Models")
-    hidden = ["kind", "given_with", "rank", "file", "sha256", "compared", "mapped", "attributed", "tested",
-              "has_probabilities", "no_attributions", "no_behaviour", "no_probabilities", "latent_dim",
-              "attributed_texts"] + ([] if build.is_imdb else ["seed_accuracy", "seed_loss"])  # fmt: skip
-    report.table(build.figures.drop(columns=hidden), {"epochs": "d", "seed_accuracy": ".2f", "seed_loss": ".2f"})
+    # The figures, in the query's order; what a model has is said below the table.
+    shown = [column for column in REPORT_FIGURES if shared.is_imdb or not column.startswith("seed_")]
+    report.table(shared.figures[shown], {"epochs": "d", "seed_accuracy": ".2f", "seed_loss": ".2f"})
     report.add(
         "p",
-        ("Seed: the Tensorleap IMDB study's figures. " if build.is_imdb else "")
+        ("Seed: the Tensorleap IMDB study's figures. " if shared.is_imdb else "")
         + "Baseline: TF-IDF with logistic regression. "
         + "".join(
             f"{row.model} was brought in: {row.file}, SHA-256 {row.sha256[:16]}. "
-            for row in build.figures[build.figures["given_with"].notna()].itertuples()
+            for row in shared.figures[shared.figures["given_with"].notna()].itertuples()
         )
         + "".join(
             f"{row.model} has no heat maps: {row.no_attributions}. "
-            for row in build.figures[build.figures["no_attributions"].notna()].itertuples()
+            for row in shared.figures[shared.figures["no_attributions"].notna()].itertuples()
         )
         + "".join(
             f"{row.model} has no probabilities ({row.no_probabilities}): no loss and no calibration. "
-            for row in build.figures[build.figures["no_probabilities"].notna()].itertuples()
+            for row in shared.figures[shared.figures["no_probabilities"].notna()].itertuples()
         ),
         "note",
     )
     per_class = read(con, "class_metrics", subset="test")
     report.add("h3", "F1 of each class (test split)")
-    f1 = per_class.pivot(index="label", columns="model", values="f1").loc[build.classes, list(build.figures["model"])]
+    f1 = per_class.pivot(index="label", columns="model", values="f1").loc[shared.classes, list(shared.figures["model"])]
     report.table(f1.reset_index())
     report.add("h3", "Calibration (test split)")
     report.table(
@@ -209,7 +204,8 @@ def models_section(report: Report, con: duckdb.DuckDBPyConnection, build: Build)
         {"texts": ",", "temperature": ".2f"},
     )
     reliability = read(con, "reliability", subset="test", label=None)
-    report.charts(*(charts.reliability_diagram(reliability, model) for model in build.scored))
+    with_probabilities = shared.models_where("has_probabilities")
+    report.charts(*(charts.reliability_diagram(reliability, model) for model in with_probabilities))
     report.add(
         "p",
         "Can the confidence be trusted? ECE: the mean gap between confidence and accuracy over the confidence bins "
@@ -219,7 +215,7 @@ def models_section(report: Report, con: duckdb.DuckDBPyConnection, build: Build)
         "note",
     )
     batches = read(con, "training_batches")
-    trained = [model for model in build.neural if model in set(batches["model"])]
+    trained = [model for model in shared.models_where("compared") if model in set(batches["model"])]
     if trained:
         report.charts(
             charts.training_curve(batches, "loss", trained).properties(width=440),
@@ -227,22 +223,22 @@ def models_section(report: Report, con: duckdb.DuckDBPyConnection, build: Build)
         )
     confusion = read(con, "confusion_matrix", subset="test")
     report.add("h3", "Confusion matrices (test split)")
-    report.charts(*(charts.confusion_matrix(confusion, model, build.classes) for model in build.figures["model"]))
+    report.charts(*(charts.confusion_matrix(confusion, model, shared.classes) for model in shared.figures["model"]))
 
 
-def population_section(report: Report, con: duckdb.DuckDBPyConnection, build: Build) -> None:
+def population_section(report: Report, con: duckdb.DuckDBPyConnection, shared: Shared) -> None:
     """Each model's map of its latent space, for a sample of the texts."""
     report.add("h2", "Population")
     maps = []
-    for model in build.mapped:
+    for model in shared.models_where("mapped"):
         points = read(
             con, "population_map", model=model, split=None, label=None, correct=None, clusters=None, **ALL_LOSSES
         )
         shown = charts.map_sample(points, MAP_SAMPLE)
         snippets = read(con, "map_snippets", text_ids=shown["text_id"].tolist())
         shown = shown.merge(snippets, on="text_id", how="left")
-        codes, palette, legend = charts.map_palette(shown["correct"], "correct", build.classes)
-        title = f"{model} ({len(shown):,} of {len(points):,} {build.noun})"
+        codes, palette, legend = charts.map_palette(shown["correct"], "correct", shared.classes)
+        title = f"{model} ({len(shown):,} of {len(points):,} {shared.noun})"
         maps.append(
             charts.population_map(shown.assign(colour=codes), palette, legend, "loss").properties(
                 width=420, height=400, title=title
@@ -251,24 +247,24 @@ def population_section(report: Report, con: duckdb.DuckDBPyConnection, build: Bu
     report.charts(*maps, renderer="canvas")
     report.add(
         "p",
-        f"Each model's t-SNE map of its latent space, for a random sample of the {build.noun}: red where the model is "
+        f"Each model's t-SNE map of its latent space, for a random sample of the {shared.noun}: red where the model is "
         "wrong, larger where the loss is higher.",
         "note",
     )
 
 
-def dashboard_section(report: Report, con: duckdb.DuckDBPyConnection, build: Build) -> None:
+def dashboard_section(report: Report, con: duckdb.DuckDBPyConnection, shared: Shared) -> None:
     """Each metadata feature against the loss, per model, and the seed study's findings."""
     report.add("h2", "Dashboard")
     report.add(
         "p",
-        f"Test split. Bars count the {build.noun} in each bin; the red line is the model's mean loss there, "
+        f"Test split. Bars count the {shared.noun} in each bin; the red line is the model's mean loss there, "
         "with its 95% interval.",
         "note",
     )
     features = read(con, "features")
     shown_features = features[(features["kind"] == "numeric") & (features["default"] | (features["source"] == "data"))]
-    for model in [model for model in build.neural if model in build.scored]:
+    for model in shared.models_where("compared", "has_probabilities"):
         report.add("h3", model)
         report.charts(
             *(
@@ -286,13 +282,13 @@ def dashboard_section(report: Report, con: duckdb.DuckDBPyConnection, build: Bui
         report.table(findings.drop(columns=["finding", "feature", "rank"]))
 
 
-def behaviour_section(report: Report, con: duckdb.DuckDBPyConnection, build: Build) -> None:
+def behaviour_section(report: Report, con: duckdb.DuckDBPyConnection, shared: Shared) -> None:
     """The behavioural tests' failure rates."""
     report.add("h2", "Behaviour")
     summary = read(con, "behaviour_summary")
     run = summary[summary["model"].notna()]
     if not run.empty:
-        report.charts(charts.failure_rates(summary, list(build.figures["model"])).properties(width=600))
+        report.charts(charts.failure_rates(summary, list(shared.figures["model"])).properties(width=600))
         report.table(
             run[["test", "kind", "model", "cases", "failures", "failure_rate", "ci_low", "ci_high", "skipped"]],
             {"cases": ",", "failures": ",", "skipped": ",", "failure_rate": ".1%", "ci_low": ".1%", "ci_high": ".1%"},
@@ -300,7 +296,7 @@ def behaviour_section(report: Report, con: duckdb.DuckDBPyConnection, build: Bui
     tests = summary.drop_duplicates("test")
     report.add(
         "p",
-        f"Behavioural tests in the manner of CheckList, on a sample of the test split: {build.noun} changed in small "
+        f"Behavioural tests in the manner of CheckList, on a sample of the test split: {shared.noun} changed in small "
         "ways (invariance: the predicted class should not change; direction: a class's probability should not "
         "move the wrong way) and made-up texts with a known label (template). Failure rates with 95% intervals. "
         + "".join(f"Not run: {row.test}, {row.reason} " for row in tests[~tests["applicable"]].itertuples()),
@@ -308,7 +304,7 @@ def behaviour_section(report: Report, con: duckdb.DuckDBPyConnection, build: Bui
     )
 
 
-def insights_section(report: Report, con: duckdb.DuckDBPyConnection, build: Build) -> None:
+def insights_section(report: Report, con: duckdb.DuckDBPyConnection, shared: Shared) -> None:
     """The top findings, and each model's best slices."""
     report.add("h2", "Insights")
     insights = read(con, "insights").head(TOP_INSIGHTS)
@@ -318,10 +314,10 @@ def insights_section(report: Report, con: duckdb.DuckDBPyConnection, build: Buil
     report.add(
         "p",
         f"Per model, the {TOP_SLICES} slices of the test split with the most errors beyond the model's own rate: "
-        f"{build.noun} with up to three simple facts in common. Error rate with its 95% interval.",
+        f"{shared.noun} with up to three simple facts in common. Error rate with its 95% interval.",
         "note",
     )
-    for model in build.figures["model"]:
+    for model in shared.figures["model"]:
         found = read(con, "slices", model=model).head(TOP_SLICES)
         if not found.empty:
             report.add("p", model)
@@ -332,12 +328,12 @@ def insights_section(report: Report, con: duckdb.DuckDBPyConnection, build: Buil
             )  # fmt: skip
 
 
-def highest_loss_section(report: Report, con: duckdb.DuckDBPyConnection, build: Build) -> None:
+def highest_loss_section(report: Report, con: duckdb.DuckDBPyConnection, shared: Shared) -> None:
     """The highest-loss test texts of each model, with their heat maps."""
-    report.add("h2", f"Highest-loss {build.noun}")
+    report.add("h2", f"Highest-loss {shared.noun}")
     report.add(
         "p",
-        f"The {HIGHEST_LOSS} test {build.noun} with the highest loss under each model. Integrated gradients: how much "
+        f"The {HIGHEST_LOSS} test {shared.noun} with the highest loss under each model. Integrated gradients: how much "
         "each word pushed the model toward the true label (green) or away from it (red), darker is stronger; grey "
         "words were cut off.",
         "note",
@@ -356,8 +352,7 @@ def highest_loss_section(report: Report, con: duckdb.DuckDBPyConnection, build: 
             limit=HIGHEST_LOSS,
             **ALL_LOSSES,
         ).assign(model=model)
-        for model in build.neural
-        if model in build.scored
+        for model in shared.models_where("compared", "has_probabilities")
     )
     for text_id, among in worst.groupby("text_id", sort=False)["model"]:
         shown = read(con, "text", text_id=int(text_id)).iloc[0]
@@ -370,7 +365,7 @@ def highest_loss_section(report: Report, con: duckdb.DuckDBPyConnection, build: 
         report.heat_maps(
             {
                 f"{model} · {direction} {shown['label']}": markup.heat_map(heat[heat["model"] == model], direction)
-                for model in build.attributed
+                for model in shared.models_where("attributed")
                 if model in covered
                 for direction in ("toward", "away")
             }

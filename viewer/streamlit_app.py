@@ -7,7 +7,7 @@ from viewer.pages import PAGES
 from viewer.session import build_facts, database_path, open_upload, require_database
 
 st.set_page_config(page_title="reviewlens", layout="wide")
-page = st.navigation([st.Page(each.file, title=each.title, default=not each.address) for each in PAGES])
+page = st.navigation([st.Page(each.file, title=each.title, default=each is PAGES[0]) for each in PAGES])
 
 problem = check_database(database_path())
 with st.sidebar.expander("Database", expanded=problem is not None):

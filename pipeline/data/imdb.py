@@ -116,7 +116,7 @@ def _check_layout(path: Path, rows: list[dict], reviews_per_folder: int) -> None
 
 
 def _split_order(column: pd.Series) -> pd.Series:
-    # train before test, negative before positive, then by file id: the order of review_id.
+    # train before test, negative before positive, then by file id: the order of text_id.
     if column.name == "split":
         return column.map({"train": 0, "test": 1})
     return column

@@ -16,33 +16,13 @@ import pyarrow.compute as pc
 
 from pipeline.data.formats import IN_CONFIG, read_file
 from pipeline.errors import PipelineError, first_line
+from pipeline.whole_set.features import MEASURES
 
+# The names the database gives its own columns: the data's columns of the same names are renamed.
 RESERVED_COLUMNS: frozenset[str] = frozenset(
-    {
-        "text_id",
-        "source_id",
-        "split",
-        "subset",
-        "label",
-        "text",
-        "n_chars",
-        "n_tokens",
-        "n_oov",
-        "truncated",
-        "polarity",
-        "subjectivity",
-        "n_negations",
-        "n_contrasts",
-        "model",
-        "loss",
-        "confidence",
-        "correct",
-        "probabilities",
-        "predicted_label",
-        "cluster",
-        "x",
-        "y",
-    }
+    {"text_id", "source_id", "split", "subset", "label", "text"}
+    | {measure.column for measure in MEASURES}
+    | {"model", "loss", "confidence", "correct", "probabilities", "predicted_label", "cluster", "x", "y"}
 )
 SPLITS = ("train", "validation", "test")
 DEFAULTS = {

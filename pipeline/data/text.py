@@ -35,12 +35,6 @@ def _apply(macro: str, texts: pd.Series) -> list:
         return [row[0] for row in con.execute(f"select {macro}(text) from frame order by row").fetchall()]
 
 
-def _with_tokens(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """The table `texts`: `frame` with each text's tokens (`words`, the tokens() macro) in place of its text."""
-    con.execute("create temp table texts as select * exclude (text), tokens(text) as words from frame")
-    return con
-
-
 @dataclass
 class TokenCodes:
     """Texts' tokens as integer codes: each text's number of tokens, every token one text after the other as a code,

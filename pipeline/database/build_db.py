@@ -1,6 +1,6 @@
 """Write every result into one DuckDB file, built aside and renamed into place only when complete.
 
-    python -m pipeline build_db --texts build/texts.parquet --dataset build/dataset.json \
+    python -m pipeline build_db --texts build/texts.parquet --dataset-info build/dataset.json \
         --tokens build/tokens.npz --models build/models/dense.json ... \
         --predictions build/predictions/dense.parquet ... --out build/reviewlens.duckdb
 """
@@ -24,7 +24,7 @@ from pipeline import artifacts, cli, registry
 from pipeline.config import SCHEMA_VERSION, config_digest, load_config, sql_file, sql_literal
 from pipeline.data import imdb
 from pipeline.data.text import MACROS
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, first_line
 from pipeline.whole_set.features import feature_table, features, measures_sql, text_table, views_sql
 
 # DuckDB 2.0 writes a storage format that 1.x cannot read. v1.2.0 opens in DuckDB 1.2 and later, 2.x
@@ -96,7 +96,9 @@ def model_tables(
         name, summary, kind = spec.name, summaries[spec.name], registry.kind(spec.kind)
         # The seed study's figures stand beside the models it reports on, for its data only.
         seed_accuracy, seed_loss = imdb.SEED_FIGURES.get(name, (None, None)) if data_kind == "imdb" else (None, None)
+        # What the kind cannot have, the kind says why; what a model of a kind that can lacks, its summary says.
         no_behaviour = None if kind.runnable else kind.why_not_run
+        no_attributions = summary.get("no_attributions") if kind.attributions else kind.why_not_run
         models.append(
             {
                 "model": name,
@@ -107,10 +109,10 @@ def model_tables(
                 "sha256": summary.get("sha256"),
                 "compared": kind.compared,
                 "mapped": spec.has_latent,
-                "attributed": not summary.get("no_attributions"),
+                "attributed": not no_attributions,
                 "tested": no_behaviour is None,
                 "has_probabilities": not summary.get("no_probabilities"),
-                "no_attributions": summary.get("no_attributions"),
+                "no_attributions": no_attributions,
                 "no_behaviour": no_behaviour,
                 "no_probabilities": summary.get("no_probabilities"),
                 "description": summary["description"],
@@ -217,7 +219,7 @@ def build(out: Path, tables: dict[str, list[Source]], latent_dim: int, before_in
                 con.execute(derived.read_text())
             con.execute("checkpoint")
         except duckdb.Error as e:
-            problem = str(e).splitlines()[0]
+            problem = first_line(e)
             raise PipelineError(
                 f"{out}: not written, the previous file is unchanged ({problem}); run make clean all to rebuild"
             ) from None
@@ -234,7 +236,7 @@ def by_model(paths: list[Path]) -> dict[str, Path]:
 def main() -> None:
     p = cli.parser(__doc__)
     p.add_argument("--texts", required=True, type=Path)
-    p.add_argument("--dataset", required=True, type=Path)
+    p.add_argument("--dataset-info", required=True, type=Path)
     p.add_argument("--tokens", required=True, type=Path)
     p.add_argument("--metadata", required=True, type=Path)
     p.add_argument("--models", required=True, type=Path, nargs="+", help="one summary JSON per model")
@@ -254,7 +256,7 @@ def main() -> None:
     p.add_argument("--out", required=True, type=Path)
     args = p.parse_args()
     config = load_config(args.config)
-    info = artifacts.read_dataset_info(args.dataset)
+    info = artifacts.read_dataset_info(args.dataset_info)
 
     specs = registry.models(config)
     summaries = {summary["model"]: summary for summary in map(artifacts.read_summary, args.models)}

@@ -195,7 +195,6 @@ def main() -> None:
         "architecture": None,
         "description": f"predictions from {path.name}" + (f" ({', '.join(map(str, named))})" if named else ""),
         "parameters": None,
-        "no_attributions": registry.NOT_A_MODEL,
         "no_probabilities": None if probabilities is not None else "the file gives the predicted class alone",
         "file": str(path),
         "sha256": settings["sha256"],

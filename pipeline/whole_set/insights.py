@@ -4,7 +4,7 @@
         --tokens build/tokens.npz \
         --metadata build/metadata.parquet --predictions build/predictions/dense.parquet ... baseline.parquet \
         --clusters build/clusters/dense.parquet ... --out build/insights.parquet \
-        --members build/insight_texts.parquet --correlations build/correlations.parquet \
+        --insight-texts build/insight_texts.parquet --correlations build/correlations.parquet \
         --slices build/slices.parquet
 
 Kinds of finding, each with the texts it is about:
@@ -296,7 +296,7 @@ def main() -> None:
     p.add_argument("--predictions", required=True, type=Path, nargs="+", help="<model>.parquet per model")
     p.add_argument("--clusters", required=True, type=Path, nargs="+", help="<model>.parquet per neural model")
     p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--members", required=True, type=Path)
+    p.add_argument("--insight-texts", required=True, type=Path)
     p.add_argument("--correlations", required=True, type=Path)
     p.add_argument("--slices", required=True, type=Path)
     args = p.parse_args()
@@ -355,7 +355,7 @@ def main() -> None:
         columns=["insight_id", "rank", "text_id"],
     )
     artifacts.write_table(args.out, table)
-    artifacts.write_table(args.members, members)
+    artifacts.write_table(args.insight_texts, members)
     artifacts.write_table(
         args.correlations, correlations(with_loss, numeric, config["seed"], settings["bootstrap_resamples"])
     )

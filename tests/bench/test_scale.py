@@ -1,5 +1,5 @@
-"""make bench-scale: the data sets of N texts made from IMDB's sentences, the sizes it refuses, and the growth figures.
-No pipeline runs here: the runner itself is checked by running it (see bench/scale.py)."""
+"""make bench-scale: the data sets of N texts made from IMDB's sentences, the sizes it refuses, the growth figures,
+and the viewer's queries it times, run on the test suite's builds."""
 
 from __future__ import annotations
 
@@ -15,19 +15,13 @@ from bench import scale, synthetic
 from pipeline.data import imdb
 from pipeline.errors import PipelineError
 from tests.conftest import PER_FOLDER, ROOT, TINY_CONFIG
-from tests.imdb_fixture import write_tarball
 
 N = 1000
 
 
 @pytest.fixture(scope="module")
-def small_tarball(tmp_path_factory):
-    return write_tarball(tmp_path_factory.mktemp("scale") / "aclImdb_v1.tar.gz", per_folder=PER_FOLDER)
-
-
-@pytest.fixture(scope="module")
-def reviews(small_tarball) -> pd.DataFrame:
-    return imdb.read_reviews(small_tarball, PER_FOLDER)
+def reviews(tarball) -> pd.DataFrame:
+    return imdb.read_reviews(tarball, PER_FOLDER)
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +89,9 @@ def run_scale(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_writes_the_parquet_file_the_pipeline_reads(small_tarball, tmp_path):
+def test_writes_the_parquet_file_the_pipeline_reads(tarball, tmp_path):
     out = tmp_path / "texts.parquet"
-    result = run_scale("--data", str(small_tarball), "--config", str(TINY_CONFIG), "--n", "400", "--out", str(out))
+    result = run_scale("--data", str(tarball), "--config", str(TINY_CONFIG), "--n", "400", "--out", str(out))
     assert result.returncode == 0, result.stderr
     written = pd.read_parquet(out)
     assert len(written) == 400 and written["text"].nunique() == 400
@@ -113,20 +107,20 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-def test_too_few_texts_fail_in_one_line(small_tarball, tmp_path):
-    result = run_scale("--data", str(small_tarball), "--n", "150", "--out", str(tmp_path / "x.parquet"))
+def test_too_few_texts_fail_in_one_line(tarball, tmp_path):
+    result = run_scale("--data", str(tarball), "--n", "150", "--out", str(tmp_path / "x.parquet"))
     assert one_line_error(result) == "error: N=150: at least 200 texts; run make bench-scale N=200 or more"
     assert not (tmp_path / "x.parquet").exists()
 
 
-def test_more_texts_than_memory_holds_fail_in_one_line(small_tarball, tmp_path):
-    result = run_scale("--data", str(small_tarball), "--n", str(10**12), "--out", str(tmp_path / "x.parquet"))
+def test_more_texts_than_memory_holds_fail_in_one_line(tarball, tmp_path):
+    result = run_scale("--data", str(tarball), "--n", str(10**12), "--out", str(tmp_path / "x.parquet"))
     line = one_line_error(result)
     assert line.startswith(f"error: N={10**12}: the pipeline would need about ")
     assert "GiB is available" in line and "run make bench-scale N=" in line
     # The runner refuses before building any size.
     out = tmp_path / "bench.json"
-    result = run_scale("--data", str(small_tarball), "--sizes", f"1000,{10**12}", "--out", str(out))
+    result = run_scale("--data", str(tarball), "--sizes", f"1000,{10**12}", "--out", str(out))
     assert f"N={10**12}" in one_line_error(result)
     assert not out.exists() and not (tmp_path / "scale").exists()
 

@@ -10,16 +10,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from pipeline.config import load_config
-from tests.conftest import APP, TINY_CONFIG, make, tiny_settings_with
+from tests.conftest import TINY_CONFIG, make, run_page, tiny_settings_with
 from tests.own_data import HUGE_TEXT, PER_CLASS, TICKET_CONFIG, TICKETS
 from tests.per_text.test_attributions import completeness, one_score_per_token_and_class
 from tests.test_pipeline import prediction_columns_agree
 from viewer.database import open_database, query
 from viewer.pages import PAGES
-from viewer.session import DB_ENV
 
 SEQUENCE_LENGTH = load_config(TINY_CONFIG)["text"]["sequence_length"]
 
@@ -133,18 +131,6 @@ def test_the_confusion_matrix_is_n_by_n(tickets):
     matrix = query(tickets, "confusion_matrix", subset="test")
     assert len(matrix) == 4 * 3 * 3
     assert matrix.groupby("model")["texts"].sum().tolist() == [72] * 4
-
-
-def run_page(monkeypatch, database, page: str, **query_params) -> AppTest:
-    monkeypatch.setenv(DB_ENV, str(database))
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in query_params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(f"views/{page}.py").run()
-    assert not at.exception, at.exception[0].message
-    assert not at.error, [e.value for e in at.error]
-    return at
 
 
 @pytest.mark.parametrize("page", [page.name for page in PAGES])

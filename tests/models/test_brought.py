@@ -13,15 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from tests.brought_models import FIXED_LENGTH, LENGTH
-from tests.conftest import APP, brought, copy_build, last_error_line, make, tiny_settings_with
+from tests.conftest import brought, copy_build, last_error_line, make, run_page, tiny_settings_with
 from tests.own_data import TICKET_CONFIG
 from tests.per_text.test_attributions import completeness, favours_the_words_of_the_label
 from viewer.database import open_database
 from viewer.pages import PAGES
-from viewer.session import DB_ENV
 
 
 @pytest.fixture(scope="module")
@@ -115,31 +113,20 @@ def test_brought_models_attributions_lie_on_the_pipelines_tokens(db, model):
     favours_the_words_of_the_label(db, model)
 
 
-def test_a_model_without_an_embedding_layer_is_analysed_without_attributions(db, given_database):
+def test_a_model_without_an_embedding_layer_is_analysed_without_attributions(db, given_database, monkeypatch):
     why = db.execute("select no_attributions from models where model = 'bag'").fetchone()[0]
     assert "no Embedding layer" in why
     assert db.execute("select count(*) from attributions where model = 'bag'").fetchone()[0] == 0
-    os.environ[DB_ENV] = str(given_database)
-    page = AppTest.from_file(APP, default_timeout=60)
-    page.query_params["id"] = "3"
-    page.switch_page("views/samples.py").run()
-    assert not page.exception
+    page = run_page(monkeypatch, given_database, "samples", id="3")
     assert any("bag has no heat maps" in info.value for info in page.info)
-    page = AppTest.from_file(APP, default_timeout=60)
-    page.switch_page("views/overview.py").run()
-    assert not page.exception
+    page = run_page(monkeypatch, given_database, "overview")
     captions = " ".join(caption.value for caption in page.caption)
     assert "**strings** was brought in" in captions and "**bag** has no heat maps" in captions
 
 
 @pytest.mark.parametrize("page", [page.name for page in PAGES])
-def test_every_page_runs_on_brought_models_alone(given_database, page):
-    os.environ[DB_ENV] = str(given_database)
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.query_params["id"] = "5"
-    app.switch_page(f"views/{page}.py").run()
-    assert not app.exception, app.exception
-    assert not app.error, [error.value for error in app.error]
+def test_every_page_runs_on_brought_models_alone(given_database, page, monkeypatch):
+    run_page(monkeypatch, given_database, page, id="5")
 
 
 def test_three_classes_a_logits_model_with_its_own_class_order(tickets_database, tickets_csv, tmp_path):

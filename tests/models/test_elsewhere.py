@@ -8,14 +8,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from pipeline.config import load_config
 from pipeline.per_text.attributions import chosen_rows
-from tests.conftest import ROOT, last_error_line, make, tiny_settings_with
+from tests.conftest import ROOT, last_error_line, make, run_page, tiny_settings_with
 from tests.own_data import TICKETS
 from viewer.database import open_database
-from viewer.session import DB_ENV
+from viewer.pages import PAGES
 
 CHECKPOINTS = ROOT / "tests" / "checkpoints"
 LABELS = list(TICKETS)
@@ -170,24 +169,15 @@ def test_the_same_probabilities_brought_back_give_the_same_figures(brought, tick
         assert again[1:3] == baseline[1:3] and again[3:] == pytest.approx(baseline[3:], rel=1e-4)
 
 
-@pytest.mark.parametrize("page", sorted(p.stem for p in (ROOT / "viewer" / "views").glob("[!_]*.py")))
+@pytest.mark.parametrize("page", [page.name for page in PAGES])
 def test_every_page_runs_on_brought_models(page, brought, monkeypatch):
-    monkeypatch.setenv(DB_ENV, str(brought[0] / "build" / "reviewlens.duckdb"))
-    at = AppTest.from_file(str(ROOT / "viewer" / "streamlit_app.py"), default_timeout=120)
-    at.run()
-    at.switch_page(f"views/{page}.py").run()
-    assert not at.exception, at.exception[0].message
-    assert not at.error, [e.value for e in at.error]
+    run_page(monkeypatch, brought[0] / "build" / "reviewlens.duckdb", page)
 
 
 def test_the_pages_say_what_a_model_lacks(brought, con, monkeypatch):
-    monkeypatch.setenv(DB_ENV, str(brought[0] / "build" / "reviewlens.duckdb"))
     not_attributed = rows(con, "select min(text_id) from texts where text_id not in "
                                "(select text_id from attributions where model = 'roberta')")[0][0]  # fmt: skip
-    at = AppTest.from_file(str(ROOT / "viewer" / "streamlit_app.py"), default_timeout=120)
-    at.query_params["id"] = str(not_attributed)
-    at.run()
-    at.switch_page("views/samples.py").run()
+    at = run_page(monkeypatch, brought[0] / "build" / "reviewlens.duckdb", "samples", id=str(not_attributed))
     infos = " ".join(info.value for info in at.info)
     count = rows(con, "select count(*) from attributions where model = 'roberta'")[0][0]
     assert f"roberta has no heat maps: its attributions are computed for {count} texts (its misclassified" in infos

@@ -12,14 +12,10 @@ from pipeline.config import load_config
 from tests.conftest import TINY_CONFIG
 from tests.imdb_fixture import LONG_NAME
 from viewer import markup
-from viewer.database import QUERIES
+from viewer.database import query
 
 NEURAL = ("dense", "cnn")
 SEQUENCE_LENGTH = load_config(TINY_CONFIG)["text"]["sequence_length"]
-
-
-def query(db, name: str, **params):
-    return db.execute((QUERIES / f"{name}.sql").read_text(), params).df()
 
 
 def one_score_per_token_and_class(db, model: str, sequence_length: int) -> None:

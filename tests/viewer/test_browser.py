@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
-from bench.serve import CHROMIUM, CHROMIUM_ARGS, viewer
+from bench.serve import chromium, viewer
 from pipeline.config import load_config
 from tests.conftest import TINY_CONFIG
 from tests.imdb_fixture import HOSTILE_NAME, LONG_NAME
@@ -171,8 +171,7 @@ def test_a_lasso_on_the_map_lists_the_texts_inside(page, viewer_url, db):
 
 def test_without_webgl_the_map_page_says_so_and_draws_a_sample(browser, viewer_url, db):
     # A second browser of the same Playwright, with WebGL switched off.
-    without = browser.browser_type.launch(executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *NO_WEBGL])
-    try:
+    with chromium(NO_WEBGL) as without:
         page = without.new_page(viewport={"width": 1400, "height": 1000})
         open_page(page, f"{viewer_url}/population", "Population")
         page.get_by_text("This browser cannot draw WebGL").first.wait_for()
@@ -181,8 +180,6 @@ def test_without_webgl_the_map_page_says_so_and_draws_a_sample(browser, viewer_u
         expect(sampled).to_have_count(1)
         # The tiny data set is smaller than the sample: every text is a mark.
         expect(sampled.locator('path[aria-roledescription="circle"]')).to_have_count(len(map_points(db)))
-    finally:
-        without.close()
 
 
 def test_heat_maps_show_every_word_of_a_text(page, viewer_url, db):

@@ -8,11 +8,7 @@ import pytest
 
 from pipeline.per_text.metadata import metadata_table
 from tests.imdb_fixture import DUPLICATE_TEXT, planted_duplicates, planted_flips
-from viewer.database import QUERIES
-
-
-def query(db, name: str, **params):
-    return db.execute((QUERIES / f"{name}.sql").read_text(), params).df()
+from viewer.database import query
 
 
 def test_metadata_of_hand_made_texts():

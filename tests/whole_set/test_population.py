@@ -7,14 +7,10 @@ import pytest
 
 from pipeline.config import load_config
 from tests.conftest import PER_FOLDER, TINY_CONFIG
-from viewer.database import QUERIES
+from viewer.database import query
 
 REVIEWS = 4 * PER_FOLDER
 NEURAL = ("dense", "cnn")
-
-
-def query(db, name: str, **params):
-    return db.execute((QUERIES / f"{name}.sql").read_text(), params).df()
 
 
 @pytest.mark.parametrize("model", NEURAL)

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from viewer import charts, markup
-from viewer.filters import TEXT_PAGE, noun, table
+from viewer.filters import noun, table
+from viewer.pages import TEXT_PAGE
 from viewer.session import run_query
 
 SHOWN = 20
@@ -78,7 +79,7 @@ for case in failures.itertuples():
         )
         st.html(f"<div>{after_html}</div>")
     else:
-        link = f"[{noun()[:-1]} {case.text_id}]({TEXT_PAGE}?id={case.text_id})"
+        link = f"[{noun()[:-1]} {case.text_id}]({TEXT_PAGE.address}?id={case.text_id})"
         st.markdown(
             f"**Case {case.case_id}** · {link} · predicted {case.predicted_before} → {case.predicted_after} · "
             f"P({case.watched}) {case.probability_before:.3f} → {case.probability_after:.3f}"

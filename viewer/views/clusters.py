@@ -4,6 +4,7 @@ import streamlit as st
 
 from viewer import charts
 from viewer.filters import labels, models_where, noun, show_texts, table
+from viewer.pages import TEXT_PAGE
 from viewer.scatter import scatter_map
 from viewer.session import run_query
 
@@ -60,7 +61,7 @@ with left:
 if drawn.webgl is False:
     left.warning("This browser cannot draw WebGL, so the map stays empty; the Population page offers a sample.")
 if drawn.opened is not None:
-    st.switch_page("views/samples.py", query_params={"id": str(drawn.opened)})
+    st.switch_page(TEXT_PAGE.file, query_params={"id": str(drawn.opened)})
 
 words = run_query("cluster_words", model=model, cluster=int(focus))
 right.subheader("Words that set it apart")

@@ -18,12 +18,13 @@ st.caption(
 # The choices live in the URL, so that a dashboard can be shared as a link.
 url = st.query_params
 # The loss needs probabilities.
-neural = [model for model in models_where("compared") if model in models_where("has_probabilities")]
+with_loss = models_where("compared", "has_probabilities")
 features = run_query("features")
 numeric = features[features["kind"] == "numeric"]
 titles = dict(features[["feature", "title"]].itertuples(index=False))
 with st.sidebar:
-    model = st.selectbox("Model", neural, index=neural.index(url.get("model")) if url.get("model") in neural else 0)
+    chosen_model = url.get("model")
+    model = st.selectbox("Model", with_loss, index=with_loss.index(chosen_model) if chosen_model in with_loss else 0)
     split = st.selectbox("Split", SPLITS, index=SPLITS.index(url.get("split")) if url.get("split") in SPLITS else 0)
     bins = st.slider("Bins", 5, 50, int(url["bins"]) if url.get("bins", "").isdigit() else 20)
 chosen = st.multiselect(

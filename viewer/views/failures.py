@@ -15,9 +15,9 @@ st.caption(
     "Open a text to see which words misled the model."
 )
 
-neural = models_where("compared")
+compared = models_where("compared")
 with st.sidebar:
-    model = st.selectbox("Model", neural, key="model")
+    model = st.selectbox("Model", compared, key="model")
     subset = st.selectbox("Split", ["test", "validation", "train"], key="subset")
 
 # The mistakes by true and predicted label: with two classes, the false positives and the false negatives.
@@ -37,14 +37,14 @@ for column, pair in side_by_side(shown, SIDE_BY_SIDE):
     show_texts(failures, column)
 
 st.subheader("Which model gets it right")
-if len(neural) < 2:
+if len(compared) < 2:
     st.info("This needs two models besides the baseline; the database has one.")
     st.stop()
 left, right = st.columns(2)
-first = left.selectbox("First model", neural, index=0, key="first")
-second = right.selectbox("Second model", [m for m in neural if m != first], index=0, key="second")
+first = left.selectbox("First model", compared, index=0, key="first")
+second = right.selectbox("Second model", [m for m in compared if m != first], index=0, key="second")
 # The pair in the models' order, as model_agreement holds it.
-first, second = sorted((first, second), key=neural.index)
+first, second = sorted((first, second), key=compared.index)
 cohorts = run_query("cohorts", subset=subset, first=first, second=second)
 left, right = st.columns([2, 3])
 left.altair_chart(charts.cohort_bars(cohorts), width="stretch")

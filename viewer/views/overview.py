@@ -31,25 +31,21 @@ for column, row in zip(columns, figures.itertuples(), strict=True):
     column.caption(f"macro-F1 {row.test_macro_f1:.3f}{loss} · {row.description}")
 
 seed = figures["seed_accuracy"].notna().any()
-hidden = ["kind", "given_with", "description", "file", "sha256", "compared", "mapped", "attributed", "tested",
-          "has_probabilities", "no_attributions", "no_behaviour", "no_probabilities", "attributed_texts", "latent_dim",
-          "architecture", "rank"] + ([] if seed else ["seed_accuracy", "seed_loss"])  # fmt: skip
-shown = figures.drop(columns=hidden)
-table(
-    shown,
-    column_config={
-        "model": "Model",
-        "source": "Source",
-        "epochs": "Epochs",
-        "test_accuracy": st.column_config.NumberColumn("Test accuracy", format="%.3f"),
-        "test_macro_f1": st.column_config.NumberColumn("Test macro-F1", format="%.3f"),
-        "test_loss": st.column_config.NumberColumn("Test loss", format="%.3f"),
-        "seed_accuracy": st.column_config.NumberColumn("Seed accuracy", format="%.2f"),
-        "seed_loss": st.column_config.NumberColumn("Seed loss", format="%.2f"),
-        "validation_accuracy": st.column_config.NumberColumn("Validation accuracy", format="%.3f"),
-        "validation_loss": st.column_config.NumberColumn("Validation loss", format="%.3f"),
-    },
-)
+# The figures, in the query's order; what a model has is said below the table.
+FIGURES = {
+    "model": "Model",
+    "source": "Source",
+    "epochs": "Epochs",
+    "test_accuracy": st.column_config.NumberColumn("Test accuracy", format="%.3f"),
+    "test_macro_f1": st.column_config.NumberColumn("Test macro-F1", format="%.3f"),
+    "test_loss": st.column_config.NumberColumn("Test loss", format="%.3f"),
+    "seed_accuracy": st.column_config.NumberColumn("Seed accuracy", format="%.2f"),
+    "seed_loss": st.column_config.NumberColumn("Seed loss", format="%.2f"),
+    "validation_accuracy": st.column_config.NumberColumn("Validation accuracy", format="%.3f"),
+    "validation_loss": st.column_config.NumberColumn("Validation loss", format="%.3f"),
+}
+shown = [column for column in FIGURES if seed or not column.startswith("seed_")]
+table(figures[shown], column_config=FIGURES)
 st.caption(
     ("Seed: figures reported by the Tensorleap IMDB study. " if seed else "")
     + "Baseline: TF-IDF with logistic regression. "

@@ -4,6 +4,7 @@ import streamlit as st
 
 from viewer import charts
 from viewer.filters import categories, labels, noun, population_filters, show_texts
+from viewer.pages import TEXT_PAGE
 from viewer.scatter import scatter_map
 from viewer.session import run_query
 
@@ -70,7 +71,7 @@ if drawn.webgl is False:
         selected = sample.loc[inside, "text_id"].tolist()
 
 if opened is not None:
-    st.switch_page("views/samples.py", query_params={"id": str(opened)})
+    st.switch_page(TEXT_PAGE.file, query_params={"id": str(opened)})
 
 if selected:
     listed = run_query("map_selection", model=filters["model"], text_ids=selected, limit=LISTED)

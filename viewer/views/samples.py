@@ -129,7 +129,7 @@ for column, row in zip(columns, verdicts.reset_index().itertuples(), strict=Fals
 with_loss = [model for model in compared if verdicts.loc[model, "loss"] == verdicts.loc[model, "loss"]]
 if len(with_loss) >= 2:
     first_loss, second_loss = verdicts.loc[with_loss[0], "loss"], verdicts.loc[with_loss[1], "loss"]
-    # A percentage of a near-zero loss means nothing: below 0.01 only the difference is opened.
+    # A percentage of a near-zero loss means nothing: below 0.01 only the difference is shown.
     columns[-1].metric(
         f"Loss, {with_loss[0]} to {with_loss[1]}",
         f"{(second_loss - first_loss) / first_loss:+.0%}" if first_loss >= 0.01 else f"{second_loss - first_loss:+.3f}",

@@ -52,7 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, first_line
 from pipeline.per_text.behaviour.perturb import fill
 
 BUILT_IN = Path(__file__).with_name("suite.toml")
@@ -160,7 +160,7 @@ def read_tests(path: Path, labels: list[str], builtin: bool = False) -> list[Tes
     except UnicodeDecodeError:
         raise _fail(str(path), "not valid TOML (not UTF-8 text); save it as UTF-8") from None
     except tomllib.TOMLDecodeError as e:
-        raise _fail(str(path), f"not valid TOML ({str(e).splitlines()[0]}); fix the file") from None
+        raise _fail(str(path), f"not valid TOML ({first_line(e)}); fix the file") from None
     entries = data.get("test")
     if not isinstance(entries, list) or not entries or not all(isinstance(entry, dict) for entry in entries):
         raise _fail(str(path), f"no [[test]] entries; add at least one [[test]] table, {FORMAT_HINT}")
