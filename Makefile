@@ -27,6 +27,8 @@ export REVIEWLENS_TARGET = $(patsubst $(BUILD)/%,%,$(filter $(BUILD)/%,$@))
 # into config.json, which every step reads.
 MODEL ?=
 PREDICTIONS ?=
+# Another build's file to compare this one with (its settings, compare.json, hold the file's checksum).
+BASE ?=
 # The goals that build: only they read the settings and run ingest. Ingest runs while make reads this file, once the
 # settings exist (see its rule); make brings the files it includes up to date last to first, so the settings come
 # before it.
@@ -58,13 +60,17 @@ endif
 # Rules find a model's file by its suffix from models.mk.
 .SECONDEXPANSION:
 
-## Set up the environment and build the database (DATA=your.csv, .parquet, .jsonl or the IMDB tarball; MODEL=your.keras or checkpoint folder; PREDICTIONS=file)
+## Set up the environment and build the database (DATA=your.csv, .parquet, .jsonl or the IMDB tarball; MODEL=your.keras or checkpoint folder; PREDICTIONS=file; BASE=another build's file to compare with)
 all: $(DB)
 
 ## Open the viewer on the database, on this machine only (ADDRESS=0.0.0.0 serves it to your network)
 ADDRESS := localhost
 view: $(VENV)/.pipeline
 	$(VENV)/bin/streamlit run viewer --server.address $(ADDRESS) -- --db $(DB)
+
+## Exit 1 when this build regresses against BASE=path/to/reviewlens.duckdb, one line per gate crossed (for CI)
+check: $(VENV)/.pipeline
+	@$(STEP) check --config $(CONFIG) --db $(DB) --base "$(BASE)"
 
 ## Write build/report.html: the static report, one file that opens in any browser (pass the DATA= you built with)
 report: $(BUILD)/report.html
@@ -97,7 +103,7 @@ clean:
 help:
 	@awk '/^## /{doc=substr($$0, 4); next} /^[a-z-]+:/{if (doc) printf "  make %-11s %s\n", substr($$1, 1, length($$1)-1), doc; doc=""}' $(MAKEFILE_LIST)
 
-.PHONY: all view report test bench bench-scale lint clean help FORCE
+.PHONY: all view check report test bench bench-scale lint clean help FORCE
 
 # --- environment -----------------------------------------------------------------------------
 
@@ -143,8 +149,8 @@ $(CHROMIUM):
 # One file per settings table, rewritten only when its content changes, so a new CNN setting
 # retrains the CNN and nothing else; config.json, all of them; and models.mk, the models these rules follow.
 $(BUILD)/settings/models.mk $(RESOLVED) $(SETTINGS) &: FORCE $(VENV)/.pipeline
-	@$(STEP) settings --config $(CONFIG) --given MODEL="$(MODEL)" PREDICTIONS="$(PREDICTIONS)" \
-		--out-dir $(BUILD)/settings
+	@$(STEP) settings --config $(CONFIG) --given MODEL="$(MODEL)" PREDICTIONS="$(PREDICTIONS)" --base "$(BASE)" \
+		--db $(DB) --out-dir $(BUILD)/settings
 
 # Download the official tarball, only when no DATA= was given.
 $(BUILD)/aclImdb_v1.tar.gz: | $(VENV)/.pipeline $(BUILD)/settings/data.json
@@ -265,7 +271,8 @@ $(DB): $(call each,maps,npy,$(MAPPED)) $(call each,attributions,parquet,$(RUN)) 
 		$(call each,behaviour,parquet,$(RUN)) $(CASES) $(INSIGHTS) $(CALIBRATION) $(call each,clusters,parquet,$(MAPPED)) \
 		$(call each,clusters,parquet,$(MAPPED:%=%_words)) $(call each,latent,npy,$(MAPPED)) \
 		$(call each,models,json,$(MODELS)) $(call each,predictions,parquet,$(MODELS)) $(BUILD)/metadata.parquet \
-		$(BUILD)/texts.parquet $(BUILD)/dataset.json $(BUILD)/tokens.npz $(BUILD)/settings/models.json
+		$(BUILD)/texts.parquet $(BUILD)/dataset.json $(BUILD)/tokens.npz $(BUILD)/settings/models.json \
+		$(BUILD)/settings/compare.json
 	$(STEP) build_db --config $(RESOLVED) --texts $(BUILD)/texts.parquet --dataset-info $(BUILD)/dataset.json \
 		--tokens $(BUILD)/tokens.npz --metadata $(BUILD)/metadata.parquet \
 		--models $(call each,models,json,$(MODELS)) --predictions $(call each,predictions,parquet,$(MODELS)) \

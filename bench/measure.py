@@ -15,8 +15,10 @@ import shutil
 import subprocess
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -35,9 +37,12 @@ def make(
     timings: Path | None = None,
     model: Path | None = None,
     predictions: Path | None = None,
+    base: Path | None = None,
 ) -> float:
     """Run a make target on the real data as a user would; return its wall time."""
     args = ["make", "-C", str(ROOT), target, f"BUILD={build}", f"DATA={data.resolve()}"]
+    if base:
+        args.append(f"BASE={base.resolve()}")
     if config:
         args.append(f"CONFIG={Path(config).resolve()}")
     if model:
@@ -136,6 +141,8 @@ def page_timings(database: Path) -> dict:
         "dashboard_charts": ("dashboard", VEGA_DRAWN, 5),
         # The behavioural tests' failure rates, and the failing cases of the test with most failures.
         "behaviour_failing_cases": ("behaviour", '[data-testid="stHtml"]', 1),
+        # The first pair's changes with their intervals (the build's own models, without a base).
+        "compare_changes": ("compare", VEGA_DRAWN, 1),
     }
     timings = {}
     with viewer(database) as url, streamlit_app(BARE_PAGE) as bare, chromium() as browser:
@@ -160,8 +167,17 @@ def renderer_timings(database: Path, sizes: tuple[int, ...] = (1_000_000,)) -> d
 
     with open_database(database) as con:
         model = con.execute("select model from models where compared order by rank limit 1").fetchone()[0]
-        points = query(con, "population_map", model=model, split=None, label=None, correct=None, clusters=None,
-                       loss_min=0.0, loss_max=1e9)  # fmt: skip
+        points = query(
+            con,
+            "population_map",
+            model=model,
+            split=None,
+            label=None,
+            correct=None,
+            clusters=None,
+            loss_min=0.0,
+            loss_max=1e9,
+        )
         labels = [row[0] for row in con.execute("select label from labels order by label_index").fetchall()]
     codes, palette, legend = charts.map_palette(points["label"], "label", labels)
     points = points.assign(colour=codes)
@@ -185,7 +201,7 @@ def renderer_timings(database: Path, sizes: tuple[int, ...] = (1_000_000,)) -> d
                     legend=legend,
                     size="loss",
                     tooltip=[("text_id", "id"), "label", "loss"],
-                )  # fmt: skip
+                )
             )
             draws = [seconds_to_draw(browser, page.as_uri(), ".rl-scatter[data-drawn]") for _ in range(WARM_VISITS)]
             timings[f"{n}_points"] = float(np.median(draws))
@@ -249,7 +265,7 @@ def beyond_errors(database: Path, steps: dict[str, float]) -> dict:
             test: {
                 row.model: [int(row.cases), round(row.failure_rate, 4), round(row.ci_low, 4), round(row.ci_high, 4)]
                 for row in rows.itertuples()
-            }  # fmt: skip
+            }
             for test, rows in run.groupby("test", sort=False)
         },
         "behaviour_not_run": {
@@ -265,7 +281,7 @@ def beyond_errors(database: Path, steps: dict[str, float]) -> dict:
             model: [
                 f"{row.description}: {row.size} texts, {row.error_rate:.1%} wrong ({row.times_model:.1f}x)"
                 for row in found.head(3).itertuples()
-            ]  # fmt: skip
+            ]
             for model, found in slices.items()
         },
     }
@@ -304,6 +320,83 @@ def brought_model_figures(build: Path, data: Path, config: str | None) -> dict:
         "built_in_cnn_seconds": round(cnn_seconds, 2),
         "ratio": round(brought_seconds / cnn_seconds, 3),
         "max_loss_difference_from_cnn": round(float(difference), 7),
+    }
+
+
+def toml_text(settings: dict) -> str:
+    """Settings as TOML: plain values first, then one table each (values written as JSON, which TOML reads)."""
+    plain = [f"{key} = {json.dumps(value)}" for key, value in settings.items() if not isinstance(value, dict)]
+    tables = [
+        f"[{key}]\n" + "".join(f"{name} = {json.dumps(item)}\n" for name, item in value.items())
+        for key, value in settings.items()
+        if isinstance(value, dict)
+    ]
+    return "\n".join(plain + tables) + "\n"
+
+
+def comparison_figures(build: Path, data: Path, config: str | None) -> dict:
+    """The same build with the dense model trained one epoch, built with BASE= the bench build's file: what the
+    comparison costs, its flips against a direct count from the two files' predictions, and make check both ways."""
+    other = build.parent / "bench-one-epoch"
+    shutil.rmtree(other, ignore_errors=True)
+    shutil.copytree(build, other, symlinks=True, ignore=shutil.ignore_patterns("reviewlens.duckdb", "timings.jsonl"))
+    settings = tomllib.loads(Path(config).read_text()) if config else {}
+    settings["dense"] = {**settings.get("dense", {}), "epochs": 1, "min_examples": 0}
+    (other / "one-epoch.toml").write_text(toml_text(settings))
+    timings = other / "timings.jsonl"
+    database, compared = build / "reviewlens.duckdb", other / "reviewlens.duckdb"
+    make("all", other, data, str(other / "one-epoch.toml"), timings, base=database)
+    with duckdb.connect() as con:  # both files at once: the viewer's locked-down connection reaches one
+        con.execute(f"attach '{compared}' as this (read_only)")
+        con.execute(f"attach '{database}' as base (read_only)")
+        pairs = con.execute(
+            "select model, broken, fixed, negative_flip_rate, mcnemar_p from this.comparison_pairs"
+        ).df()
+        metrics = con.execute(
+            "select model, metric, before, after, difference, ci_low, ci_high from this.comparison_metrics "
+            "where class is null"
+        ).df()
+        direct = con.execute(
+            "select a.model, count(*) filter (where b.correct and not a.correct) as broken, "
+            "count(*) filter (where not b.correct and a.correct) as fixed from this.predictions a "
+            "join base.predictions b using (text_id, model) join this.texts using (text_id) where subset = 'test' "
+            "group by a.model"
+        ).df()
+    checks = {}
+    for name, (folder, base) in {
+        "one_epoch_against_default": (other, database),
+        "default_against_one_epoch": (build, compared),
+    }.items():
+        start = time.perf_counter()
+        result = subprocess.run(
+            ["make", "-s", "-C", str(ROOT), "check", f"BUILD={folder}", f"BASE={base}"], capture_output=True, text=True
+        )
+        checks[name] = {
+            "exit": result.returncode,
+            "lines": result.stdout.strip().splitlines(),
+            "seconds": round(time.perf_counter() - start, 2),
+        }
+    return {
+        "compare_seconds": step_seconds(timings).get("compare"),
+        "build_db_seconds": step_seconds(timings).get("build_db"),
+        "pairs": {
+            row.model: {
+                "broken": int(row.broken),
+                "fixed": int(row.fixed),
+                "negative_flip_rate": round(row.negative_flip_rate, 4),
+                "mcnemar_p": float(f"{row.mcnemar_p:.3g}"),
+            }
+            for row in pairs.itertuples()
+        },
+        "flips_equal_direct_count": {row.model: [int(row.broken), int(row.fixed)] for row in direct.itertuples()}
+        == {row.model: [int(row.broken), int(row.fixed)] for row in pairs.itertuples()},
+        "metrics": {
+            f"{row.model} {row.metric}": [
+                round(v, 4) for v in (row.before, row.after, row.difference, row.ci_low, row.ci_high)
+            ]
+            for row in metrics.itertuples()
+        },
+        "check": checks,
     }
 
 
@@ -452,6 +545,7 @@ def main() -> None:
         "beyond_errors": lambda: beyond_errors(database, steps),
         "sentiment": lambda: sentiment_figures(build),
         "transformer": lambda: transformers.figures(build),
+        "comparison": lambda: comparison_figures(build, args.data, args.config),
         "brought_model": lambda: brought_model_figures(build, args.data, args.config),
         "predictions_made_elsewhere": lambda: elsewhere_figures(build, args.data, args.config),
     }

@@ -59,8 +59,12 @@ LIMITS = {
     "slice_texts": 50,
     "behaviour_failures": 20,  # views/behaviour.py SHOWN
     "map_selection": 200,  # views/population.py LISTED
+    "flips": 50,  # views/compare.py SHOWN
+    "comparison_groups": 12,  # views/compare.py GROUPS
 }
 SLOWEST = 5
+# The Compare page's queries of one pair of models.
+PAIR_QUERIES = ("comparison_metrics", "flips", "comparison_slices", "comparison_groups", "comparison_behaviour")
 
 
 # --- will it fit --------------------------------------------------------------------------------------------------
@@ -202,6 +206,10 @@ def query_parameters(con) -> tuple[dict[str, dict], dict[str, str]]:
     ).fetchnumpy()["text_id"]
     points = con.execute("select text_id from latent_space where model = ? order by text_id", [model]).df()
     sampled = charts.map_sample(points)["text_id"].tolist()
+    # The Compare page opens on its first pair, its broken texts.
+    pairs = query(con, "comparison").dropna(subset=["rank"])
+    pair = {"base_model": pairs["base_model"].iloc[0], "model": pairs["model"].iloc[0]} if len(pairs) else {}
+    flipped = con.execute("select text_id from flips order by rank limit 1").fetchone()
     shared = {
         "model": model,
         "first": first,
@@ -228,6 +236,7 @@ def query_parameters(con) -> tuple[dict[str, dict], dict[str, str]]:
         "top": 3,  # NGRAMS
         "notable": 0.2,  # NOTABLE
         "text_ids": [int(text_id) for text_id in inside],
+        "direction": "broken",
     }
     own = {
         "failures": {
@@ -240,12 +249,17 @@ def query_parameters(con) -> tuple[dict[str, dict], dict[str, str]]:
         "text_heatmap": {"label": heavy[1]},
         "text_ngrams": {"label": heavy[1]},
         "model_comparison": {"label": heavy[1]},
+        **dict.fromkeys(PAIR_QUERIES, pair),
+        # A flipped text's page: the base's heat map beside this build's (across builds only; none within one).
+        "flip_heatmap": {**pair, "text_id": int(flipped[0]) if flipped else int(heavy[0]), "label": heavy[1]},
     }
     skipped = {}
     if not categories:
         skipped.update(dict.fromkeys(("category_loss", "point_categories"), "the data has no category column"))
     if len(compared) < 2:
         skipped.update(dict.fromkeys(("cohorts", "cohort_examples", "model_comparison"), "one compared model only"))
+    if not pair:
+        skipped.update(dict.fromkeys((*PAIR_QUERIES, "flip_heatmap"), "no pair compared"))  # fmt: skip
     for name, value, why in (
         ("cluster", "cluster_words", "no cluster"),
         ("cluster", "cluster_texts", "no cluster"),

@@ -15,7 +15,7 @@ from pipeline.errors import PipelineError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = ROOT / "pipeline" / "config.toml"
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # The files of the project other than modules that this process has read (sql_file): with its modules, what a
 # step's dependency file lists (pipeline/cli.py).
 SOURCES: set[Path] = set()

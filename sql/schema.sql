@@ -593,3 +593,260 @@ join texts using (text_id)
 cross join labels
 group by all;
 comment on view class_metrics is 'Precision, recall and F1 of every model for each class on each subset; null where a class is never predicted or never present.';
+
+-- Two builds compared (make all BASE=path/to/reviewlens.duckdb), or, without a base, each two of this build's
+-- compared models: pipeline/whole_set/compare.py. "Before" is the base model's, "after" this build's model's.
+create table comparison (
+    within boolean not null,
+    base_file varchar,
+    base_sha256 varchar,
+    base_built_at varchar,
+    base_dataset_file varchar not null,
+    base_dataset_sha256 varchar not null,
+    matched_by varchar not null check (matched_by in ('id', 'text', 'the same texts')),
+    matched integer not null check (matched >= 0),
+    added integer not null check (added >= 0),
+    removed integer not null check (removed >= 0),
+    relabelled integer not null check (relabelled >= 0),
+    changed integer not null check (changed >= 0),
+    paired_texts integer not null check (paired_texts >= 0)
+);
+comment on table comparison is 'One row: what this build was compared with (a base file, or its own models within it) and how the texts matched.';
+comment on column comparison.within is 'True: no base was given, and the pairs are this build''s own models; false: a base file (BASE=).';
+comment on column comparison.base_file is 'The base file compared with; null within one build.';
+comment on column comparison.base_sha256 is 'Its SHA-256 checksum; null within one build.';
+comment on column comparison.base_built_at is 'When the base was built (its meta built_at); null within one build.';
+comment on column comparison.base_dataset_file is 'The data file the base was built from.';
+comment on column comparison.base_dataset_sha256 is 'Its checksum: when it differs from this build''s, the data changed (comparison_features).';
+comment on column comparison.matched_by is 'id (the data''s id column, when both builds have one for every text), text (the text itself) or the same texts (within one build).';
+comment on column comparison.matched is 'Texts found in both builds.';
+comment on column comparison.added is 'Texts in this build only.';
+comment on column comparison.removed is 'Texts in the base only.';
+comment on column comparison.relabelled is 'Matched texts whose label differs (after the label_map setting): left out of the paired figures.';
+comment on column comparison.changed is 'Texts matched by id whose text differs.';
+comment on column comparison.paired_texts is 'The paired texts: matched, in the test split of both builds, with the same label. Every paired figure is measured on them.';
+
+create table comparison_pairs (
+    base_model varchar not null,
+    model varchar not null references models (model),
+    rank integer not null unique,
+    paired_by varchar not null check (paired_by in ('name', 'settings', 'brought', 'this build')),
+    texts integer not null check (texts > 0),
+    broken integer not null check (broken >= 0),
+    fixed integer not null check (fixed >= 0),
+    negative_flip_rate double not null check (negative_flip_rate between 0 and 1),
+    nfr_low double not null,
+    nfr_high double not null,
+    positive_flip_rate double not null check (positive_flip_rate between 0 and 1),
+    pfr_low double not null,
+    pfr_high double not null,
+    mcnemar_p double not null check (mcnemar_p between 0 and 1),
+    primary key (base_model, model)
+);
+comment on table comparison_pairs is 'Each pair of models compared: how many paired texts each direction flipped, and whether the two models'' error rates differ.';
+comment on column comparison_pairs.base_model is 'The model before: the base''s (within one build: the first of the two).';
+comment on column comparison_pairs.model is 'The model after: this build''s (models.model).';
+comment on column comparison_pairs.rank is 'Order on the pages.';
+comment on column comparison_pairs.paired_by is 'name (the same name in both builds), settings (the compare pairs setting), brought (the one model each build was given) or this build (two of its compared models).';
+comment on column comparison_pairs.texts is 'Paired texts both models scored.';
+comment on column comparison_pairs.broken is 'Texts right before and wrong after (flips, direction broken).';
+comment on column comparison_pairs.fixed is 'Texts wrong before and right after.';
+comment on column comparison_pairs.negative_flip_rate is 'broken / texts: the regressions an overall accuracy hides.';
+comment on column comparison_pairs.nfr_low is 'Lower end of its 95% Wilson interval.';
+comment on column comparison_pairs.nfr_high is 'Upper end.';
+comment on column comparison_pairs.positive_flip_rate is 'fixed / texts.';
+comment on column comparison_pairs.pfr_low is 'Lower end of its 95% Wilson interval.';
+comment on column comparison_pairs.pfr_high is 'Upper end.';
+comment on column comparison_pairs.mcnemar_p is 'McNemar''s exact test (two-sided) of broken against fixed: below 0.05, the two error rates differ beyond chance.';
+
+create table comparison_metrics (
+    base_model varchar not null,
+    model varchar not null,
+    metric varchar not null check (metric in ('accuracy', 'macro_f1', 'f1', 'loss', 'ece')),
+    class varchar,
+    texts integer not null check (texts > 0),
+    before double,
+    after double,
+    difference double,
+    ci_low double,
+    ci_high double
+);
+comment on table comparison_metrics is 'Each pair''s figures on the paired texts before and after, overall (class null) and per class, each difference with a paired bootstrap 95% interval (the same texts resampled for both). Loss and ECE need probabilities from both models.';
+comment on column comparison_metrics.base_model is 'The pair (comparison_pairs).';
+comment on column comparison_metrics.model is 'The pair (comparison_pairs).';
+comment on column comparison_metrics.metric is 'accuracy (per class: of the texts with the class, its recall), macro_f1 (overall only), f1 (per class), loss (mean cross-entropy), ece (expected calibration error, 15 bins; per class: the class''s probability against having it, up to 10 classes).';
+comment on column comparison_metrics.class is 'Null: all paired texts; a class: per class as the metric says.';
+comment on column comparison_metrics.texts is 'Paired texts of the pair.';
+comment on column comparison_metrics.before is 'The base model''s figure.';
+comment on column comparison_metrics.after is 'This model''s figure.';
+comment on column comparison_metrics.difference is 'after - before.';
+comment on column comparison_metrics.ci_low is 'Lower end of the difference''s 95% paired bootstrap interval (compare bootstrap_resamples).';
+comment on column comparison_metrics.ci_high is 'Upper end. An interval that excludes 0 rules out noise.';
+
+create table flips (
+    base_model varchar not null,
+    model varchar not null,
+    rank integer not null check (rank > 0),
+    text_id integer not null,
+    base_text_id integer not null,
+    direction varchar not null check (direction in ('fixed', 'broken')),
+    label varchar not null,
+    predicted_before varchar not null,
+    predicted_after varchar not null,
+    loss_before float,
+    loss_after float,
+    primary key (base_model, model, text_id)
+);
+comment on table flips is 'The paired texts one model of a pair gets right and the other wrong: one row per text, pair and direction.';
+comment on column flips.base_model is 'The pair (comparison_pairs).';
+comment on column flips.model is 'The pair (comparison_pairs).';
+comment on column flips.rank is 'Worst first within the pair: the broken texts by their loss after, then the fixed by their loss before.';
+comment on column flips.text_id is 'The text in this build (texts.text_id).';
+comment on column flips.base_text_id is 'The same text in the base (its texts.text_id; within one build, text_id).';
+comment on column flips.direction is 'broken (right before, wrong after) or fixed (wrong before, right after).';
+comment on column flips.label is 'Its label, in this build''s names.';
+comment on column flips.predicted_before is 'The base model''s predicted class.';
+comment on column flips.predicted_after is 'This model''s predicted class.';
+comment on column flips.loss_before is 'The base model''s loss; null without probabilities.';
+comment on column flips.loss_after is 'This model''s loss; null without probabilities.';
+
+create table comparison_slices (
+    base_model varchar not null,
+    model varchar not null,
+    slice integer not null check (slice > 0),
+    level integer not null check (level between 1 and 3),
+    predicates varchar[] not null,
+    description varchar not null,
+    size integer not null check (size > 0),
+    broken integer not null check (broken > 0),
+    broken_rate double not null check (broken_rate between 0 and 1),
+    ci_low double not null,
+    ci_high double not null,
+    score double not null check (score > 0),
+    overall_rate double not null check (overall_rate between 0 and 1),
+    primary key (base_model, model, slice)
+);
+comment on table comparison_slices is 'Where a change regressed: the slice search (as for slices) run on the broken texts against the other paired texts the base model got right, over the same facts.';
+comment on column comparison_slices.base_model is 'The model before (comparison_pairs.base_model).';
+comment on column comparison_slices.model is 'The model after (comparison_pairs.model).';
+comment on column comparison_slices.slice is 'Rank among the pair''s slices, from 1 (the most excess broken texts).';
+comment on column comparison_slices.level is 'Facts in the conjunction.';
+comment on column comparison_slices.predicates is 'The facts, machine-readable, as slices.predicates.';
+comment on column comparison_slices.description is 'The facts in words.';
+comment on column comparison_slices.size is 'Paired texts in the slice that the base model got right.';
+comment on column comparison_slices.broken is 'Of them, those broken.';
+comment on column comparison_slices.broken_rate is 'broken / size.';
+comment on column comparison_slices.ci_low is 'Lower end of its 95% Wilson interval.';
+comment on column comparison_slices.ci_high is 'Upper end.';
+comment on column comparison_slices.score is 'Broken texts beyond what the overall rate predicts: size times (broken_rate - overall_rate).';
+comment on column comparison_slices.overall_rate is 'Share of the texts right before that broke.';
+
+create table comparison_groups (
+    base_model varchar not null,
+    model varchar not null,
+    rank integer not null check (rank > 0),
+    kind varchar not null check (kind in ('cluster', 'category')),
+    feature varchar,
+    value varchar not null,
+    texts integer not null check (texts >= 0),
+    error_before double,
+    error_after double,
+    difference double,
+    ci_low double,
+    ci_high double,
+    primary key (base_model, model, rank)
+);
+comment on table comparison_groups is 'The error rate of each cluster (of this model''s map) and each category value, before and after, on the paired texts; the groups that gained or lost the most errors first.';
+comment on column comparison_groups.base_model is 'The model before (comparison_pairs.base_model).';
+comment on column comparison_groups.model is 'The model after (comparison_pairs.model).';
+comment on column comparison_groups.rank is 'By the errors the group gained or lost (texts times the change in its error rate), from 1.';
+comment on column comparison_groups.kind is 'cluster (latent_space.cluster of the model after) or category (a category feature).';
+comment on column comparison_groups.feature is 'The category feature (features.feature); null for a cluster.';
+comment on column comparison_groups.value is 'The cluster number, or the category''s value.';
+comment on column comparison_groups.texts is 'Paired texts in the group.';
+comment on column comparison_groups.error_before is 'The base model''s error rate on them.';
+comment on column comparison_groups.error_after is 'This model''s.';
+comment on column comparison_groups.difference is 'error_after - error_before.';
+comment on column comparison_groups.ci_low is 'Lower end of the difference''s 95% paired bootstrap interval.';
+comment on column comparison_groups.ci_high is 'Upper end.';
+
+create table comparison_behaviour (
+    base_model varchar not null,
+    model varchar not null,
+    test varchar not null,
+    cases_before integer,
+    cases_after integer,
+    failure_rate_before double,
+    failure_rate_after double,
+    difference double,
+    ci_low double,
+    ci_high double,
+    primary key (base_model, model, test)
+);
+comment on table comparison_behaviour is 'Each behavioural test''s failure rate under both models of a pair, each on its own build''s cases; a test of one build only has nulls on the other side.';
+comment on column comparison_behaviour.base_model is 'The model before (comparison_pairs.base_model).';
+comment on column comparison_behaviour.model is 'The model after (comparison_pairs.model).';
+comment on column comparison_behaviour.test is 'The test (behaviour_tests.test of either build).';
+comment on column comparison_behaviour.cases_before is 'Cases the base model ran.';
+comment on column comparison_behaviour.cases_after is 'Cases this model ran.';
+comment on column comparison_behaviour.failure_rate_before is 'Share of them the base model failed.';
+comment on column comparison_behaviour.failure_rate_after is 'Share this model failed.';
+comment on column comparison_behaviour.difference is 'failure_rate_after - failure_rate_before.';
+comment on column comparison_behaviour.ci_low is 'Lower end of the difference''s 95% interval (Newcombe''s, from the two Wilson intervals).';
+comment on column comparison_behaviour.ci_high is 'Upper end.';
+
+create table comparison_mislabelled (
+    text_id integer not null,
+    base_text_id integer not null,
+    status varchar not null check (status in ('appeared', 'went away'))
+);
+comment on table comparison_mislabelled is 'Across builds: texts of both found likely mislabelled (insights, kind mislabelled) in one build and not in the other.';
+comment on column comparison_mislabelled.text_id is 'The text in this build.';
+comment on column comparison_mislabelled.base_text_id is 'The same text in the base.';
+comment on column comparison_mislabelled.status is 'appeared (flagged now, not before) or went away (flagged before, not now).';
+
+create table comparison_features (
+    feature varchar not null,
+    title varchar not null,
+    kind varchar not null check (kind in ('numeric', 'category')),
+    test varchar not null,
+    statistic double not null,
+    p_value double not null check (p_value between 0 and 1),
+    effect varchar not null,
+    effect_size double not null,
+    before double,
+    after double,
+    rank integer not null
+);
+comment on table comparison_features is 'When the data changed (another dataset checksum): how each feature of the texts moved, all splits, the largest effects first. Empty when both builds read the same file.';
+comment on column comparison_features.feature is 'The feature (features.feature).';
+comment on column comparison_features.title is 'As the pages name it.';
+comment on column comparison_features.kind is 'numeric or category.';
+comment on column comparison_features.test is 'Kolmogorov-Smirnov (two-sample, numeric) or chi-square (counts of each value, category).';
+comment on column comparison_features.statistic is 'The test''s statistic: the largest gap between the two distribution functions, or chi-square.';
+comment on column comparison_features.p_value is 'Its p-value; with many texts even a tiny shift is significant, so read the effect size.';
+comment on column comparison_features.effect is 'Cohen''s d (the mean''s shift in pooled standard deviations) or Cramér''s V (0: same shares, 1: disjoint).';
+comment on column comparison_features.effect_size is 'Its value.';
+comment on column comparison_features.before is 'Numeric: the mean in the base''s data.';
+comment on column comparison_features.after is 'Numeric: the mean in this build''s data.';
+comment on column comparison_features.rank is 'By the effect''s size, from 1.';
+
+create table comparison_heatmaps (
+    text_id integer not null,
+    base_model varchar not null,
+    label varchar not null,
+    position integer not null check (position > 0),
+    token varchar not null,
+    seen boolean not null,
+    score float,
+    relative float
+);
+comment on table comparison_heatmaps is 'Across builds: the base model''s heat map of the worst flipped texts (compare heatmaps setting), every token and class, as text_heatmap gives this build''s: so the file shows both sides without the base.';
+comment on column comparison_heatmaps.text_id is 'The text in this build (flips.text_id).';
+comment on column comparison_heatmaps.base_model is 'The base''s model.';
+comment on column comparison_heatmaps.label is 'The class, in this build''s names.';
+comment on column comparison_heatmaps.position is 'The token''s place in the base''s tokens of the text, from 1.';
+comment on column comparison_heatmaps.token is 'The token.';
+comment on column comparison_heatmaps.seen is 'False for a token past the base model''s sequence length.';
+comment on column comparison_heatmaps.score is 'The base model''s attribution toward the class.';
+comment on column comparison_heatmaps.relative is 'The score over the strongest in the text (1 = strongest, negative = away from the class).';

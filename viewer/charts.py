@@ -379,3 +379,31 @@ def failure_rates(summary: pd.DataFrame, models: list[str]) -> alt.LayerChart:
     )
     interval = base.mark_rule(color="black").encode(x="ci_low:Q", x2="ci_high:Q")
     return (bars + interval).properties(height=alt.Step(12))
+
+
+def differences(frame: pd.DataFrame, row: str, title: str) -> alt.LayerChart:
+    """Each row's change, after - before, as a point on its 95% interval; dark where the interval rules out no
+    change. Rows in the frame's order."""
+    shown = frame.assign(beyond_noise=(frame["ci_low"] > 0) | (frame["ci_high"] < 0))
+    base = alt.Chart(shown, title=title).encode(y=alt.Y(f"{row}:N", sort=None, title=None))
+    interval = base.mark_rule(strokeWidth=2, color="#9ecae9").encode(
+        x=alt.X("ci_low:Q", title="after - before (95% interval)"), x2="ci_high:Q"
+    )
+    point = base.mark_point(filled=True, size=70).encode(
+        x="difference:Q",
+        color=alt.Color(
+            "beyond_noise:N",
+            scale=alt.Scale(domain=[True, False], range=["#1f4e79", "#9ecae9"]),
+            legend=alt.Legend(title="Beyond noise"),
+        ),  # fmt: skip
+        tooltip=[
+            row,
+            alt.Tooltip("before:Q", format=".3f"),
+            alt.Tooltip("after:Q", format=".3f"),
+            alt.Tooltip("difference:Q", format="+.3f"),
+            alt.Tooltip("ci_low:Q", format="+.3f"),
+            alt.Tooltip("ci_high:Q", format="+.3f"),
+        ],  # fmt: skip
+    )
+    zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="#888", strokeDash=[4, 4]).encode(x="zero:Q")
+    return (zero + interval + point).properties(height=alt.Step(22))

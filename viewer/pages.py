@@ -33,6 +33,7 @@ PAGES = (
     Page("dashboard", "Dashboard"),
     Page("insights", "Insights"),
     Page("behaviour", "Behaviour"),
+    Page("compare", "Compare"),
     Page("console", "SQL console"),
 )
 # The page a text opens on: the lists' links and the maps' clicks go there.

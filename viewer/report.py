@@ -29,6 +29,7 @@ from viewer.database import check_database, open_database, query
 MAP_SAMPLE = 4000  # texts per population map
 TOP_INSIGHTS = 10
 TOP_SLICES = 5
+TOP_FLIPS = 10  # the worst broken texts of each compared pair
 HIGHEST_LOSS = 5  # test texts per model
 # The columns of the models' table, of the model_figures query.
 REPORT_FIGURES = ("model", "source", "architecture", "description", "epochs", "test_accuracy", "test_macro_f1",
@@ -328,6 +329,50 @@ def insights_section(report: Report, con: duckdb.DuckDBPyConnection, shared: Sha
             )  # fmt: skip
 
 
+def comparison_section(report: Report, con: duckdb.DuckDBPyConnection, shared: Shared) -> None:
+    """What each pair of models fixed and broke: the flips, the figures with their intervals, the worst flips and
+    where the change regressed."""
+    report.add("h2", "Comparison")
+    pairs = read(con, "comparison")
+    summary = pairs.iloc[0]
+    if summary.within:
+        report.add("p", "No base build was given: the models of this build, each two compared, the first as before.",
+                   "note")  # fmt: skip
+    else:
+        report.add("p", f"Compared with the base {summary.base_file}, built {summary.base_built_at}. Texts matched by "
+                   f"{summary.matched_by}: {summary.matched:,} in both, {summary.added:,} added, {summary.removed:,} "
+                   f"removed, {summary.relabelled:,} relabelled, {summary.changed:,} changed.", "note")  # fmt: skip
+    pairs = pairs[pairs["rank"].notna()]
+    if pairs.empty:
+        report.add("p", "Nothing to compare: one model besides the baseline, and no base.", "note")
+        return
+    report.add("p", f"On the {summary.paired_texts:,} paired {shared.noun} (test split of both, same label). Broken: "
+               "right before, wrong after. McNemar's exact test of broken against fixed.", "note")  # fmt: skip
+    report.table(
+        pairs[["base_model", "model", "texts", "broken", "negative_flip_rate", "fixed", "positive_flip_rate",
+               "mcnemar_p"]],
+        {"texts": ",", "broken": ",", "fixed": ",", "negative_flip_rate": ".1%", "positive_flip_rate": ".1%",
+         "mcnemar_p": ".2g"},
+    )  # fmt: skip
+    for row in pairs.itertuples():
+        pair = {"base_model": row.base_model, "model": row.model}
+        report.add("h3", f"{row.base_model} → {row.model}")
+        metrics = read(con, "comparison_metrics", **pair)
+        report.table(metrics[metrics["class"].isna()][["metric", "before", "after", "difference", "ci_low", "ci_high"]],
+                     {"difference": "+.3f", "ci_low": "+.3f", "ci_high": "+.3f"})  # fmt: skip
+        broken = read(con, "flips", **pair, direction="broken", limit=TOP_FLIPS)
+        if not broken.empty:
+            report.add("p", f"The {len(broken)} worst broken {shared.noun}, highest loss after first", "note")
+            report.table(broken.drop(columns=["matching"]), {"text_id": "d"})
+        found = read(con, "comparison_slices", **pair).head(TOP_SLICES)
+        if not found.empty:
+            report.add("p", "Where it regressed: slices of the texts right before where the most broke", "note")
+            report.table(
+                found[["description", "size", "broken", "broken_rate", "ci_low", "ci_high"]],
+                {"size": ",", "broken": ",", "broken_rate": ".1%", "ci_low": ".1%", "ci_high": ".1%"},
+            )
+
+
 def highest_loss_section(report: Report, con: duckdb.DuckDBPyConnection, shared: Shared) -> None:
     """The highest-loss test texts of each model, with their heat maps."""
     report.add("h2", f"Highest-loss {shared.noun}")
@@ -378,6 +423,7 @@ SECTIONS = (
     dashboard_section,
     behaviour_section,
     insights_section,
+    comparison_section,
     highest_loss_section,
 )
 

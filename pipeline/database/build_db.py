@@ -24,7 +24,9 @@ from pipeline import artifacts, cli, registry
 from pipeline.config import SCHEMA_VERSION, config_digest, load_config, sql_file, sql_literal
 from pipeline.data import imdb
 from pipeline.data.text import MACROS
+from pipeline.database.base_file import BASE
 from pipeline.errors import PipelineError, first_line
+from pipeline.whole_set import compare
 from pipeline.whole_set.features import feature_table, features, measures_sql, text_table, views_sql
 
 # DuckDB 2.0 writes a storage format that 1.x cannot read. v1.2.0 opens in DuckDB 1.2 and later, 2.x
@@ -196,14 +198,14 @@ def insert(con: duckdb.DuckDBPyConnection, table: str, source: Source) -> None:
     if isinstance(source, str):
         con.execute(f"insert into {table} by name select *{computed} from ({source})")
         return
-    if len(source) == 0:  # e.g. no training history when every model was brought in
+    if source is None or len(source) == 0:  # e.g. no training history when every model was brought in
         return
     con.register("frame", source)
     con.execute(f"insert into {table} by name select *{computed} from frame")
     con.unregister("frame")
 
 
-def build(out: Path, tables: dict[str, list[Source]], latent_dim: int, before_insert, views: str) -> None:
+def build(out: Path, tables: dict[str, list[Source]], latent_dim: int, before_insert, views: str, config: dict) -> None:
     with cli.atomic_output(out) as tmp:
         con = connect_for_writing(tmp)
         try:
@@ -217,6 +219,11 @@ def build(out: Path, tables: dict[str, list[Source]], latent_dim: int, before_in
             con.execute(views)
             for derived in DERIVED:
                 con.execute(derived.read_text())
+            # This build against the base file, or its models against each other, once every table is in.
+            for table, sources in compare.fill(con, config).tables().items():
+                for source in sources:
+                    insert(con, table, source)
+            con.execute(f"detach database if exists {BASE}")
             con.execute("checkpoint")
         except duckdb.Error as e:
             problem = first_line(e)
@@ -314,7 +321,7 @@ def main() -> None:
         **dict(zip(("slices", "slice_texts"), slice_tables(artifacts.read_table(args.slices)), strict=True)),
         "cluster_words": [artifacts.read_cluster_words(words[model]).assign(model=model) for model in mapped],
     }
-    build(args.out, tables, latent_dim, lambda con: add_data_columns(con, texts, info), views_sql(found))
+    build(args.out, tables, latent_dim, lambda con: add_data_columns(con, texts, info), views_sql(found), config)
     print(f"{args.out}: {out_size(args.out)}")
 
 

@@ -19,6 +19,7 @@ are kept beside the raw ones.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -83,11 +84,9 @@ def reliability(confidence: np.ndarray, outcome: np.ndarray, bins: int) -> pd.Da
     )
 
 
-def ece_with_interval(
-    views: list[tuple[np.ndarray, np.ndarray]], bins: int, rng: np.random.Generator, resamples: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The ECE of each (confidence, outcome) view of the same texts, and its 95% bootstrap interval. Every view
-    is resampled with the same texts (Poisson weights); a block of draws at a time is one sparse product."""
+def ece_of(views: list[tuple[np.ndarray, np.ndarray]], bins: int) -> Callable[[np.ndarray], np.ndarray]:
+    """A function of weights (texts x draws) giving the ECE of each (confidence, outcome) view of the same texts
+    under each draw (draws x views): one sparse product per block of draws."""
     n, slots = len(views[0][0]), len(views) * bins
     columns = np.concatenate([v * bins + _bins(confidence, bins) for v, (confidence, _) in enumerate(views)])
     rows = np.tile(np.arange(n), len(views))
@@ -96,18 +95,33 @@ def ece_with_interval(
     member = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(n, slots)).T.tocsr()
     gaps = sparse.csr_matrix((gap, (rows, columns)), shape=(n, slots)).T.tocsr()
 
-    def ece(weights: np.ndarray) -> np.ndarray:  # weights: texts x draws
+    def ece(weights: np.ndarray) -> np.ndarray:
         count = (member @ weights).T.reshape(-1, len(views), bins)
         total = (gaps @ weights).T.reshape(-1, len(views), bins)
         return np.abs(total).sum(axis=2) / np.maximum(count.sum(axis=2), 1e-12)
 
+    return ece
+
+
+def poisson_weights(n: int, resamples: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Bootstrap draws as Poisson(1) weights of the n texts (texts x draws), a block at a time: bounded memory at any
+    size."""
+    block = max(1, min(resamples, 20_000_000 // max(n, 1)))
+    for start in range(0, resamples, block):
+        yield rng.poisson(1.0, (n, min(block, resamples - start))).astype(np.float64)
+
+
+def ece_with_interval(
+    views: list[tuple[np.ndarray, np.ndarray]], bins: int, rng: np.random.Generator, resamples: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ECE of each (confidence, outcome) view of the same texts, and its 95% bootstrap interval. Every view
+    is resampled with the same texts (Poisson weights)."""
+    n = len(views[0][0])
+    ece = ece_of(views, bins)
     found = ece(np.ones((n, 1)))[0]
     if not resamples:
         return found, found, found
-    block = max(1, min(resamples, 20_000_000 // n))  # draws at a time: bounded memory at any size
-    draws = np.concatenate(
-        [ece(rng.poisson(1.0, (n, min(block, resamples - start)))) for start in range(0, resamples, block)]
-    )
+    draws = np.concatenate([ece(weights) for weights in poisson_weights(n, resamples, rng)])
     return found, np.quantile(draws, 0.025, axis=0), np.quantile(draws, 0.975, axis=0)
 
 

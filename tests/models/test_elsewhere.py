@@ -129,6 +129,12 @@ def test_predicted_classes_alone_give_errors_but_no_loss(con, brought):
     assert accuracy == (pytest.approx(expected), None)
     assert rows(con, "select count(*) from calibration where model = 'llm'") == [(0,)]
     assert rows(con, "select count(*) from slices where model = 'llm'")[0][0] > 0  # errors are enough for slices
+    # Compared with the other models: flips and accuracy, but no loss or ECE where either side lacks probabilities.
+    metrics = {row[0] for row in rows(con, "select distinct metric from comparison_metrics where model = 'llm' "
+                                           "or base_model = 'llm'")}  # fmt: skip
+    assert metrics == {"accuracy", "macro_f1", "f1"}
+    pairs = rows(con, "select count(*) from comparison_pairs where 'llm' in (model, base_model)")[0][0]
+    assert pairs == len(rows(con, "select model from models where compared")) - 1
 
 
 def test_embeddings_give_a_map_and_clusters(con, brought):

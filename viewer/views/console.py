@@ -12,6 +12,7 @@ from viewer.session import database_path
 
 # A value for every parameter of the named queries, so each starting point runs as it is.
 EXAMPLES = {
+    "base_model": "(select base_model from comparison_pairs order by rank limit 1)",
     "bins": "20",
     "category": "(select min(feature) from features where kind = 'category')",
     "category_value": "null",
@@ -19,6 +20,7 @@ EXAMPLES = {
     "clusters": "null",
     "cohort": "'neither'",
     "correct": "null",
+    "direction": "'broken'",
     "feature": "'length_tokens'",
     "first": "(select model from models where compared order by rank limit 1)",
     "insight_id": "(select min(insight_id) from insights)",

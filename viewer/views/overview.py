@@ -52,6 +52,10 @@ st.caption(
     + f"{len(classes)} classes. "
     + SPLIT_SOURCES.get(facts.get("split_source"), "")
 )
+compared = run_query("comparison").iloc[0]
+if not compared.within:
+    st.caption(f"Compared with the base `{compared.base_file}`, built {compared.base_built_at}: the Compare page says "
+               "what changed.")  # fmt: skip
 for row in figures[figures["given_with"].notna()].itertuples():
     st.caption(f"**{row.model}** was brought in ({row.given_with}=): `{row.file}`, SHA-256 `{row.sha256[:16]}…`")
 for row in figures[figures["no_attributions"].notna()].itertuples():

@@ -174,6 +174,34 @@ for toward in chosen:
         column.html(markup.heat_map(tokens, "away"))
 
 focus = chosen[0] if chosen else opened.label
+flipped = run_query("text_flips", text_id=int(text_id))
+
+
+def loss(value: float) -> str:
+    return f" · loss {value:.3f}" if value == value else ""
+
+
+if not flipped.empty:
+    st.markdown(f"#### Before and after · toward {focus}")
+    st.caption("The Compare page's pairs under which this text flipped: the model before on the left, after on the "
+               "right.")  # fmt: skip
+    for flip in flipped.itertuples():
+        before, after = st.columns(2)
+        side = "the base's " if not flip.within else ""
+        before.markdown(f"**{side}{flip.base_model}** said {flip.predicted_before}{loss(flip.loss_before)}")
+        after.markdown(f"**{flip.model}** says {flip.predicted_after}{loss(flip.loss_after)} · {flip.direction}")
+        sides = {flip.model: after}
+        if flip.within:
+            sides[flip.base_model] = before
+        heat = run_query("text_heatmap", text_id=int(text_id), label=focus)
+        for model, column in sides.items():
+            tokens = heat[heat["model"] == model]
+            column.html(markup.heat_map(tokens, "toward") if len(tokens) else "<p>No heat map.</p>")
+        if not flip.within:
+            tokens = run_query("flip_heatmap", text_id=int(text_id), base_model=flip.base_model, label=focus)
+            kept = "<p>No heat map kept: the base model has none, or the text is not among its worst flips.</p>"
+            before.html(markup.heat_map(tokens, "toward") if len(tokens) else kept)
+
 st.markdown(f"#### Strongest words and phrases toward {focus}")
 ngrams = run_query("text_ngrams", text_id=int(text_id), top=NGRAMS, label=focus)
 for column, model in side_by_side(attributed):
