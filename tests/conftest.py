@@ -170,6 +170,19 @@ def given_database(build_dir, tarball, given_models, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def one_epoch_build(build_dir, tarball, database, tmp_path_factory) -> tuple[Path, str]:
+    """A copy of the tiny build whose dense model trains 1 epoch at a tenth of the rate (it stops short: the tiny
+    build's dense model learns the planted words in one epoch at its usual rate), built with BASE= the tiny build's
+    file: a changed setting, and a build to compare. The build folder, and what make ran."""
+    folder = tmp_path_factory.mktemp("one-epoch")
+    config = tiny_settings_with(folder / "one-epoch.toml", "[dense]\nepochs = 1\nlearning_rate = 0.001\n")
+    build = copy_build(build_dir, folder / "build")
+    result = make(build, "all", data=tarball, config=config, env={"BASE": str(database)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return build, result.stdout
+
+
+@pytest.fixture(scope="session")
 def tickets_csv(tmp_path_factory) -> Path:
     return write_tickets(tmp_path_factory.mktemp("tickets") / "tickets.csv")
 

@@ -117,15 +117,9 @@ def test_flip_rates_and_mcnemar_from_the_verdicts():
 
 
 @pytest.fixture(scope="module")
-def compared(build_dir, tarball, database, tmp_path_factory) -> Path:
-    """A copy of the tiny build whose dense model trains 1 epoch at a tenth of the rate (it stops short: a tiny build's
-    dense model learns the planted words in one epoch at its usual rate), built with BASE= the tiny build's file."""
-    folder = tmp_path_factory.mktemp("compared")
-    config = tiny_settings_with(folder / "one-epoch.toml", "[dense]\nepochs = 1\nlearning_rate = 0.001\n")
-    build = copy_build(build_dir, folder / "build")
-    result = make(build, "all", data=tarball, config=config, env={"BASE": str(database)})
-    assert result.returncode == 0, result.stderr[-3000:]
-    return build / "reviewlens.duckdb"
+def compared(one_epoch_build) -> Path:
+    """The tiny build with its dense model trained short, compared with the tiny build (BASE=)."""
+    return one_epoch_build[0] / "reviewlens.duckdb"
 
 
 def direct_flips(this: Path, base: Path) -> dict[str, tuple[int, int]]:
