@@ -83,10 +83,15 @@ def _labels(con, sides: Sides, side: str) -> list[str]:
     ]
 
 
+def _name_pairs(value) -> bool:
+    """Whether a setting is a list of [name, name] pairs, as label_map and pairs are."""
+    return all(isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair) for pair in value)
+
+
 def label_map(settings: dict, base_labels: list[str], labels: list[str], base: str) -> dict[str, str]:
     """The base's labels in this build's names: the label_map setting, checked, over the names that are the same."""
     pairs = settings["label_map"]
-    if not all(isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair) for pair in pairs):
+    if not _name_pairs(pairs):
         raise PipelineError(f'[compare] label_map must be [base label, label] pairs, e.g. [["neg", "negative"]]; {HOW}')
     mapping = {label: label for label in base_labels} | {old: new for old, new in pairs if old in base_labels}
     mapped = {mapping[label] for label in base_labels}
@@ -192,9 +197,7 @@ def pair_models(settings: dict, this: pd.DataFrame, base: pd.DataFrame, within: 
     where = "this build" if within else "the base"
     named = settings["pairs"]
     if named:
-        if not all(
-            isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair) for pair in named
-        ):
+        if not _name_pairs(named):
             raise PipelineError(f'[compare] pairs must be [base model, model] pairs, e.g. [["v1", "v2"]]; {HOW}')
         for first, second in named:
             for name, models, side in ((first, base, where), (second, this, "this build")):
@@ -743,7 +746,7 @@ def compare(con, sides: Sides, config: dict, everything: bool = True) -> Compari
         if not len(data.label):
             raise PipelineError(f"[compare] {base_model} and {model} scored no test text in common; {HOW}")
         names = {"base_model": base_model, "model": model}
-        found["pairs"].append({**names, "rank": rank, "paired_by": paired_by, **flip_summary(data)})
+        found["pairs"].append(pd.DataFrame([{**names, "rank": rank, "paired_by": paired_by, **flip_summary(data)}]))
         found["flips"].append(flips(data, labels))
         found["behaviour"].append(behaviour(con, sides, base_model, model))
         if everything:
@@ -755,11 +758,8 @@ def compare(con, sides: Sides, config: dict, everything: bool = True) -> Compari
         if everything:
             found["slices"].append(regression_slices(data, facts, config["slices"]))
             found["groups"].append(group_table(kinds, features, values, groups, (before, after, low, high), names))
-    frames = {
-        name: pd.concat(rows, ignore_index=True) if rows and not isinstance(rows[0], dict) else pd.DataFrame(rows)
-        for name, rows in found.items()
-    }
-    summary = pd.DataFrame([{**base_facts(con, sides), **matched.summary}])
+    frames = {name: pd.concat(rows, ignore_index=True) if rows else pd.DataFrame() for name, rows in found.items()}
+    summary = pd.DataFrame([{**base_facts(con, sides, settings), **matched.summary}])
     comparison = Comparison(summary, frames["pairs"], frames["metrics"], frames["flips"], frames["behaviour"])
     if everything:
         comparison.slices, comparison.groups = frames["slices"], frames["groups"]
@@ -770,10 +770,13 @@ def compare(con, sides: Sides, config: dict, everything: bool = True) -> Compari
     return comparison
 
 
-def base_facts(con, sides: Sides) -> dict:
+def base_facts(con, sides: Sides, settings: dict) -> dict:
+    """What the comparison was made with: the base file of the settings and its facts, or this build itself."""
     facts = dict(con.execute(f"select key, value from {sides.table('base', 'meta')}").fetchall())
     return {
         "within": sides.within,
+        "base_file": None if sides.within else settings["base"],
+        "base_sha256": None if sides.within else settings["sha256"],
         "base_built_at": None if sides.within else facts["built_at"],
         "base_dataset_file": facts["dataset_file"],
         "base_dataset_sha256": facts["dataset_sha256"],
@@ -789,7 +792,5 @@ def fill(con: duckdb.DuckDBPyConnection, config: dict) -> Comparison:
     if settings["base"]:
         attach(con, settings["base"])
     comparison = compare(con, Sides(this, BASE if settings["base"] else this), config)
-    comparison.summary["base_file"] = settings["base"] or None
-    comparison.summary["base_sha256"] = settings["sha256"] or None
     cli.record_timing("compare", time.perf_counter() - start)
     return comparison

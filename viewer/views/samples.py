@@ -185,6 +185,7 @@ if not flipped.empty:
     st.markdown(f"#### Before and after · toward {focus}")
     st.caption("The Compare page's pairs under which this text flipped: the model before on the left, after on the "
                "right.")  # fmt: skip
+    heat = run_query("text_heatmap", text_id=int(text_id), label=focus)
     for flip in flipped.itertuples():
         before, after = st.columns(2)
         side = "the base's " if not flip.within else ""
@@ -193,7 +194,6 @@ if not flipped.empty:
         sides = {flip.model: after}
         if flip.within:
             sides[flip.base_model] = before
-        heat = run_query("text_heatmap", text_id=int(text_id), label=focus)
         for model, column in sides.items():
             tokens = heat[heat["model"] == model]
             column.html(markup.heat_map(tokens, "toward") if len(tokens) else "<p>No heat map.</p>")
