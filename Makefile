@@ -55,7 +55,8 @@ each = $(foreach model,$(3),$(BUILD)/$(1)/$(model).$(2))
 # The models are kept beside the database, though only steps read them (.SECONDARY with no files would mean
 # every file).
 ifneq ($(strip $(TRAINED) $(COPIED)),)
-.SECONDARY: $(foreach model,$(TRAINED) $(COPIED),$(call model_file,$(model))) $(call each,training,json,$(TRAINED))
+.SECONDARY: $(foreach model,$(TRAINED) $(COPIED),$(call model_file,$(model))) $(call each,training,json,$(TRAINED)) \
+	$(call each,dynamics,npz,$(TRAINED))
 endif
 # Rules find a model's file by its suffix from models.mk.
 .SECONDEXPANSION:
@@ -80,9 +81,9 @@ report: $(BUILD)/report.html
 test: $(VENV)/.test $(CHROMIUM)
 	MAKEFLAGS= $(PY) -m pytest
 
-## Run the full pipeline on the real data from scratch and write build/bench.json
+## Run the full pipeline on the real data from scratch and write build/bench.json (ONLY=label_noise,...: those figures)
 bench: $(VENV)/.pipeline
-	MAKEFLAGS= $(PY) -m bench measure --data $(DATA) --config $(CONFIG) --out $(BUILD)/bench.json
+	MAKEFLAGS= $(PY) -m bench measure --data $(DATA) --config $(CONFIG) --out $(BUILD)/bench.json $(if $(ONLY),--only $(ONLY))
 
 ## Time every step, the database and the viewer on texts made from IMDB: 50,000, 200,000 and N=1000000 (SIZES= others)
 N ?= 1000000
@@ -174,11 +175,11 @@ $(BUILD)/tokens.npz: $(BUILD)/texts.parquet $(BUILD)/dataset.json $(BUILD)/setti
 $(BUILD)/metadata.parquet: $(BUILD)/texts.parquet
 	$(STEP) metadata --config $(RESOLVED) --texts $(BUILD)/texts.parquet --out $@
 
-# A Keras model trained here, and the settings and history of its training.
-$(BUILD)/models/%.keras $(BUILD)/training/%.json: $(BUILD)/tokens.npz $(BUILD)/settings/%.json \
-		$(BUILD)/settings/seed.json
+# A Keras model trained here, the settings and history of its training, and its training dynamics.
+$(BUILD)/models/%.keras $(BUILD)/training/%.json $(BUILD)/dynamics/%.npz: $(BUILD)/tokens.npz \
+		$(BUILD)/settings/%.json $(BUILD)/settings/dynamics.json $(BUILD)/settings/seed.json
 	$(STEP) train --config $(RESOLVED) --model $* --tokens $(BUILD)/tokens.npz --out $(BUILD)/models/$*.keras \
-		--history $(BUILD)/training/$*.json
+		--history $(BUILD)/training/$*.json --dynamics $(BUILD)/dynamics/$*.npz
 
 # A model given with MODEL=, checked and copied beside the database: a .keras file, or a checkpoint's folder; its
 # settings hold the file's checksum.
@@ -223,14 +224,25 @@ $(BUILD)/clusters/%.parquet $(BUILD)/clusters/%_words.parquet: $(BUILD)/latent/%
 	$(STEP) clusters --config $(RESOLVED) --latent $(BUILD)/latent/$*.npy --tokens $(BUILD)/tokens.npz \
 		--out $(BUILD)/clusters/$*.parquet --words $(BUILD)/clusters/$*_words.parquet
 
+# Data maps and label quality: the training dynamics of the models trained here (and of given models with a dynamics
+# file), the baseline cross-validated over the training texts, and the final models' probabilities on the test split.
+DYNAMICS := $(BUILD)/dynamics/epochs.parquet $(BUILD)/dynamics/maps.parquet $(BUILD)/label_quality.parquet
+$(DYNAMICS) &: $(call each,dynamics,npz,$(TRAINED)) $(call each,predictions,parquet,$(MODELS)) $(BUILD)/texts.parquet \
+		$(BUILD)/tokens.npz $(BUILD)/settings/dynamics.json $(BUILD)/settings/baseline.json $(BUILD)/settings/seed.json \
+		$(foreach model,$(COPIED) $(IMPORTED),$(BUILD)/settings/$(model).json)
+	$(STEP) label_quality --config $(RESOLVED) --texts $(BUILD)/texts.parquet --tokens $(BUILD)/tokens.npz \
+		--dynamics $(call each,dynamics,npz,$(TRAINED)) --predictions $(call each,predictions,parquet,$(MODELS)) \
+		--epochs $(word 1,$(DYNAMICS)) --maps $(word 2,$(DYNAMICS)) --out $(word 3,$(DYNAMICS))
+
 # Ranked findings about the failures, the slices where each model errs most, and each feature's rank correlation
 # with the loss.
 INSIGHTS := $(BUILD)/insights.parquet $(BUILD)/insight_texts.parquet $(BUILD)/correlations.parquet \
 	$(BUILD)/slices.parquet
 $(INSIGHTS) &: $(BUILD)/texts.parquet $(BUILD)/dataset.json $(BUILD)/metadata.parquet $(BUILD)/tokens.npz \
-		$(call each,predictions,parquet,$(MODELS)) $(call each,clusters,parquet,$(MAPPED)) \
+		$(call each,predictions,parquet,$(MODELS)) $(call each,clusters,parquet,$(MAPPED)) $(word 3,$(DYNAMICS)) \
 		$(BUILD)/settings/insights.json $(BUILD)/settings/slices.json $(BUILD)/settings/seed.json
 	$(STEP) insights --config $(RESOLVED) --texts $(BUILD)/texts.parquet --dataset-info $(BUILD)/dataset.json \
+		--label-quality $(word 3,$(DYNAMICS)) \
 		--tokens $(BUILD)/tokens.npz --metadata $(BUILD)/metadata.parquet \
 		--predictions $(call each,predictions,parquet,$(MODELS)) --clusters $(call each,clusters,parquet,$(MAPPED)) \
 		--out $(word 1,$(INSIGHTS)) --insight-texts $(word 2,$(INSIGHTS)) --correlations $(word 3,$(INSIGHTS)) \
@@ -272,7 +284,7 @@ $(DB): $(call each,maps,npy,$(MAPPED)) $(call each,attributions,parquet,$(RUN)) 
 		$(call each,clusters,parquet,$(MAPPED:%=%_words)) $(call each,latent,npy,$(MAPPED)) \
 		$(call each,models,json,$(MODELS)) $(call each,predictions,parquet,$(MODELS)) $(BUILD)/metadata.parquet \
 		$(BUILD)/texts.parquet $(BUILD)/dataset.json $(BUILD)/tokens.npz $(BUILD)/settings/models.json \
-		$(BUILD)/settings/compare.json
+		$(BUILD)/settings/compare.json $(DYNAMICS)
 	$(STEP) build_db --config $(RESOLVED) --texts $(BUILD)/texts.parquet --dataset-info $(BUILD)/dataset.json \
 		--tokens $(BUILD)/tokens.npz --metadata $(BUILD)/metadata.parquet \
 		--models $(call each,models,json,$(MODELS)) --predictions $(call each,predictions,parquet,$(MODELS)) \
@@ -281,7 +293,8 @@ $(DB): $(call each,maps,npy,$(MAPPED)) $(call each,attributions,parquet,$(RUN)) 
 		--cluster-words $(call each,clusters,parquet,$(MAPPED:%=%_words)) \
 		--attributions $(call each,attributions,parquet,$(RUN)) --insights $(word 1,$(INSIGHTS)) \
 		--insight-texts $(word 2,$(INSIGHTS)) --correlations $(word 3,$(INSIGHTS)) --slices $(word 4,$(INSIGHTS)) \
-		--calibration $(CALIBRATION) --cases $(CASES) --behaviour $(call each,behaviour,parquet,$(RUN)) --out $@
+		--calibration $(CALIBRATION) --cases $(CASES) --behaviour $(call each,behaviour,parquet,$(RUN)) \
+		--dynamics $(DYNAMICS) --out $@
 
 # The static report, drawn from the database alone.
 $(BUILD)/report.html: $(DB)

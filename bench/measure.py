@@ -22,7 +22,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from bench import faithfulness, transformers
+from bench import faithfulness, label_noise, transformers
 from pipeline import artifacts, cli
 from pipeline.config import ROOT, load_config
 from pipeline.errors import PipelineError
@@ -400,6 +400,66 @@ def comparison_figures(build: Path, data: Path, config: str | None) -> dict:
     }
 
 
+def label_noise_figures(build: Path, config: str | None) -> dict:
+    """The bench build's data with a seeded 10% of its training labels flipped, built again: how well label_quality,
+    each signal alone, the in-sample method and cleanlab's confident learning (the anchor) find the flipped texts
+    (bench/label_noise.py)."""
+    other = build.parent / "bench-noisy"
+    shutil.rmtree(other, ignore_errors=True)
+    other.mkdir(parents=True)
+    noisy = other / "noisy.parquet"
+    flipped = label_noise.noisy_copy(build / "texts.parquet", noisy)
+    settings = tomllib.loads(Path(config).read_text()) if config else {}
+    columns = {"text_column": "text", "label_column": "label", "split_column": "split", "id_column": "id"}
+    settings["data"] = {**settings.get("data", {}), **columns}
+    (other / "noisy.toml").write_text(toml_text(settings))
+    seconds = make("all", other, noisy, str(other / "noisy.toml"), other / "timings.jsonl")
+    return {"build_seconds": seconds, **label_noise.measure(other / "reviewlens.duckdb", flipped)}
+
+
+def dynamics_cost(build: Path, config: str | None) -> dict:
+    """What recording the training dynamics costs: each trained model's training step with recording and without
+    (record = false), on the bench build's tokens, alternately, twice each; the medians; and the file's share."""
+    settings = tomllib.loads(Path(config).read_text()) if config else {}
+    off = build.parent / "bench-no-dynamics"
+    off.mkdir(parents=True, exist_ok=True)
+    settings["dynamics"] = {**settings.get("dynamics", {}), "record": False}
+    (off / "off.toml").write_text(toml_text(settings))
+    figures = {}
+    for model in artifacts.read_json(build / "settings" / "models.json"):
+        if not (build / "dynamics" / f"{model}.npz").exists():
+            continue
+        seconds: dict[str, list[float]] = {"recording": [], "not_recording": []}
+        for _ in range(2):
+            for name, toml in (("recording", config), ("not_recording", str(off / "off.toml"))):
+                args = [str(ROOT / ".venv" / "bin" / "python"), "-m", "pipeline", "train", "--model", model,
+                        "--tokens", str(build / "tokens.npz"), "--out", str(off / f"{model}.keras"),
+                        "--history", str(off / f"{model}.json"), "--dynamics", str(off / f"{model}.npz")]  # fmt: skip
+                if toml:
+                    args += ["--config", str(Path(toml).resolve())]
+                start = time.perf_counter()
+                subprocess.run(args, check=True, capture_output=True, cwd=ROOT)
+                seconds[name].append(time.perf_counter() - start)
+        on, plain = (float(np.median(values)) for values in seconds.values())
+        figures[model] = {"seconds_recording": round(on, 2), "seconds_not_recording": round(plain, 2),
+                          "extra_share": round(on / plain - 1, 3)}  # fmt: skip
+    database = build / "reviewlens.duckdb"
+    tables = ("training_dynamics", "data_maps", "label_quality")
+    alone = build.parent / "bench-no-dynamics" / "tables.duckdb"
+    alone.unlink(missing_ok=True)
+    with duckdb.connect(str(alone)) as con:  # the three tables alone, stored as the file stores them
+        con.execute(f"attach '{database}' as built (read_only)")
+        for table in tables:
+            con.execute(f"create table {table} as select * from built.{table}")
+        rows = {table: con.execute(f"select count(*) from {table}").fetchone()[0] for table in tables}
+        regions = con.execute("select model, region, count(*) from data_maps group by all order by all").fetchall()
+    figures["rows"] = rows
+    figures["regions"] = {f"{model} {region}": count for model, region, count in regions}
+    figures["tables_mib"] = round(alone.stat().st_size / 2**20, 1)
+    figures["database_mib"] = round(database.stat().st_size / 2**20, 1)
+    return figures
+
+
 def sentiment_figures(build: Path, texts: int = 1000, seed: int = 0) -> dict:
     """TextBlob's `.sentiment` against pipeline/per_text/sentiment.py on the same real texts, one process each:
     milliseconds per text and whether the numbers are the same."""
@@ -511,6 +571,7 @@ def main() -> None:
     p = cli.parser(__doc__)
     p.add_argument("--data", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--only", default="", help="sections to measure, by commas (make bench ONLY=label_noise)")
     args = p.parse_args()
     if not args.data.is_file():
         raise PipelineError(f"{args.data}: data file not found; run make bench DATA=path/to/your/data")
@@ -545,10 +606,19 @@ def main() -> None:
         "beyond_errors": lambda: beyond_errors(database, steps),
         "sentiment": lambda: sentiment_figures(build),
         "transformer": lambda: transformers.figures(build),
+        "dynamics_cost": lambda: dynamics_cost(build, args.config),
+        "label_noise": lambda: label_noise_figures(build, args.config),
         "comparison": lambda: comparison_figures(build, args.data, args.config),
         "brought_model": lambda: brought_model_figures(build, args.data, args.config),
         "predictions_made_elsewhere": lambda: elsewhere_figures(build, args.data, args.config),
     }
+    if args.only:  # the others keep the figures of the last run
+        kept = json.loads(args.out.read_text()).get(args.data.name, {}) if args.out.exists() else {}
+        figures = {**kept, **figures}
+        unknown = sorted(set(args.only.split(",")) - set(sections))
+        if unknown:
+            raise PipelineError(f"ONLY={args.only}: no section {unknown[0]!r}; use some of {', '.join(sections)}")
+        sections = {name: sections[name] for name in args.only.split(",")}
     for name, measure in sections.items():
         print(f"bench: {name}", flush=True)
         try:

@@ -193,6 +193,26 @@ def _mapped_member(path: Path, member: str) -> np.ndarray:
 # --- per model: summary, predictions, latent vectors --------------------------------------------------------
 
 
+@dataclass
+class Dynamics:
+    """A model's training dynamics (build/dynamics/<model>.npz): its probabilities of every class for each recorded
+    training or validation text after each epoch."""
+
+    text_id: np.ndarray  # the recorded texts, in text_id order
+    probabilities: np.ndarray  # epochs x texts x classes, float32
+    early: int  # the epochs of early learning, before the model fits the labels it cannot learn (1 to epochs)
+
+
+def write_dynamics(path: Path, dynamics: Dynamics) -> None:
+    probabilities = dynamics.probabilities.astype(np.float32)
+    _write_npz(path, text_id=dynamics.text_id, probabilities=probabilities, early=np.array(dynamics.early))
+
+
+def read_dynamics(path: Path) -> Dynamics:
+    with np.load(path) as found:
+        return Dynamics(found["text_id"], found["probabilities"], int(found["early"]))
+
+
 def write_summary(path: Path, summary: dict) -> None:
     """A model's kind, description, parameters and training history."""
     _write_json(path, summary)

@@ -15,7 +15,7 @@ from pipeline.errors import PipelineError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = ROOT / "pipeline" / "config.toml"
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 # The files of the project other than modules that this process has read (sql_file): with its modules, what a
 # step's dependency file lists (pipeline/cli.py).
 SOURCES: set[Path] = set()
@@ -118,6 +118,14 @@ def _given_file(name: str, table: dict[str, Any]) -> dict[str, Any]:
         raise PipelineError(f"model {name}: no {'folder' if kind.folder else 'file'} {table['file']!r}; {kind.hint}")
     checksum = folder_sha256(path) if kind.folder else file_sha256(path)
     found = {**table, "file": str(path.resolve()), "sha256": checksum}
+    if table.get("dynamics"):  # its training dynamics, brought with it: a new file is analysed anew
+        dynamics = Path(table["dynamics"]).expanduser()
+        if not dynamics.is_file():
+            raise PipelineError(
+                f"model {name}: no dynamics file {table['dynamics']!r}; give a file of the data's id, epoch and "
+                "prob_<class> columns, or leave dynamics empty"
+            )
+        found |= {"dynamics": str(dynamics.resolve()), "dynamics_sha256": file_sha256(dynamics)}
     return {**found, **registry.call(kind.inspect, path, found)} if kind.inspect else found
 
 

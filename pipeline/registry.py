@@ -21,6 +21,7 @@ from pipeline.errors import PipelineError
 
 BASELINE = "baseline"
 NOT_A_MODEL = "its predictions were made elsewhere (PREDICTIONS=): there is no model here to run"
+TRAINED_ELSEWHERE = "trained elsewhere: give its per-epoch probabilities with a dynamics file to see them"
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Kind:
     latent: bool = True  # it gives latent vectors (predictions made elsewhere: when the file has embeddings)
     why_not_run: str = ""  # why it has no behavioural tests, when it cannot be run (and no heat maps, when it has none)
     compared: bool = True  # compared with the other models (the baseline is the reference they are held against)
+    no_dynamics: str = ""  # why it has no training dynamics; empty: trained here, it has them
 
     @property
     def runnable(self) -> bool:
@@ -59,6 +61,7 @@ KINDS = (
         suffix="keras",
         opener="pipeline.models.keras_file:load",
         check="pipeline.models.keras_file:check",
+        no_dynamics=TRAINED_ELSEWHERE,
     ),
     Kind(
         "transformer",
@@ -70,6 +73,7 @@ KINDS = (
         suffix="checkpoint",
         opener="pipeline.models.transformer:load",
         check="pipeline.models.checkpoints:read_config",
+        no_dynamics=TRAINED_ELSEWHERE,
     ),
     Kind(
         "predictions",
@@ -79,6 +83,7 @@ KINDS = (
         inspect="pipeline.models.import_predictions:inspect",
         attributions=False,
         why_not_run=NOT_A_MODEL,
+        no_dynamics=TRAINED_ELSEWHERE,
     ),
     Kind(
         "baseline",
@@ -87,6 +92,7 @@ KINDS = (
         opener="pipeline.models.baseline:load",
         latent=False,
         compared=False,
+        no_dynamics="fitted once, not over epochs",
     ),
 )
 

@@ -53,12 +53,14 @@ create table model_kinds (
     kind varchar primary key,
     title varchar not null,
     given_with varchar check (given_with in ('MODEL', 'PREDICTIONS')),
+    no_dynamics varchar,
     rank integer not null unique
 );
 comment on table model_kinds is 'The kinds of model reviewlens analyses (pipeline/registry.py): trained here, given by the user, or the baseline.';
 comment on column model_kinds.kind is 'Name of the kind: trained, keras, transformer, predictions, baseline.';
 comment on column model_kinds.title is 'Where such a model comes from, as the pages say it.';
 comment on column model_kinds.given_with is 'The make variable that gives one (MODEL or PREDICTIONS); null for those built in.';
+comment on column model_kinds.no_dynamics is 'Why a model of this kind has no training dynamics (null: trained here, it has them).';
 comment on column model_kinds.rank is 'Order of the kinds.';
 
 create table models (
@@ -509,6 +511,64 @@ comment on column behaviour_results.model is 'The model (models.model).';
 comment on column behaviour_results.probabilities_before is 'Its probabilities on the text before the change, in labels.label_index order (as in predictions); null for template cases.';
 comment on column behaviour_results.probabilities_after is 'Its probabilities on the text the case reads.';
 comment on column behaviour_results.failed is 'True when the model fails the case (see behaviour_cases.expect).';
+
+create table training_dynamics (
+    model varchar not null references models (model),
+    text_id integer not null,
+    epoch smallint not null check (epoch > 0),
+    probability float not null check (probability between 0 and 1),
+    margin float not null,
+    correct boolean not null,
+    primary key (model, text_id, epoch)
+);
+comment on table training_dynamics is 'What each model trained here (or brought with a dynamics file) gave each training and validation text after every epoch: from the forward pass of the batch that held a training text, from the evaluation at the end of the epoch for a validation text. Past [dynamics] sample texts, a seeded sample of them.';
+comment on column training_dynamics.model is 'The model (models.model).';
+comment on column training_dynamics.text_id is 'The text (texts.text_id).';
+comment on column training_dynamics.epoch is 'Epoch, from 1.';
+comment on column training_dynamics.probability is 'Probability of the given label.';
+comment on column training_dynamics.margin is 'Logit margin: log-probability of the given label minus that of the likeliest other class (negative: another class wins).';
+comment on column training_dynamics.correct is 'True when the likeliest class is the given label.';
+
+create table data_maps (
+    model varchar not null references models (model),
+    text_id integer not null,
+    confidence float not null check (confidence between 0 and 1),
+    variability float not null check (variability >= 0),
+    correctness float not null check (correctness between 0 and 1),
+    forgetting smallint not null check (forgetting >= 0),
+    aum float not null,
+    region varchar not null check (region in ('easy to learn', 'ambiguous', 'hard to learn')),
+    primary key (model, text_id)
+);
+comment on table data_maps is 'Each training and validation text''s place on a model''s data map (Swayamdipta et al., 2020), from its training_dynamics.';
+comment on column data_maps.model is 'The model (models.model).';
+comment on column data_maps.text_id is 'The text (texts.text_id).';
+comment on column data_maps.confidence is 'Mean probability of the given label over the epochs.';
+comment on column data_maps.variability is 'Standard deviation of the probability of the given label over the epochs.';
+comment on column data_maps.correctness is 'Share of the epochs at which the model was right.';
+comment on column data_maps.forgetting is 'Forgetting events (Toneva et al., 2019): epochs at which the model was wrong after being right at the one before.';
+comment on column data_maps.aum is 'Area under the margin (Pleiss et al., 2020): the mean of training_dynamics.margin; low or negative in mislabelled texts.';
+comment on column data_maps.region is 'ambiguous (the [dynamics] ambiguous_share of the model''s texts with the highest variability), else hard to learn (among the hard_share with the lowest confidence), else easy to learn.';
+
+create table label_quality (
+    text_id integer primary key,
+    label_quality float not null check (label_quality between 0 and 1),
+    likely_label varchar not null,
+    flagged boolean not null,
+    out_of_sample float check (out_of_sample between 0 and 1),
+    naive_bayes float check (naive_bayes between 0 and 1),
+    early_learning float check (early_learning between 0 and 1),
+    evidence varchar not null check (evidence in ('training', 'final models'))
+);
+comment on table label_quality is 'How likely each text''s label is to be right. Training and validation texts: from evidence no model memorised (the baseline and complement naive Bayes cross-validated, and the models'' probabilities over their epochs of early learning, weighted by [dynamics] baseline_weight, naive_bayes_weight and dynamics_weight); test texts: from the final models.';
+comment on column label_quality.text_id is 'The text (texts.text_id).';
+comment on column label_quality.label_quality is 'Probability of the given label from that evidence, 0 (likely wrong) to 1; sort by it, lowest first, to review labels.';
+comment on column label_quality.likely_label is 'The likeliest other class: what the label may have been meant to be.';
+comment on column label_quality.flagged is 'Likely mislabelled: confident learning (Northcutt et al., 2021) on the same probabilities; these texts make the mislabelled finding.';
+comment on column label_quality.out_of_sample is 'The baseline''s probability of the given label from a fit on the other folds ([dynamics] folds); null on the test split.';
+comment on column label_quality.naive_bayes is 'Complement naive Bayes''s, on the baseline''s features, likewise.';
+comment on column label_quality.early_learning is 'The models'' mean probability of the given label over their epochs of early learning (up to the lowest validation loss); null without training dynamics. label_quality is the weighted mean of the three (the weights of [dynamics]), over those present.';
+comment on column label_quality.evidence is 'training (dynamics and cross-validation) or final models (test split).';
 
 create view text_list as
 select

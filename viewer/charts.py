@@ -125,6 +125,65 @@ def map_palette(values: pd.Series, column: str, labels: list[str]) -> tuple[pd.S
     return codes, [palette[i % len(palette)] for i in range(len(legend))], legend
 
 
+def text_curve(curves: pd.DataFrame, label: str, models: list[str]) -> alt.Chart:
+    """One text's probability of its label after every epoch, one line per model, a filled dot where it was right."""
+    return (
+        alt.Chart(curves, title=f"P({label}) after each epoch")
+        .mark_line(point=alt.OverlayMarkDef(filled=True, size=50))
+        .encode(
+            x=alt.X("epoch:O", title="epoch"),
+            y=alt.Y("probability:Q", title=f"P({label})", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("model:N", scale=model_scale(models), title="model"),
+            tooltip=["model", "epoch", alt.Tooltip("probability:Q", format=".3f"), "correct"],
+        )
+        .properties(height=220)
+    )
+
+
+# How a data map can colour its points: option -> column of the data_map query.
+DATA_MAP_COLORS = {"epochs right": "correctness", "region": "region", "likely mislabelled": "flagged",
+                   "ground truth": "label"}  # fmt: skip
+CORRECTNESS_BINS = ["0-20%", "20-40%", "40-60%", "60-80%", "80-100%"]
+
+
+def data_map_palette(points: pd.DataFrame, column: str) -> tuple[pd.Series, list[str], list[str]]:
+    """A data map's colours, as map_palette gives them: the share of epochs right in five bins from red to blue (as
+    in the data-maps paper), the regions, the likely mislabelled in red, or the labels."""
+    if column == "correctness":
+        codes = (points["correctness"].clip(0, 1) * len(CORRECTNESS_BINS)).astype(int).clip(upper=4)
+        palette = ["#d62728", "#ff7f0e", "#bcbd22", "#17becf", "#1f77b4"]
+        return codes, palette, [f"right at {share} of epochs" for share in CORRECTNESS_BINS]
+    if column == "flagged":
+        codes = points["flagged"].astype(int)
+        return codes, ["#bab0ac", "#d62728"], ["label likely right", "likely mislabelled"]
+    if column == "region":
+        legend, palette = ["easy to learn", "ambiguous", "hard to learn"], ["#1f77b4", "#bcbd22", "#d62728"]
+        return points["region"].map({name: i for i, name in enumerate(legend)}), palette, legend
+    labels = sorted(points["label"].unique())
+    return map_palette(points["label"], "label", labels)
+
+
+def data_map(points: pd.DataFrame, palette: list[str], legend: list[str]) -> alt.Chart:
+    """A data map without WebGL (the report's): variability across, confidence up, each point (of a sample) coloured
+    by its `colour` code."""
+    shown = points.assign(colour=[legend[code] for code in points["colour"]])
+    return (
+        alt.Chart(shown)
+        .mark_circle(opacity=0.6, size=14, stroke=None)
+        .encode(
+            x=alt.X("variability:Q", title="variability"),
+            y=alt.Y("confidence:Q", title="confidence", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("colour:N", scale=alt.Scale(domain=legend, range=palette), title=None),
+            tooltip=[
+                alt.Tooltip("text_id:Q", title="id"),
+                "label:N",
+                "region:N",
+                alt.Tooltip("label_quality:Q", title="label quality", format=".2f"),
+            ],  # fmt: skip
+        )
+    )
+
+
 def map_sample(points: pd.DataFrame, n: int = MAP_SAMPLE) -> pd.DataFrame:
     """A seeded random sample of the map's points: the same database draws the same sample."""
     return points.sample(n=min(n, len(points)), random_state=0).sort_values("text_id")

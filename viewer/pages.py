@@ -32,6 +32,7 @@ PAGES = (
     Page("clusters", "Clusters"),
     Page("dashboard", "Dashboard"),
     Page("insights", "Insights"),
+    Page("data_maps", "Data maps"),
     Page("behaviour", "Behaviour"),
     Page("compare", "Compare"),
     Page("console", "SQL console"),

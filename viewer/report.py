@@ -30,6 +30,7 @@ MAP_SAMPLE = 4000  # texts per population map
 TOP_INSIGHTS = 10
 TOP_SLICES = 5
 TOP_FLIPS = 10  # the worst broken texts of each compared pair
+TOP_MISLABELLED = 20  # training texts, lowest label quality first
 HIGHEST_LOSS = 5  # test texts per model
 # The columns of the models' table, of the model_figures query.
 REPORT_FIGURES = ("model", "source", "architecture", "description", "epochs", "test_accuracy", "test_macro_f1",
@@ -329,6 +330,39 @@ def insights_section(report: Report, con: duckdb.DuckDBPyConnection, shared: Sha
             )  # fmt: skip
 
 
+def data_maps_section(report: Report, con: duckdb.DuckDBPyConnection, shared: Shared) -> None:
+    """Each model's data map, for a sample of its training texts, the regions' counts and the likely mislabelled."""
+    models = read(con, "data_map_models")
+    recorded = models[models["epochs"].notna()]
+    report.add("h2", "Data maps")
+    maps, counts = [], []
+    for row in recorded.itertuples():
+        points = read(con, "data_map", model=row.model)
+        shown = charts.map_sample(points, MAP_SAMPLE)
+        codes, palette, legend = charts.data_map_palette(shown, "correctness")
+        title = f"{row.model} ({len(shown):,} of {len(points):,} training {shared.noun}, {int(row.epochs)} epochs)"
+        maps.append(charts.data_map(shown.assign(colour=codes), palette, legend).properties(width=420, height=360,
+                                                                                            title=title))  # fmt: skip
+        counts.append(read(con, "data_map_regions", model=row.model).assign(model=row.model))
+    if maps:
+        report.charts(*maps, renderer="canvas")
+        regions = pd.concat(counts)[["model", "region", "texts", "likely_mislabelled", "confidence", "variability"]]
+        report.table(regions, {"texts": ",", "likely_mislabelled": ","})
+    for row in models[models["epochs"].isna()].itertuples():
+        report.add("p", f"{row.model} has no training dynamics: {row.no_dynamics}.", "note")
+    report.add(
+        "p",
+        f"What each model did with each training text while it learned: up, a high mean probability of the label "
+        f"over the epochs; right, a probability that varied. {shared.noun.capitalize()} a model never learns (bottom "
+        "left) are often mislabelled.",
+        "note",
+    )
+    flagged = read(con, "mislabelled_training", limit=TOP_MISLABELLED)
+    if not flagged.empty:
+        report.add("h3", "Likely mislabelled training texts")
+        report.table(flagged, {"label_quality": ".2f"})
+
+
 def comparison_section(report: Report, con: duckdb.DuckDBPyConnection, shared: Shared) -> None:
     """What each pair of models fixed and broke: the flips, the figures with their intervals, the worst flips and
     where the change regressed."""
@@ -423,6 +457,7 @@ SECTIONS = (
     dashboard_section,
     behaviour_section,
     insights_section,
+    data_maps_section,
     comparison_section,
     highest_loss_section,
 )

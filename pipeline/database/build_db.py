@@ -83,7 +83,13 @@ def labels_table(texts: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
 def kinds_table() -> pd.DataFrame:
     return pd.DataFrame(
         [
-            {"kind": kind.name, "title": kind.title, "given_with": kind.given_with or None, "rank": rank}
+            {
+                "kind": kind.name,
+                "title": kind.title,
+                "given_with": kind.given_with or None,
+                "no_dynamics": kind.no_dynamics or None,
+                "rank": rank,
+            }
             for rank, kind in enumerate(registry.KINDS, start=1)
         ]
     )
@@ -260,6 +266,7 @@ def main() -> None:
     p.add_argument("--cases", required=True, type=Path, nargs=2, help="behavioural test cases, and the tests")
     p.add_argument("--behaviour", required=True, type=Path, nargs="+", help="<model>.parquet: verdicts per model")
     p.add_argument("--slices", required=True, type=Path)
+    p.add_argument("--dynamics", required=True, type=Path, nargs=3, help="per epoch, data maps, label quality")
     p.add_argument("--out", required=True, type=Path)
     args = p.parse_args()
     config = load_config(args.config)
@@ -299,6 +306,10 @@ def main() -> None:
         ],
         "training_batches": [batches],
         "training_epochs": [epochs],
+        **{
+            table: [f"select * from {parquet(path)}"]
+            for table, path in zip(("training_dynamics", "data_maps", "label_quality"), args.dynamics, strict=True)
+        },
         "latent_space": [
             functools.partial(
                 latent_space_table, model, text_id, latent[model], maps[model], clusters[model], latent_dim

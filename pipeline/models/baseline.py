@@ -59,8 +59,9 @@ class BaselineClassifier(Classifier):
         return rows
 
     @classmethod
-    def fit(cls, corpus: Corpus, settings: dict, seed: int) -> BaselineClassifier:
-        rows = cls.fit_rows(corpus, settings["fit_sample"], seed)
+    def fit(cls, corpus: Corpus, settings: dict, seed: int, rows: np.ndarray | None = None) -> BaselineClassifier:
+        """Fitted on the texts of `rows`; without them, on the training texts (fit_rows)."""
+        rows = cls.fit_rows(corpus, settings["fit_sample"], seed) if rows is None else rows
         features = NgramFeatures(settings["ngram_max"], settings["max_features"])
         train = features.fit(corpus.part(rows).codes)
         # liblinear fits two classes fast; with more it would fit one against the rest, so lbfgs fits the softmax.

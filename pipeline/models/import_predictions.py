@@ -41,7 +41,7 @@ def _listed(values) -> str:
     return ", ".join(values[:SHOWN]) + (", ..." if len(values) > SHOWN else "")
 
 
-def _as_text(column: pa.ChunkedArray) -> pd.Series:
+def as_text(column: pa.ChunkedArray) -> pd.Series:
     """Ids as the data keeps them: text, whole numbers without a trailing .0."""
     if pa.types.is_floating(column.type):
         values = column.to_pandas()
@@ -168,14 +168,14 @@ def main() -> None:
             f'ids with id_column = "..." under [{spec.name}] in your CONFIG file'
         )
     where = f"joined on {id_column}"
-    order = joined_rows(path, _as_text(table[id_column]), texts["source_id"].astype("string"), where)
+    order = joined_rows(path, as_text(table[id_column]), texts["source_id"].astype("string"), where)
     label = texts["label"].astype(str).map({name: i for i, name in enumerate(labels)}).to_numpy()
     text_id = texts["text_id"].to_numpy()
     probabilities = probabilities_of(path, table, labels, settings, order)
     if probabilities is not None:
         frame = prediction_table(spec.name, text_id, label, probabilities, labels)
     elif settings["label_column"] in table.column_names:
-        predicted = _as_text(table[settings["label_column"]]).to_numpy()[order]
+        predicted = as_text(table[settings["label_column"]]).to_numpy()[order]
         unknown = sorted(set(predicted) - set(labels) - {None})
         if unknown or pd.isna(predicted).any():
             raise PipelineError(

@@ -2,7 +2,7 @@
 as it does a model brought in.
 
     python -m pipeline train --model dense --tokens build/tokens.npz \
-        --out build/models/dense.keras --history build/training/dense.json
+        --out build/models/dense.keras --history build/training/dense.json --dynamics build/dynamics/dense.npz
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from pipeline import quiet_tensorflow, tensorflow_notes_left_out  # noqa: E402
 quiet_tensorflow()
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from pipeline import artifacts, cli, registry  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
+from pipeline.models import dynamics  # noqa: E402
 from pipeline.models.architectures import build_model  # noqa: E402
 
 MIN_BATCH = 16
@@ -86,8 +88,9 @@ def fitted_settings(settings: dict, examples: int, sequence_length: int, max_seq
     }
 
 
-def train(name: str, config: dict, data: artifacts.Tokens) -> tuple[keras.Model, dict]:
-    """The trained model, and the settings it was trained with and its history, batch by batch and epoch by epoch."""
+def train(name: str, config: dict, data: artifacts.Tokens) -> tuple[keras.Model, dict, artifacts.Dynamics]:
+    """The trained model, the settings it was trained with and its history, batch by batch and epoch by epoch, and
+    its training dynamics."""
     keras.utils.set_random_seed(config["seed"])
     tf.config.experimental.enable_op_determinism()
     subset, x, y = data.subset, data.sequences, data.label.astype("int32")
@@ -109,20 +112,34 @@ def train(name: str, config: dict, data: artifacts.Tokens) -> tuple[keras.Model,
         metrics=["accuracy"],
     )
     batches = BatchHistory(int(train_rows.sum()), settings["batch_size"])
+    # The training and validation texts' probabilities after every epoch, recorded from the passes training makes
+    # (record = false trains the model alone, as make bench does to measure what recording costs).
+    recorded = np.flatnonzero(train_rows | val_rows)
+    kept = dynamics.kept_rows(len(recorded), config["dynamics"]["sample"], config["seed"])
+    place = np.searchsorted(recorded, np.arange(len(y)))  # a recorded text's row among them
+    fitted, inputs = model, lambda rows: x[rows]
+    if config["dynamics"]["record"]:
+        fitted = dynamics.Recording(model, len(recorded), len(data.labels))
+        fitted.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"])
+        inputs = lambda rows: (x[rows], place[rows])  # noqa: E731
+    epochs_seen = dynamics.EpochRecorder(fitted, kept)
     with tensorflow_notes_left_out():
-        fit = model.fit(
-            x[train_rows],
+        fit = fitted.fit(
+            inputs(train_rows),
             y[train_rows],
-            validation_data=(x[val_rows], y[val_rows]) if val_rows.any() else None,
+            validation_data=(inputs(val_rows), y[val_rows]) if val_rows.any() else None,
             epochs=epochs,
             batch_size=settings["batch_size"],
-            callbacks=[batches],
+            callbacks=[batches, epochs_seen],
             verbose=2,
         )
     history = [
         {"epoch": i + 1, **{key: float(values[i]) for key, values in fit.history.items()}} for i in range(epochs)
     ]
-    return model, {"settings": settings, "batches": batches.batches, "epochs": history}
+    # Early learning ends where the validation loss is lowest: past it, the model fits what it cannot generalise.
+    early = int(np.argmin(fit.history["val_loss"])) + 1 if "val_loss" in fit.history else epochs
+    seen = artifacts.Dynamics(data.text_id[recorded[kept]], epochs_seen.stacked(len(kept), len(data.labels)), early)
+    return model, {"settings": settings, "batches": batches.batches, "epochs": history}, seen
 
 
 def main() -> None:
@@ -131,13 +148,15 @@ def main() -> None:
     p.add_argument("--tokens", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--history", required=True, type=Path, help="JSON with the settings used and the history")
+    p.add_argument("--dynamics", required=True, type=Path, help="its training dynamics (.npz)")
     args = p.parse_args()
     config = load_config(args.config)
     registry.spec(config, args.model)  # a model the settings name
     data = artifacts.read_tokens(args.tokens)
 
-    model, history = train(args.model, config, data)
+    model, history, seen = train(args.model, config, data)
     artifacts.write_summary(args.history, history)
+    artifacts.write_dynamics(args.dynamics, seen)
     with cli.atomic_output(args.out.with_suffix(".keras")) as tmp:
         model.save(tmp.with_suffix(".keras"))
         tmp.with_suffix(".keras").replace(tmp)

@@ -5,13 +5,13 @@
         --metadata build/metadata.parquet --predictions build/predictions/dense.parquet ... baseline.parquet \
         --clusters build/clusters/dense.parquet ... --out build/insights.parquet \
         --insight-texts build/insight_texts.parquet --correlations build/correlations.parquet \
-        --slices build/slices.parquet
+        --slices build/slices.parquet --label-quality build/label_quality.parquet
 
 Kinds of finding, each with the texts it is about:
 - cluster: a cluster whose test loss is well above the model's, with the metadata that sets it apart;
 - range: a range of one numeric feature (a decile) whose test loss is well above the model's;
 - category: a value of a category column of the data whose test loss is well above the model's;
-- mislabelled: texts the models reject confidently (confident learning's off-diagonal, over n classes);
+- mislabelled: the texts that label quality flags (pipeline/whole_set/label_quality.py);
 - duplicates: texts whose cleaned text is identical, flagged when they cross the train/test boundary;
 - slice: a conjunction of up to three simple facts about the texts (a quartile of a numeric feature, a category
   value, a negation word or none, a frequent word) under which the model errs far more often than overall
@@ -139,36 +139,19 @@ def category_findings(
     return findings
 
 
-def mislabelled_findings(joined: pd.DataFrame, labels: list[str], noun: str) -> list[dict]:
-    """Confident learning (Northcutt et al., 2021) on the neural models' averaged probabilities: a text whose
-    probability of another class reaches that class's own average (its threshold), the highest such class not
-    being its label, and which the models get wrong, is a likely label error."""
-    if joined.empty:
+def mislabelled_findings(joined: pd.DataFrame, quality: pd.DataFrame, noun: str) -> list[dict]:
+    """The texts that label quality flags (pipeline/whole_set/label_quality.py): training texts from evidence that no
+    model memorised, test texts from the final models; the least likely label first."""
+    flagged = quality[quality["flagged"]].sort_values("label_quality", kind="stable")
+    if joined.empty or flagged.empty:
         return []
-    text_id, inverse, count = np.unique(joined["text_id"].to_numpy(), return_inverse=True, return_counts=True)
-    each = np.stack(joined["probabilities"].to_numpy())
-    probabilities = (
-        np.stack(
-            [np.bincount(inverse, weights=each[:, j], minlength=len(text_id)) for j in range(each.shape[1])], axis=1
-        )
-        / count[:, None]
-    )
-    label_of = pd.Series(joined["label"].to_numpy(), index=joined["text_id"].to_numpy())
-    given = label_of[~label_of.index.duplicated()].loc[text_id].map({label: i for i, label in enumerate(labels)})
-    given = given.to_numpy()
-    rows = np.arange(len(given))
-    thresholds = np.array(
-        [probabilities[given == j, j].mean() if (given == j).any() else 1.0 for j in range(len(labels))]
-    )
-    confident = np.where(probabilities >= thresholds, probabilities, -1.0)
-    likely = confident.argmax(axis=1)
-    flagged = (confident.max(axis=1) >= 0) & (likely != given) & (probabilities.argmax(axis=1) != given)
-    if not flagged.any():
-        return []
-    p_true = probabilities[rows, given]
-    members = [int(r) for r in text_id[flagged][np.argsort(p_true[flagged], kind="stable")]]
+    members = [int(text_id) for text_id in flagged["text_id"]]
+    training = int((flagged["evidence"] == "training").sum())
     loss = joined[joined["text_id"].isin(members)]
-    title = f"{len(members):,} {noun} are likely mislabelled: the models confidently give them another label"
+    title = (
+        f"{len(members):,} {noun} are likely mislabelled: the evidence gives them another label "
+        f"({training:,} training, {len(members) - training:,} test)"
+    )
     return [{"model": None, "kind": "mislabelled", "title": title, "texts": len(members),
              "mean_loss": float(loss["loss"].mean()), "loss_ratio": float(loss["loss"].mean() / joined["loss"].mean()),
              "importance": float(loss["loss"].sum() / joined["loss"].sum()), "members": members}]  # fmt: skip
@@ -299,6 +282,7 @@ def main() -> None:
     p.add_argument("--insight-texts", required=True, type=Path)
     p.add_argument("--correlations", required=True, type=Path)
     p.add_argument("--slices", required=True, type=Path)
+    p.add_argument("--label-quality", required=True, type=Path)
     args = p.parse_args()
     config = load_config(args.config)
     settings = config["insights"]
@@ -320,7 +304,8 @@ def main() -> None:
 
     # A model of predicted classes alone (made elsewhere) has no probabilities and no loss: only its errors count.
     with_loss = joined[joined["loss"].notna()]
-    findings = mislabelled_findings(with_loss, info.labels, noun) + duplicate_findings(texts, noun)
+    quality = artifacts.read_table(args.label_quality)
+    findings = mislabelled_findings(with_loss, quality, noun) + duplicate_findings(texts, noun)
     sliced = config["slices"]
     test_ids = texts.loc[texts["subset"] == "test", "text_id"].to_numpy()
     min_size = max(10, min(sliced["min_size"], len(test_ids) // 10))  # small data sets: a tenth of the test split

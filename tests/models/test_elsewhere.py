@@ -35,6 +35,7 @@ attribute_errors = 5
 attribute_sample = 7
 """
 DIMENSIONS = 6
+EPOCHS = 4  # of the brought training dynamics
 
 
 def ticket_ids(tickets_csv) -> pd.Series:
@@ -52,6 +53,18 @@ def probabilities_file(path, ids: pd.Series, seed: int = 0, embedding: bool = Tr
     return path
 
 
+def dynamics_file(path, ids: pd.Series, epochs: int = EPOCHS, seed: int = 2):
+    """Random probabilities of the three classes for every ticket after each epoch, as a user would bring them."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for epoch in range(1, epochs + 1):
+        probabilities = rng.dirichlet(np.ones(len(LABELS)), size=len(ids))
+        columns = {f"prob_{label}": probabilities[:, i] for i, label in enumerate(LABELS)}
+        frames.append(pd.DataFrame({"id": ids, "epoch": epoch, **columns}))
+    pd.concat(frames).to_csv(path, index=False)
+    return path
+
+
 @pytest.fixture(scope="module")
 def brought(tmp_path_factory, tickets_csv):
     """The tickets with a model trained here, two transformer checkpoints, probabilities with embeddings from a
@@ -65,7 +78,8 @@ def brought(tmp_path_factory, tickets_csv):
         folder / "llm.csv", index=False
     )
     files = [probabilities_file(folder / "scores.parquet", ids), folder / "llm.csv"]
-    config = tiny_settings_with(folder / "settings.toml", SETTINGS + ROBERTA)
+    dynamics = f'[scores]\ndynamics = "{dynamics_file(folder / "dynamics.csv", ids)}"\n'
+    config = tiny_settings_with(folder / "settings.toml", SETTINGS + ROBERTA + dynamics)
     models = [CHECKPOINTS / "bert", CHECKPOINTS / "roberta"]
     result = make(folder / "build", "all", data=tickets_csv, config=config, models=models,
                   predictions=files)  # fmt: skip
@@ -175,6 +189,27 @@ def test_the_same_probabilities_brought_back_give_the_same_figures(brought, tick
         assert again[1:3] == baseline[1:3] and again[3:] == pytest.approx(baseline[3:], rel=1e-4)
 
 
+def test_brought_training_dynamics_give_a_data_map(con, brought, monkeypatch):
+    folder = brought[0]
+    file = pd.read_csv(folder / "dynamics.csv").set_index(["id", "epoch"])
+    training = rows(con, "select text_id, source_id, l.label_index from texts join labels l using (label) "
+                         "where split <> 'test' order by text_id")  # fmt: skip
+    found = rows(con, "select text_id, epoch, probability from training_dynamics where model = 'scores' "
+                      "order by text_id, epoch")  # fmt: skip
+    assert len(found) == EPOCHS * len(training)
+    label_of = {text_id: (source_id, index) for text_id, source_id, index in training}
+    for text_id, epoch, probability in found[:: len(found) // 20]:
+        source_id, index = label_of[text_id]
+        assert probability == pytest.approx(file.loc[(source_id, epoch), f"prob_{LABELS[index]}"], abs=1e-6)
+    mapped = dict(rows(con, "select model, count(*) from data_maps group by model"))
+    assert mapped == {"dense": len(training), "scores": len(training)}
+    at = run_page(monkeypatch, folder / "build" / "reviewlens.duckdb", "data_maps")
+    captions = " ".join(caption.value for caption in at.caption)
+    for model in ("bert", "roberta", "llm"):
+        assert f"**{model}** has no training dynamics: trained elsewhere" in captions
+    assert at.selectbox(key="model").options == ["dense", "scores"]
+
+
 @pytest.mark.parametrize("page", [page.name for page in PAGES])
 def test_every_page_runs_on_brought_models(page, brought, monkeypatch):
     run_page(monkeypatch, brought[0] / "build" / "reviewlens.duckdb", page)
@@ -249,6 +284,46 @@ def test_a_bad_predictions_file_stops_in_one_line(case, bare, tickets_csv):
     line = last_error_line(result)
     assert line.startswith(f"error: {path}: ") and BAD[case] in line, line
     assert not (build / "predictions" / f"{path.stem}.parquet").exists()
+
+
+def spoiled_dynamics(frame: pd.DataFrame, case: str) -> pd.DataFrame:
+    frame = frame.copy()
+    if case == "no epoch":
+        frame = frame.drop(columns=["epoch"])
+    elif case == "unknown ids":
+        frame.loc[frame.index[:2], "id"] = ["T-99998", "T-99999"]
+    elif case == "uneven epochs":
+        frame = frame.drop(index=frame.index[frame["epoch"] == 2][:3])
+    elif case == "not one":
+        frame.loc[frame.index[7], "prob_billing"] += 0.5
+    return frame
+
+
+BAD_DYNAMICS = {
+    "missing": "no dynamics file",
+    "no epoch": "no column 'epoch'; give the data's id and the epoch on every row",
+    "unknown ids": "2 ids are not in the data (T-99998, T-99999); give the data's ids",
+    "uneven epochs": "the epochs hold different texts; give every epoch a row for the same texts",
+    "not one": "row 8: the probabilities sum to",
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_DYNAMICS))
+def test_a_bad_dynamics_file_stops_in_one_line(case, bare, tickets_csv):
+    folder, _ = bare
+    ids = ticket_ids(tickets_csv)
+    scores = probabilities_file(folder / "scores.parquet", ids)
+    path = folder / f"dynamics_{case.replace(' ', '_')}.csv"
+    if case != "missing":
+        spoiled_dynamics(pd.read_csv(dynamics_file(path, ids)), case).to_csv(path, index=False)
+    settings = SETTINGS.replace('models = ["dense"]', "models = []") + f'[scores]\ndynamics = "{path}"\n'
+    config = tiny_settings_with(folder / f"{path.stem}.toml", settings)
+    build = folder / f"build-{path.stem}"
+    result = make(build, str(build / "label_quality.parquet"), data=tickets_csv, config=config, predictions=[scores])
+    assert result.returncode != 0
+    line = last_error_line(result)
+    assert line.startswith("error: ") and BAD_DYNAMICS[case] in line and path.name in line, line
+    assert not (build / "label_quality.parquet").exists()
 
 
 def test_the_report_speaks_of_every_brought_model(brought, tmp_path):

@@ -110,13 +110,20 @@ def test_selecting_a_row_opens_that_text(page, viewer_url, db):
     assert text_id == highest
 
 
-def map_points(db, model: str = "dense") -> pd.DataFrame:
-    """The population map's points under the default filters, with their place on the canvas once drawn."""
-    points = db.execute(
-        f"select * from ({(QUERIES / 'population_map.sql').read_text()})",
-        {"model": model, "split": None, "label": None, "correct": None, "clusters": None, "loss_min": 0.0,
-         "loss_max": 1e9},
-    ).df()  # fmt: skip
+# The pages with a WebGL map of every text: the query of its points with the page's default choices, and the order
+# in which a lasso lists them.
+MAPS = {
+    "population": ("population_map", {"model": "dense", "split": None, "label": None, "correct": None,
+                                      "clusters": None, "loss_min": 0.0, "loss_max": 1e9}, "loss", False),
+    "data_maps": ("data_map", {"model": "dense"}, "confidence", True),
+}  # fmt: skip
+PAGE_TITLES = {page.name: page.title for page in PAGES}
+
+
+def map_points(db, page: str = "population") -> pd.DataFrame:
+    """A map's points under the page's default choices, with their place on the canvas once drawn."""
+    query, params, _, _ = MAPS[page]
+    points = db.execute(f"select * from ({(QUERIES / f'{query}.sql').read_text()})", params).df()
     for axis in ("x", "y"):
         values = points[axis].to_numpy(np.float32)
         points[f"n{axis}"] = -1 + PAD + (values - values.min()) * (2 - 2 * PAD) / (values.max() - values.min())
@@ -128,10 +135,11 @@ def on_canvas(page, points: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return box["x"] + box["width"] * (points["nx"] + 1) / 2, box["y"] + box["height"] * (1 - points["ny"]) / 2
 
 
-def test_the_map_draws_every_text_and_a_click_opens_one(page, viewer_url, db):
-    points = map_points(db)
+@pytest.mark.parametrize("shown", list(MAPS))
+def test_the_map_draws_every_text_and_a_click_opens_one(page, viewer_url, db, shown):
+    points = map_points(db, shown)
     page.set_viewport_size({"width": 1400, "height": 1400})  # the whole map in view
-    open_page(page, f"{viewer_url}/population", "Population")
+    open_page(page, f"{viewer_url}/{shown}", PAGE_TITLES[shown])
     expect(page.locator(".rl-scatter")).to_have_attribute("data-drawn", str(len(points)))
     # The text farthest from any other: the mouse is over it and no other.
     xy = points[["nx", "ny"]].to_numpy()
@@ -147,10 +155,11 @@ def test_the_map_draws_every_text_and_a_click_opens_one(page, viewer_url, db):
     page.get_by_role("heading", name=f"Text {lone.text_id}").wait_for()
 
 
-def test_a_lasso_on_the_map_lists_the_texts_inside(page, viewer_url, db):
-    points = map_points(db)
+@pytest.mark.parametrize("shown", list(MAPS))
+def test_a_lasso_on_the_map_lists_the_texts_inside(page, viewer_url, db, shown):
+    points = map_points(db, shown)
     page.set_viewport_size({"width": 1400, "height": 1400})
-    open_page(page, f"{viewer_url}/population", "Population")
+    open_page(page, f"{viewer_url}/{shown}", PAGE_TITLES[shown])
     expect(page.locator(".rl-scatter")).to_have_attribute("data-drawn", str(len(points)))
     xs, ys = on_canvas(page, points)
     # A lasso around every dot left of the widest gap between two neighbouring columns of dots in the middle third.
@@ -161,10 +170,12 @@ def test_a_lasso_on_the_map_lists_the_texts_inside(page, viewer_url, db):
     inside = points[xs < cut]
     # The lasso starts on the canvas: the outermost dots lie 2.5% of its size inside its edges.
     draw_lasso(page, float(xs.min()) - 8, float(ys.min()) - 8, cut, float(ys.max()) + 8)
-    page.get_by_role("heading", name=f"{len(inside):,} reviews selected").wait_for()
-    listed = page.locator('[data-testid="stDataFrame"]').last
+    heading = page.get_by_role("heading", name=f"{len(inside):,} reviews selected")
+    heading.wait_for()
+    listed = heading.locator("xpath=following::*[@data-testid='stDataFrame'][1]")
     listed.wait_for()
-    highest = inside.sort_values(["loss", "text_id"], ascending=[False, True]).iloc[0]
+    _, _, first, ascending = MAPS[shown]
+    highest = inside.sort_values([first, "text_id"], ascending=[ascending, True]).iloc[0]
     start = db.execute("select snippet(text, 20) from texts where text_id = ?", [int(highest.text_id)]).fetchone()
     expect(listed).to_contain_text(start[0])
 

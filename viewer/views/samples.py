@@ -144,6 +144,29 @@ with st.expander("Every class's probability"):
         column_config={m: st.column_config.NumberColumn(m, format="%.3f") for m in verdicts.index},
     )
 
+quality = run_query("text_label_quality", text_id=int(text_id))
+if not quality.empty:
+    row = quality.iloc[0]
+    verdict = f"likely mislabelled: maybe **{row.likely_label}**" if row.flagged else "the label looks right"
+    evidence = (
+        "two simple models cross-validated and the models' early epochs"
+        if row.evidence == "training"
+        else "the final models"
+    )
+    st.caption(f"Label quality **{row.label_quality:.2f}** from {evidence}: {verdict}.")
+curves = run_query("text_dynamics", text_id=int(text_id))
+if not curves.empty:
+    st.markdown("#### Over training")
+    places = quality.dropna(subset=["model"])
+    st.caption(
+        " · ".join(
+            f"{place.model}: {place.region}, confidence {place.confidence:.2f}, variability {place.variability:.2f}, "
+            f"forgotten {place.forgetting} time{'' if place.forgetting == 1 else 's'}"
+            for place in places.itertuples()
+        )
+    )
+    st.altair_chart(charts.text_curve(curves, opened.label, list(verdicts.index)), width="stretch")
+
 st.markdown("#### What each model read into it")
 # Two classes mirror each other; with more, the true class and the one the first model predicted.
 first_prediction = verdicts.loc[(compared or list(verdicts.index))[0], "predicted_label"]
