@@ -85,6 +85,10 @@ TEXT_COLUMNS = {
     "second_loss": st.column_config.NumberColumn("Second model's loss", format="%.3f"),
     "losses": "Losses",
     "n_oov": "OOV",
+    "likely_label": "Likely label",
+    "label_quality": st.column_config.NumberColumn("Label quality", format="%.3f"),
+    "forgetting": "Forgotten",
+    "region": "Region",
     "snippet": st.column_config.TextColumn("Start of the text", width="large"),
 }
 

@@ -16,9 +16,7 @@ final as (
         label_quality.likely_label,
         label_quality.label_quality,
         data_maps.confidence,
-        data_maps.variability,
         data_maps.forgetting,
-        data_maps.region,
         texts.snippet
     from data_maps
     join texts using (text_id)

@@ -318,7 +318,7 @@ def test_a_bad_dynamics_file_stops_in_one_line(case, bare, tickets_csv):
         spoiled_dynamics(pd.read_csv(dynamics_file(path, ids)), case).to_csv(path, index=False)
     settings = SETTINGS.replace('models = ["dense"]', "models = []") + f'[scores]\ndynamics = "{path}"\n'
     config = tiny_settings_with(folder / f"{path.stem}.toml", settings)
-    build = folder / f"build-{path.stem}"
+    build = folder / "build-dynamics"  # one for every case: each reruns only what the file feeds
     result = make(build, str(build / "label_quality.parquet"), data=tickets_csv, config=config, predictions=[scores])
     assert result.returncode != 0
     line = last_error_line(result)

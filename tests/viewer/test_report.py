@@ -14,7 +14,7 @@ from tests.conftest import ROOT, copy_build, last_error_line, make
 from tests.imdb_fixture import HOSTILE_NAME
 from viewer import report as report_module
 
-SECTIONS = ["Models", "Population", "Dashboard", "Behaviour", "Insights", "Highest-loss reviews"]
+SECTIONS = ["Models", "Population", "Dashboard", "Behaviour", "Insights", "Data maps", "Highest-loss reviews"]
 EVERY_CHART_DRAWN = """() => {
     const charts = [...document.querySelectorAll('.chart')];
     return charts.length > 0 && charts.every(chart => chart.querySelector('svg, canvas'));
@@ -87,19 +87,19 @@ def test_the_report_opens_in_chromium_without_errors(report, db):
     assert errors == [] and outside == []
     assert drawn == charts
     # Training curves (2), a confusion matrix and a reliability diagram per model, the behavioural tests' failure
-    # rates, two maps and six histograms per neural model; and, as HTML, six heat maps per high-loss text (two
-    # directions for each of the two neural models and the baseline).
+    # rates, two maps, six histograms and a data map per neural model; and, as HTML, six heat maps per high-loss text
+    # (two directions for each of the two neural models and the baseline).
     models = db.execute("select count(*) from models").fetchone()[0]
     texts = db.execute(
         "select count(distinct text_id) from (select text_id, row_number() over "
         "(partition by model order by loss desc, text_id) as rank from predictions join texts using (text_id) "
         "where subset = 'test' and model in ('dense', 'cnn')) where rank <= 5"
     ).fetchone()[0]
-    assert charts == 2 + 2 * models + 1 + 2 + 2 * 6
+    assert charts == 2 + 2 * models + 1 + 2 + 2 * 6 + 2
     assert heat_maps == 6 * texts
     # Each map draws its sample of the texts, on a canvas.
-    all_texts = db.execute("select count(*) from texts").fetchone()[0]
-    assert maps == [min(report_module.MAP_SAMPLE, all_texts)] * 2
+    all_texts, training = db.execute("select count(*), count(*) filter (where split <> 'test') from texts").fetchone()
+    assert maps == [min(report_module.MAP_SAMPLE, all_texts)] * 2 + [min(report_module.MAP_SAMPLE, training)] * 2
     assert scripts == 2, "only the report's own scripts: no text became one"
     assert pwned is None
 

@@ -71,14 +71,14 @@ else:
     )
     regions = run_query("data_map_regions", model=model)
     for column, row in zip(st.columns(len(regions)), regions.itertuples(), strict=True):
-        column.metric(row.region, f"{row.texts:,}", f"{row.likely_mislabelled:,} likely mislabelled",
-                      delta_color="off")  # fmt: skip
+        column.metric(row.region, f"{row.texts:,}")
+        column.caption(f"{row.likely_mislabelled:,} likely mislabelled")
     region = st.segmented_control("Region", list(regions["region"]), default="hard to learn", key="region")
     if region:
         texts = run_query("data_map_texts", model=model, region=region, text_ids=None, limit=LISTED)
         profile = run_query("region_profile", model=model)
         profile = profile[profile["region"] == region].drop(columns="region")
-        lists, features = st.columns([3, 2])
+        lists, features = st.columns([1, 1])
         lists.markdown(f"**{region}**: the {min(LISTED, len(texts))} least confident")
         show_texts(texts, lists, height=420)
         features.markdown("**What sets them apart**: each feature's mean here and over the map")
@@ -86,7 +86,12 @@ else:
             profile,
             features,
             height=420,
-            column_config={"difference": st.column_config.NumberColumn("difference (SD)", format="%+.2f")},
+            column_config={
+                "feature": "Feature",
+                "mean": st.column_config.NumberColumn("Here", format="%.3g"),
+                "overall": st.column_config.NumberColumn("All", format="%.3g"),
+                "difference": st.column_config.NumberColumn("Difference (SD)", format="%+.2f"),
+            },
         )
 
 st.subheader("Likely mislabelled training texts")
@@ -98,4 +103,4 @@ flagged = run_query("mislabelled_training", limit=LISTED)
 if flagged.empty:
     st.info(f"No training {noun()} are flagged as likely mislabelled.")
 else:
-    show_texts(flagged, column_config={"likely_label": "likely label", "label_quality": "label quality"})
+    show_texts(flagged)

@@ -165,7 +165,8 @@ if not curves.empty:
             for place in places.itertuples()
         )
     )
-    st.altair_chart(charts.text_curve(curves, opened.label, list(verdicts.index)), width="stretch")
+    recorded = [model for model in verdicts.index if model in set(curves["model"])]
+    st.altair_chart(charts.text_curve(curves, opened.label, recorded), width="stretch")
 
 st.markdown("#### What each model read into it")
 # Two classes mirror each other; with more, the true class and the one the first model predicted.
