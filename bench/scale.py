@@ -237,6 +237,7 @@ def query_parameters(con) -> tuple[dict[str, dict], dict[str, str]]:
         "notable": 0.2,  # NOTABLE
         "text_ids": [int(text_id) for text_id in inside],
         "direction": "broken",
+        "region": "hard to learn",  # views/data_maps.py: the region shown first
     }
     own = {
         "failures": {

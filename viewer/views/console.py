@@ -32,6 +32,7 @@ EXAMPLES = {
     "model": "(select model from models where compared order by rank desc limit 1)",
     "notable": "0.5",
     "predicted_label": "null",
+    "region": "'hard to learn'",
     "text_id": "(select text_id from predictions order by loss desc, text_id limit 1)",
     "text_ids": "(select list(text_id) from (select text_id from texts order by text_id limit 100))",
     "second": "(select model from models where compared order by rank limit 1 offset 1)",
