@@ -95,6 +95,8 @@ def out_of_sample(corpus: Corpus, rows: np.ndarray, settings: dict, folds: int, 
     parts = split.split(rows, given) if split else np.array_split(np.random.default_rng(seed).permutation(len(rows)), k)
     for part in parts:
         fit, held = part if split else (np.setdiff1d(np.arange(len(rows)), part), part)
+        if 0 < settings["fit_sample"] < len(fit):  # as the baseline itself: fitted on a seeded sample past that
+            fit = np.sort(np.random.default_rng(seed).choice(fit, size=settings["fit_sample"], replace=False))
         baseline = BaselineClassifier.fit(corpus, settings, seed, rows=rows[fit])
         bayes = ComplementNB().fit(baseline.ngrams.transform(corpus.part(rows[fit]).codes)[0], given[fit])
         texts = corpus.part(rows[held])

@@ -85,6 +85,22 @@ def test_recording_leaves_training_as_it_was_and_sees_what_the_model_gives(build
     assert seen.early == int(np.argmin(losses)) + 1
 
 
+def test_every_training_text_gets_out_of_sample_probabilities_from_folds_capped_like_the_baseline(build_dir):
+    from pipeline.config import load_config
+    from pipeline.models.classifier import Corpus
+    from pipeline.whole_set.label_quality import out_of_sample
+
+    corpus = Corpus.read(build_dir / "texts.parquet", build_dir / "tokens.npz")
+    rows = np.flatnonzero(corpus.tokens.subset != "test")
+    settings = load_config(TINY_CONFIG)["baseline"]
+    whole = out_of_sample(corpus, rows, {**settings, "fit_sample": 0}, 5, 0)
+    capped = out_of_sample(corpus, rows, {**settings, "fit_sample": 20}, 5, 0)
+    for found in (*whole, *capped):
+        assert found.shape == (len(rows), len(corpus.labels)) and np.allclose(found.sum(axis=1), 1, atol=1e-5)
+    # Fitted on 20 texts a fold, the baseline knows less: its probabilities are nearer to even.
+    assert np.abs(capped[0] - 0.5).mean() < np.abs(whole[0] - 0.5).mean()
+
+
 def test_the_file_holds_the_dynamics_the_maps_and_the_label_quality(db):
     with db.cursor() as con:
         epochs = dict(con.execute("select model, max(epoch) from training_epochs group by model").fetchall())
