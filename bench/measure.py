@@ -13,6 +13,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import tomllib
@@ -26,6 +27,7 @@ from bench import faithfulness, label_noise, transformers
 from pipeline import artifacts, cli
 from pipeline.config import ROOT, load_config
 from pipeline.errors import PipelineError
+from pipeline.sampling import seeded_sample
 from viewer.database import TIME_LIMIT, Refused, open_database, query, run_sql
 
 
@@ -80,15 +82,13 @@ def trustworthiness(build: Path, sample: int = 5000, seed: int = 0) -> dict:
     the placed texts are scored apart, each on a sample of its own."""
     from sklearn.manifold import trustworthiness as score
 
-    from pipeline.whole_set.maps import fit_rows
-
     config = load_config(build / "settings" / "config.json")
     result = {}
     for latent in sorted((build / "latent").glob("*.npy")):
         vectors = artifacts.read_array(latent, mapped=True)
         points = artifacts.read_array(build / "maps" / latent.name, mapped=True)
         rng = np.random.default_rng(seed)
-        fitted = fit_rows(len(vectors), config["maps"]["fit_sample"], config["seed"])
+        fitted = seeded_sample(len(vectors), config["maps"]["fit_sample"], config["seed"])
         groups = {"all": np.arange(len(vectors))}
         if len(fitted) < len(vectors):
             groups = {"fitted": fitted, "placed": np.setdiff1d(np.arange(len(vectors)), fitted)}
@@ -432,7 +432,7 @@ def dynamics_cost(build: Path, config: str | None) -> dict:
         seconds: dict[str, list[float]] = {"recording": [], "not_recording": []}
         for _ in range(2):
             for name, toml in (("recording", config), ("not_recording", str(off / "off.toml"))):
-                args = [str(ROOT / ".venv" / "bin" / "python"), "-m", "pipeline", "train", "--model", model,
+                args = [sys.executable, "-m", "pipeline", "train", "--model", model,
                         "--tokens", str(build / "tokens.npz"), "--out", str(off / f"{model}.keras"),
                         "--history", str(off / f"{model}.json"), "--dynamics", str(off / f"{model}.npz")]  # fmt: skip
                 if toml:

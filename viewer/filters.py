@@ -88,7 +88,6 @@ TEXT_COLUMNS = {
     "likely_label": "Likely label",
     "label_quality": st.column_config.NumberColumn("Label quality", format="%.3f"),
     "forgetting": "Forgotten",
-    "region": "Region",
     "snippet": st.column_config.TextColumn("Start of the text", width="large"),
 }
 

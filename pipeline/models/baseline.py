@@ -23,6 +23,7 @@ from pipeline.models import outputs
 from pipeline.models.classifier import Classifier, Corpus, Scores
 from pipeline.models.ngrams import NgramFeatures, Occurrences
 from pipeline.registry import BASELINE, ModelSpec
+from pipeline.sampling import seeded_sample
 
 
 class BaselineClassifier(Classifier):
@@ -54,9 +55,7 @@ class BaselineClassifier(Classifier):
     def fit_rows(corpus: Corpus, sample: int, seed: int) -> np.ndarray:
         """The training texts it is fitted on: all of them, or a seeded sample of `sample` (0: all) past that."""
         rows = np.flatnonzero(corpus.tokens.subset == "train")
-        if 0 < sample < len(rows):
-            rows = np.sort(np.random.default_rng(seed).choice(rows, size=sample, replace=False))
-        return rows
+        return rows[seeded_sample(len(rows), sample, seed)]
 
     @classmethod
     def fit(cls, corpus: Corpus, settings: dict, seed: int, rows: np.ndarray | None = None) -> BaselineClassifier:

@@ -35,24 +35,12 @@ class Recording(keras.Model):
 
 
 class EpochRecorder(keras.callbacks.Callback):
-    """After each epoch (its evaluation included), the recorded rows' probabilities."""
+    """After each epoch (its evaluation included), the probabilities of the recorded rows that are `kept`."""
 
-    def __init__(self, model: keras.Model, kept: np.ndarray) -> None:
+    def __init__(self, recording: Recording, kept: np.ndarray) -> None:
         super().__init__()
-        self.recording, self.kept = model, kept
+        self.recording, self.kept = recording, kept
         self.epochs: list[np.ndarray] = []
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if isinstance(self.recording, Recording):  # else the model is trained without recording
-            self.epochs.append(self.recording.last.numpy()[self.kept].copy())
-
-    def stacked(self, texts: int, classes: int) -> np.ndarray:
-        """Epochs x texts x classes (no epochs when nothing was recorded)."""
-        return np.stack(self.epochs) if self.epochs else np.zeros((0, texts, classes), dtype=np.float32)
-
-
-def kept_rows(rows: int, sample: int, seed: int) -> np.ndarray:
-    """The recorded rows that are kept: all, or a seeded sample of `sample` of them (0: all), in order."""
-    if 0 < sample < rows:
-        return np.sort(np.random.default_rng(seed).choice(rows, size=sample, replace=False))
-    return np.arange(rows)
+        self.epochs.append(self.recording.last.numpy()[self.kept])

@@ -21,6 +21,7 @@ from pipeline import artifacts, cli, registry  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.models import dynamics  # noqa: E402
 from pipeline.models.architectures import build_model  # noqa: E402
+from pipeline.sampling import seeded_sample  # noqa: E402
 
 MIN_BATCH = 16
 BATCHES_PER_EPOCH = 150  # IMDB: 22,500 / 150 = 150 >= 128, so its batches stand
@@ -115,14 +116,14 @@ def train(name: str, config: dict, data: artifacts.Tokens) -> tuple[keras.Model,
     # The training and validation texts' probabilities after every epoch, recorded from the passes training makes
     # (record = false trains the model alone, as make bench does to measure what recording costs).
     recorded = np.flatnonzero(train_rows | val_rows)
-    kept = dynamics.kept_rows(len(recorded), config["dynamics"]["sample"], config["seed"])
+    kept = seeded_sample(len(recorded), config["dynamics"]["sample"], config["seed"])
     place = np.searchsorted(recorded, np.arange(len(y)))  # a recorded text's row among them
-    fitted, inputs = model, lambda rows: x[rows]
+    fitted, inputs, recorder = model, lambda rows: x[rows], None
     if config["dynamics"]["record"]:
         fitted = dynamics.Recording(model, len(recorded), len(data.labels))
         fitted.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"])
         inputs = lambda rows: (x[rows], place[rows])  # noqa: E731
-    epochs_seen = dynamics.EpochRecorder(fitted, kept)
+        recorder = dynamics.EpochRecorder(fitted, kept)
     with tensorflow_notes_left_out():
         fit = fitted.fit(
             inputs(train_rows),
@@ -130,7 +131,7 @@ def train(name: str, config: dict, data: artifacts.Tokens) -> tuple[keras.Model,
             validation_data=(inputs(val_rows), y[val_rows]) if val_rows.any() else None,
             epochs=epochs,
             batch_size=settings["batch_size"],
-            callbacks=[batches, epochs_seen],
+            callbacks=[batches] + ([recorder] if recorder is not None else []),
             verbose=2,
         )
     history = [
@@ -138,7 +139,9 @@ def train(name: str, config: dict, data: artifacts.Tokens) -> tuple[keras.Model,
     ]
     # Early learning ends where the validation loss is lowest: past it, the model fits what it cannot generalise.
     early = int(np.argmin(fit.history["val_loss"])) + 1 if "val_loss" in fit.history else epochs
-    seen = artifacts.Dynamics(data.text_id[recorded[kept]], epochs_seen.stacked(len(kept), len(data.labels)), early)
+    no_epochs = np.zeros((0, len(kept), len(data.labels)), np.float32)  # record = false
+    probabilities = np.stack(recorder.epochs) if recorder is not None else no_epochs
+    seen = artifacts.Dynamics(data.text_id[recorded[kept]], probabilities, early)
     return model, {"settings": settings, "batches": batches.batches, "epochs": history}, seen
 
 

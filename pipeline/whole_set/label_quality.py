@@ -38,6 +38,7 @@ from pipeline.config import load_config
 from pipeline.errors import PipelineError
 from pipeline.models.baseline import BaselineClassifier
 from pipeline.models.classifier import Corpus
+from pipeline.sampling import seeded_sample
 
 # The regions of a data map, as the pages name them.
 REGIONS = ("easy to learn", "ambiguous", "hard to learn")
@@ -95,8 +96,7 @@ def out_of_sample(corpus: Corpus, rows: np.ndarray, settings: dict, folds: int, 
     parts = split.split(rows, given) if split else np.array_split(np.random.default_rng(seed).permutation(len(rows)), k)
     for part in parts:
         fit, held = part if split else (np.setdiff1d(np.arange(len(rows)), part), part)
-        if 0 < settings["fit_sample"] < len(fit):  # as the baseline itself: fitted on a seeded sample past that
-            fit = np.sort(np.random.default_rng(seed).choice(fit, size=settings["fit_sample"], replace=False))
+        fit = fit[seeded_sample(len(fit), settings["fit_sample"], seed)]  # capped as the baseline itself is
         baseline = BaselineClassifier.fit(corpus, settings, seed, rows=rows[fit])
         bayes = ComplementNB().fit(baseline.ngrams.transform(corpus.part(rows[fit]).codes)[0], given[fit])
         texts = corpus.part(rows[held])
@@ -153,12 +153,12 @@ def brought_dynamics(spec: registry.ModelSpec, config: dict, texts: pd.DataFrame
     return artifacts.Dynamics(wide.index.to_numpy(), np.stack(found).astype(np.float32), len(found))
 
 
-def final_probabilities(predictions: list[Path], test: np.ndarray, classes: int) -> np.ndarray:
-    """The test texts' probabilities, averaged over the final models with a latent space (those the mislabelled
-    finding always read), or over every model with probabilities where there is none."""
+def final_probabilities(predictions: list[Path], mapped: list[str], test: np.ndarray, classes: int) -> np.ndarray:
+    """The test texts' probabilities, averaged over the final models with a latent space (`mapped`: those the
+    mislabelled finding always read), or over every model with probabilities where none of them has any."""
     frames = [artifacts.read_predictions(path) for path in predictions]
     usable = [f for f in frames if f["probabilities"].notna().all()]
-    neural = [f for f in usable if f["model"].iloc[0] != registry.BASELINE] or usable
+    neural = [f for f in usable if f["model"].iloc[0] in mapped] or usable
     total = np.zeros((len(test), classes))
     for frame in neural:
         frame = frame.set_index("text_id").loc[test]
@@ -226,7 +226,7 @@ def main() -> None:
     combined = sum(np.nan_to_num(p) * w[:, None] for (p, _), w in zip(sources, weights, strict=True))
     combined = combined / weights.sum(axis=0)[:, None]
     test = np.flatnonzero(tokens.subset == "test")
-    final = final_probabilities(args.predictions, tokens.text_id[test], len(labels))
+    final = final_probabilities(args.predictions, registry.mapped(config), tokens.text_id[test], len(labels))
     quality = []
     signals = {"out_of_sample": baseline, "naive_bayes": bayes, "early_learning": early}
     for rows, probabilities, source, each in (

@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from pipeline import artifacts, cli
 from pipeline.config import load_config
+from pipeline.sampling import seeded_sample
 
 PERPLEXITY = 30.0
 PLACE_CHUNK = 50_000  # texts placed at a time: memory bounded by the chunk, not by the data
@@ -36,15 +37,8 @@ def progressed(bar: tqdm) -> bool:
     return False
 
 
-def fit_rows(n: int, sample: int, seed: int) -> np.ndarray:
-    """The texts t-SNE is fitted on, in order: every one up to `sample`, else a seeded sample of that many."""
-    if sample <= 0 or n <= sample:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
-
-
 def tsne_map(latent: np.ndarray, settings: dict, seed: int) -> np.ndarray:
-    rows = fit_rows(len(latent), settings["fit_sample"], seed)
+    rows = seeded_sample(len(latent), settings["fit_sample"], seed)  # the texts t-SNE is fitted on
     iterations = settings["early_exaggeration_iter"] + settings["iterations"]
     with tqdm(total=iterations, desc=f"t-SNE of {len(rows):,} texts", unit=" iterations", leave=False) as bar:
         tsne = TSNE(

@@ -16,12 +16,13 @@ final as (
         models.model,
         recorded.epochs,
         recorded.texts,
-        model_kinds.no_dynamics
+        model_kinds.no_dynamics,
+        models.rank
     from models
     join model_kinds using (kind)
     left join recorded using (model)
     where models.kind <> 'baseline'
 )
 
-select * from final
-order by (select rank from models m where m.model = final.model)
+select * exclude (rank) from final
+order by rank

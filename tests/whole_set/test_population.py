@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from pipeline.config import load_config
+from pipeline.sampling import seeded_sample
 from tests.conftest import PER_FOLDER, TINY_CONFIG
 from viewer.database import query
 
@@ -143,7 +144,7 @@ def test_past_the_fit_sample_the_other_texts_are_placed_beside_their_kind():
     settings = {"perplexity": 15, "early_exaggeration_iter": 50, "iterations": 100, "exaggeration": 1.0, "jobs": 1,
                 "fit_sample": 150, "place_iterations": 50}  # fmt: skip
     points = maps.tsne_map(latent, settings, seed=3)
-    fitted = maps.fit_rows(len(latent), 150, seed=3)
+    fitted = seeded_sample(len(latent), 150, seed=3)
     placed = np.setdiff1d(np.arange(len(latent)), fitted)
     assert len(fitted) == 150 and len(placed) == 450 and np.isfinite(points).all()
     # Each placed text's nearest fitted text on the map is of its own blob.
