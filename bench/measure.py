@@ -23,7 +23,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from bench import faithfulness, label_noise, transformers
+from bench import doors, faithfulness, label_noise, transformers
 from pipeline import artifacts, cli
 from pipeline.config import ROOT, load_config
 from pipeline.errors import PipelineError
@@ -606,6 +606,8 @@ def main() -> None:
         "beyond_errors": lambda: beyond_errors(database, steps),
         "sentiment": lambda: sentiment_figures(build),
         "transformer": lambda: transformers.figures(build),
+        "occlusion": lambda: doors.occlusion_agreement(build),
+        "served_requests": lambda: doors.request_rates(build),
         "dynamics_cost": lambda: dynamics_cost(build, args.config),
         "label_noise": lambda: label_noise_figures(build, args.config),
         "comparison": lambda: comparison_figures(build, args.data, args.config),

@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 import tomllib
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from pipeline.errors import PipelineError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = ROOT / "pipeline" / "config.toml"
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 # The files of the project other than modules that this process has read (sql_file): with its modules, what a
 # step's dependency file lists (pipeline/cli.py).
 SOURCES: set[Path] = set()
@@ -104,6 +105,11 @@ def load_config(path: Path | str | None = None, given: dict[str, list[str]] | No
     if not config["models"]:
         raise PipelineError(f'{where}: models is empty; name at least one, e.g. models = ["dense"]')
     for spec in registry.models(config):
+        if spec.settings.get("heat_maps", "occlusion") not in registry.HEAT_MAPS:
+            raise PipelineError(
+                f"{where}: [{spec.name}] heat_maps = {spec.settings['heat_maps']!r}; use one of "
+                f"{', '.join(map(repr, registry.HEAT_MAPS))}"
+            )
         if spec.given:
             config[spec.name] = _given_file(spec.name, config[spec.name])
     return config
@@ -113,6 +119,8 @@ def _given_file(name: str, table: dict[str, Any]) -> dict[str, Any]:
     """A given model's table with its file's (or folder's) full path and checksum, a new file being a new model, and
     what its kind reads from the file itself."""
     kind = registry.kind(table["architecture"])
+    if kind.address:
+        return _given_address(name, kind, table)
     path = Path(table["file"]).expanduser()
     if not table["file"] or not (path.is_dir() if kind.folder else path.is_file()):
         raise PipelineError(f"model {name}: no {'folder' if kind.folder else 'file'} {table['file']!r}; {kind.hint}")
@@ -129,6 +137,36 @@ def _given_file(name: str, table: dict[str, Any]) -> dict[str, Any]:
     return {**found, **registry.call(kind.inspect, path, found)} if kind.inspect else found
 
 
+def _given_address(name: str, kind: registry.Kind, table: dict[str, Any]) -> dict[str, Any]:
+    """A model called at an address: its url checked, and a checksum of what makes it this model (the address, the
+    model's name, the prompt, the label order, its version), so that another is analysed anew. A secret is never a
+    setting: the settings name the environment variable that holds it."""
+    url = table["url"]
+    if not re.match(r"https?://[^/\s]+", url or ""):
+        raise PipelineError(f"model {name}: url {url!r} is not an http:// or https:// address; {kind.hint}")
+    secret = table.get("token_env")
+    if secret and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", secret):
+        raise PipelineError(
+            f"model {name}: token_env must name an environment variable (e.g. MY_TOKEN), not hold the token itself"
+        )
+    what = {key: table.get(key) for key in ("url", "model", "system", "prompt", "labels", "column", "version")}
+    checksum = hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+    return {**table, "file": url, "sha256": checksum}
+
+
+def given_name(given: str) -> str:
+    """The name of a model given by a make variable: its file's name without the suffix; a served model's, the last
+    part of its address's path before /invocations (Databricks and SageMaker name the endpoint there), else served_
+    and its port."""
+    if registry.kind("served").recognise(given):
+        parts = urllib.parse.urlsplit(given)
+        named = [part for part in parts.path.split("/") if part and part != "invocations"]
+        stem = named[-1] if named else f"served_{parts.port or parts.hostname}"
+    else:
+        stem = Path(given).name.split(".")[0]
+    return re.sub(r"[^a-z0-9_]+", "_", stem.lower()).strip("_") or "model"
+
+
 def with_given(override: dict[str, Any], given: dict[str, list[str]], defaults: dict[str, Any]) -> dict[str, Any]:
     """The settings with a model table for each file given by a make variable (MODEL=: a .keras file, or a folder, a
     transformer checkpoint; PREDICTIONS=: a predictions file), named after it, over the table of that name in the
@@ -137,14 +175,17 @@ def with_given(override: dict[str, Any], given: dict[str, list[str]], defaults: 
     models = list(override.get("models", defaults["models"]))
     for variable, files in given.items():
         for file in files:
-            path = Path(file)
-            name = re.sub(r"[^a-z0-9_]+", "_", path.name.split(".")[0].lower()).strip("_") or "model"
+            name = given_name(file)
             table = override.get(name, {})
+            kind = registry.given_kind(file, variable)
             if name in defaults or name in models or name == "config" or not isinstance(table, dict):
-                raise PipelineError(
-                    f"{variable}={file}: the name {name!r} is taken; rename the file, e.g. my_{path.name}"
+                rename = (
+                    f'name it in CONFIG= instead: [my_{name}] architecture = "served", url = "{file}"'
+                    if kind.address
+                    else f"rename the file, e.g. my_{Path(file).name}"
                 )
-            override[name] = {"architecture": registry.given_kind(path, variable).name, **table, "file": file}
+                raise PipelineError(f"{variable}={file}: the name {name!r} is taken; {rename}")
+            override[name] = {"architecture": kind.name, **table, ("url" if kind.address else "file"): file}
             models.append(name)
     override["models"] = models
     return override

@@ -1,12 +1,12 @@
-"""The kinds of model there are, and the models a run analyses: the one list that Make, the settings, the copy step,
-the pipeline, the database and the pages follow.
+"""The kinds of model there are, and the models a run analyses: the one list that Make, the settings, the copy step, the
+pipeline, the database and the pages follow.
 
-A kind says how a model is given (MODEL= or PREDICTIONS=, or built in), how a given path is recognised, where its
-file goes beside the database, what opens it behind the one model interface (pipeline/models/classifier.py) and what
-it can have. Adding a kind is one module that opens it and one entry in KINDS (and its settings table in
-pipeline/config.toml). Models are named by the `models` setting, each with a settings table that says its
-architecture: dense or cnn (pipeline/models/architectures.py) for a model trained here, or the kind's name for a
-model given by the user. The TF-IDF baseline is always there. Nothing here imports Keras.
+A kind says how a model is given (MODEL= or PREDICTIONS=, in the settings, or built in), how a given path or address is
+recognised, where its file goes beside the database, what opens it behind the one model interface
+(pipeline/models/classifier.py) and what it can have. Adding a kind is one module that opens it and one entry in KINDS
+(and its settings table in pipeline/config.toml). Models are named by the `models` setting, each with a settings table
+that says its architecture: dense or cnn (pipeline/models/architectures.py) for a model trained here, or the kind's name
+for a model given by the user. The TF-IDF baseline is always there. Nothing here imports Keras.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from typing import Any
 from pipeline.errors import PipelineError
 
 BASELINE = "baseline"
+# Heat maps made by calling a model, as its settings name them (heat_maps) and as the pages say them.
+HEAT_MAPS = {"occlusion": "occlusion", "partition": "partition SHAP"}
 NOT_A_MODEL = "its predictions were made elsewhere (PREDICTIONS=): there is no model here to run"
 TRAINED_ELSEWHERE = "trained elsewhere: give its per-epoch probabilities with a dynamics file to see them"
 
@@ -31,18 +33,20 @@ class Kind:
     name: str
     title: str  # where such a model comes from, as the pages say it
     given_with: str = ""  # the make variable that gives one (MODEL, PREDICTIONS); empty: built in
-    recognise: Callable[[Path], bool] = lambda path: True  # whether a path given with that variable is one
+    recognise: Callable[[str], bool] = lambda given: True  # whether a path or address given with that variable is one
     folder: bool = False  # given as a folder, not a file
+    address: bool = False  # called at an address (url), not read from a file: its settings are what is copied
     hint: str = ""  # what to give instead, when the given file is not there
     suffix: str = ""  # its copy beside the database, build/models/<model>.<suffix>; empty: no file to copy
     opener: str = ""  # "module:function(spec, path, corpus)" giving its Classifier; empty: it cannot be run
-    check: str = ""  # "module:function(path, name)" that checks a given file before it is copied
+    check: str = ""  # "module:function(path, name, settings)" that checks a given file before it is copied
     inspect: str = ""  # "module:function(path, settings) -> dict": settings read from a given file itself
     attributions: bool = True  # it can have heat maps (a model may still lack them: its summary says why)
     latent: bool = True  # it gives latent vectors (predictions made elsewhere: when the file has embeddings)
     why_not_run: str = ""  # why it has no behavioural tests, when it cannot be run (and no heat maps, when it has none)
     compared: bool = True  # compared with the other models (the baseline is the reference they are held against)
     no_dynamics: str = ""  # why it has no training dynamics; empty: trained here, it has them
+    heat_maps: str = "integrated gradients"  # how its heat maps are made: another way in its settings (heat_maps)
 
     @property
     def runnable(self) -> bool:
@@ -50,13 +54,50 @@ class Kind:
         return bool(self.opener)
 
 
+def _is_address(given: str) -> bool:
+    return given.startswith(("http://", "https://"))
+
+
+def _is_onnx_folder(given: str) -> bool:
+    """An ONNX export (a folder with a .onnx file), or a folder with no weights transformers could have written."""
+    folder = Path(given)
+    return folder.is_dir() and (any(folder.glob("*.onnx")) or not any(folder.glob("*.safetensors")))
+
+
 KINDS = (
     Kind("trained", "trained here", suffix="keras", opener="pipeline.models.trained:load"),
+    Kind(
+        "served",
+        "a served model",
+        given_with="MODEL",
+        recognise=_is_address,
+        address=True,
+        hint="give the address of its scoring endpoint, e.g. http://127.0.0.1:5000/invocations",
+        suffix="endpoint",
+        opener="pipeline.models.served:load",
+        latent=False,
+        no_dynamics=TRAINED_ELSEWHERE,
+        heat_maps="occlusion",
+    ),
+    Kind(
+        "onnx",
+        "an ONNX model",
+        given_with="MODEL",
+        recognise=_is_onnx_folder,
+        folder=True,
+        hint="give the folder of an ONNX export: model.onnx, tokenizer.json and config.json",
+        suffix="onnx",
+        opener="pipeline.models.onnx:load",
+        check="pipeline.models.onnx:check",
+        inspect="pipeline.models.onnx:inspect",
+        no_dynamics=TRAINED_ELSEWHERE,
+        heat_maps="occlusion",
+    ),
     Kind(
         "keras",
         "a Keras model",
         given_with="MODEL",
-        recognise=lambda path: not path.is_dir(),
+        recognise=lambda given: not Path(given).is_dir(),
         hint="give the path of a saved .keras model",
         suffix="keras",
         opener="pipeline.models.keras_file:load",
@@ -67,13 +108,24 @@ KINDS = (
         "transformer",
         "a transformer checkpoint",
         given_with="MODEL",
-        recognise=Path.is_dir,
+        recognise=lambda given: Path(given).is_dir(),
         folder=True,
         hint="give the folder that save_pretrained wrote",
         suffix="checkpoint",
         opener="pipeline.models.transformer:load",
         check="pipeline.models.checkpoints:read_config",
         no_dynamics=TRAINED_ELSEWHERE,
+    ),
+    Kind(
+        "llm",
+        "an LLM classifier",
+        address=True,
+        hint='give its OpenAI-compatible endpoint, e.g. url = "http://127.0.0.1:8000/v1"',
+        suffix="endpoint",
+        opener="pipeline.models.llm:load",
+        latent=False,
+        no_dynamics=TRAINED_ELSEWHERE,
+        heat_maps="occlusion",
     ),
     Kind(
         "predictions",
@@ -93,6 +145,7 @@ KINDS = (
         latent=False,
         compared=False,
         no_dynamics="fitted once, not over epochs",
+        heat_maps="exact",
     ),
 )
 
@@ -107,9 +160,9 @@ def kind(name: str) -> Kind:
     return next(found for found in KINDS if found.name == name)
 
 
-def given_kind(path: Path, variable: str) -> Kind:
-    """The kind of a model given with MODEL= or PREDICTIONS= at `path`."""
-    return next(found for found in KINDS if found.given_with == variable and found.recognise(path))
+def given_kind(given: str, variable: str) -> Kind:
+    """The kind of a model given with MODEL= or PREDICTIONS= at `given`, a path or an address."""
+    return next(found for found in KINDS if found.given_with == variable and found.recognise(given))
 
 
 def given_variables() -> list[str]:
@@ -136,8 +189,13 @@ class ModelSpec:
 
     @property
     def given(self) -> bool:
-        """Whether the user gave it (MODEL=, PREDICTIONS=)."""
-        return bool(kind(self.kind).given_with)
+        """Whether the user gave it (MODEL=, PREDICTIONS=, or an endpoint in the settings)."""
+        return bool(kind(self.kind).given_with) or kind(self.kind).address
+
+    @property
+    def heat_maps(self) -> str:
+        """How its heat maps are made: integrated gradients, exact, occlusion or partition SHAP (a setting)."""
+        return HEAT_MAPS.get(self.settings.get("heat_maps", ""), kind(self.kind).heat_maps)
 
     @property
     def has_latent(self) -> bool:

@@ -57,9 +57,9 @@ create table model_kinds (
     rank integer not null unique
 );
 comment on table model_kinds is 'The kinds of model reviewlens analyses (pipeline/registry.py): trained here, given by the user, or the baseline.';
-comment on column model_kinds.kind is 'Name of the kind: trained, keras, transformer, predictions, baseline.';
+comment on column model_kinds.kind is 'Name of the kind: trained, served, onnx, keras, transformer, llm, predictions, baseline.';
 comment on column model_kinds.title is 'Where such a model comes from, as the pages say it.';
-comment on column model_kinds.given_with is 'The make variable that gives one (MODEL or PREDICTIONS); null for those built in.';
+comment on column model_kinds.given_with is 'The make variable that gives one (MODEL or PREDICTIONS); null for those built in or given in the settings (an LLM).';
 comment on column model_kinds.no_dynamics is 'Why a model of this kind has no training dynamics (null: trained here, it has them).';
 comment on column model_kinds.rank is 'Order of the kinds.';
 
@@ -85,15 +85,18 @@ create table models (
     latent_dim integer check (latent_dim > 0) check ((latent_dim is not null) = mapped),
     seed_accuracy double check (seed_accuracy between 0 and 1),
     seed_loss double check (seed_loss >= 0),
-    temperature double check (temperature > 0)
+    temperature double check (temperature > 0),
+    heat_maps varchar check ((heat_maps is null) = (not attributed)),
+    calls_per_text double check (calls_per_text > 0),
+    off_label integer check (off_label >= 0)
 );
 comment on table models is 'The models compared: those of the models setting, trained here or given as a file (MODEL=) or as predictions (PREDICTIONS=), and the TF-IDF baseline.';
 comment on column models.model is 'Short name, as in the settings: dense, cnn, ..., a given model''s file name, and baseline.';
 comment on column models.rank is 'Order of the models on the pages: as in the models setting, then the baseline.';
-comment on column models.kind is 'Its kind (model_kinds.kind): trained (a Keras model trained here), keras (a Keras model file), transformer (a fine-tuned transformer checkpoint), predictions (predictions made elsewhere) or baseline (scikit-learn).';
+comment on column models.kind is 'Its kind (model_kinds.kind): trained (a Keras model trained here), served (a model served over HTTP), onnx (an ONNX export), keras (a Keras model file), transformer (a fine-tuned transformer checkpoint), llm (an LLM behind a chat endpoint), predictions (predictions made elsewhere) or baseline (scikit-learn).';
 comment on column models.architecture is 'dense, cnn or another architecture of the settings for a model trained here; null for the others.';
-comment on column models.file is 'A given model: the file (or checkpoint folder) it was read from.';
-comment on column models.sha256 is 'A given model: the SHA-256 checksum of its file (of a folder: of its files and their names).';
+comment on column models.file is 'A given model: the file (or checkpoint or ONNX folder) it was read from, or the address it was called at.';
+comment on column models.sha256 is 'A given model: the SHA-256 checksum of its file (of a folder: of its files and their names; of a model called at an address: of the address, its model, prompt and version settings).';
 comment on column models.compared is 'Whether it is one of the models compared with each other (cohorts, training curves, the loss change between two models): every model but the baseline, the reference they are held against.';
 comment on column models.mapped is 'Whether it has a latent space (latent_space): the map, the clusters and similar texts.';
 comment on column models.attributed is 'Whether it has attributions (heat maps); no_attributions says why not.';
@@ -109,6 +112,9 @@ comment on column models.epochs is 'Training epochs; null for a model not traine
 comment on column models.latent_dim is 'Size of the pooled representation before the classifier; null for a model without a latent space.';
 comment on column models.seed_accuracy is 'IMDB only: test accuracy reported by the Tensorleap study this reproduces; null where it reports none.';
 comment on column models.seed_loss is 'Test loss reported by the Tensorleap study; null where it reports none.';
+comment on column models.heat_maps is 'How its heat maps are made: integrated gradients, exact (the baseline, the dense architecture), occlusion (each word left out in turn) or partition SHAP (halves of the text left out); null without heat maps.';
+comment on column models.calls_per_text is 'Heat maps made by calling the model (occlusion, partition SHAP): the model calls a text took, on average; null for gradients.';
+comment on column models.off_label is 'An LLM classifier: its answers to the data''s texts that named no label (off_label_answers lists them); null for other models.';
 comment on column models.temperature is 'Temperature scaling: the logits divided by this (fitted on the validation hold-out; 1 without one) give predictions.calibrated. Above 1: the model was overconfident. Null without probabilities.';
 
 create table predictions (
@@ -130,6 +136,16 @@ comment on column predictions.loss is 'Cross-entropy of the true label: -ln p(la
 comment on column predictions.confidence is 'Probability of the predicted label, from 1/classes (unsure) to 1.';
 comment on column predictions.correct is 'True when predicted_label equals the text''s label.';
 comment on column predictions.calibrated is 'The probabilities after temperature scaling (models.temperature): the same predicted class, a confidence that can be trusted more.';
+
+create table off_label_answers (
+    model varchar not null references models (model),
+    text_id integer not null,
+    answer varchar not null
+);
+comment on table off_label_answers is 'An LLM classifier''s answers that named no label, for the data''s texts (the first 200 per model; models.off_label counts them all). Their probabilities are the labels'' share of the answer''s first-token alternatives, or equal where the labels have none.';
+comment on column off_label_answers.model is 'The model (models.model).';
+comment on column off_label_answers.text_id is 'The text (texts.text_id).';
+comment on column off_label_answers.answer is 'What it answered (its first 300 characters).';
 
 create table training_batches (
     model varchar not null references models (model),
@@ -238,14 +254,14 @@ create table attributions (
     target_baseline float[] not null,
     score_sum float[] not null
 );
-comment on table attributions is 'Integrated gradients of each model for each text (exact for the baseline and the dense architecture): how much each token the model read pushes toward each class. Read it through the token_attributions view.';
+comment on table attributions is 'Heat maps of each model for each text: how much each token the model read pushes toward each class, by integrated gradients (exact for the baseline and the dense architecture), or by calling the model with words left out (models.heat_maps). Read it through the token_attributions view.';
 comment on column attributions.text_id is 'The text (texts.text_id).';
 comment on column attributions.model is 'The model (models.model); a model with no_attributions has none.';
 comment on column attributions.scores is 'Token by token, one score toward each class from label_index 1 on (class 0''s is minus their sum), in units of scale (int8: score = value * scale); padding has none.';
 comment on column attributions.scale is 'Size of one unit of scores: the text''s largest absolute score / 127.';
-comment on column attributions.target_text is 'For each class from label_index 1 on: its logit minus the mean logit, at the text.';
-comment on column attributions.target_baseline is 'The same at the attribution baseline: every token''s embedding set to zero (for the TF-IDF model: no tokens).';
-comment on column attributions.score_sum is 'For each class from label_index 1 on: the sum of the unrounded scores; completeness says it equals target_text - target_baseline.';
+comment on column attributions.target_text is 'For each class from label_index 1 on: its logit minus the mean logit (the log-probability minus the mean, for heat maps made by calling the model), at the text.';
+comment on column attributions.target_baseline is 'The same at the attribution baseline: every token''s embedding set to zero (for the TF-IDF model and heat maps made by calling the model: no tokens, the empty text).';
+comment on column attributions.score_sum is 'For each class from label_index 1 on: the sum of the unrounded scores; completeness says it equals target_text - target_baseline (not for occlusion, whose scores are each taken alone).';
 
 create view token_attributions as
 with

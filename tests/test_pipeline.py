@@ -138,7 +138,7 @@ def test_training_history_covers_every_batch_and_epoch(db):
 
 def test_meta_records_schema_checksum_settings_and_versions(db, tarball):
     meta = dict(db.execute("select key, value from meta").fetchall())
-    assert meta["schema_version"] == str(SCHEMA_VERSION) == "9"
+    assert meta["schema_version"] == str(SCHEMA_VERSION) == "10"
     assert meta["dataset_kind"] == "imdb" and meta["split_source"] == "given"
     assert meta["dataset_sha256"] == hashlib.sha256(tarball.read_bytes()).hexdigest()
     assert json.loads(meta["config"]) == load_config(TINY_CONFIG)

@@ -129,12 +129,25 @@ def model_tables(
                 "latent_dim": summary.get("latent_dim"),
                 "seed_accuracy": seed_accuracy,
                 "seed_loss": seed_loss,
+                "heat_maps": None if no_attributions else spec.heat_maps,
+                "calls_per_text": summary.get("calls_per_text"),
+                "off_label": summary.get("off_label_count"),
             }
         )
         for step, row in enumerate(summary.get("batches", []), start=1):
             batches.append({"model": name, "step": step, **row})
         epochs.extend({"model": name, **row} for row in summary.get("epochs", []))
     return pd.DataFrame(models), pd.DataFrame(batches), pd.DataFrame(epochs)
+
+
+def off_label_table(summaries: dict[str, dict]) -> pd.DataFrame:
+    """An LLM classifier's answers that named no label, as its summary keeps them."""
+    rows = [
+        {"model": model, "text_id": found["row"], "answer": found["answer"]}
+        for model, summary in summaries.items()
+        for found in summary.get("off_label", [])
+    ]
+    return pd.DataFrame(rows, columns=["model", "text_id", "answer"])
 
 
 def latent_space_table(model: str, text_id: np.ndarray, latent: Path, map_: Path, clusters: Path, dim: int) -> pa.Table:
@@ -254,10 +267,10 @@ def main() -> None:
     p.add_argument("--metadata", required=True, type=Path)
     p.add_argument("--models", required=True, type=Path, nargs="+", help="one summary JSON per model")
     p.add_argument("--predictions", required=True, type=Path, nargs="+", help="one parquet file per model")
-    p.add_argument("--latent", required=True, type=Path, nargs="+", help="<model>.npy per model but the baseline")
-    p.add_argument("--maps", required=True, type=Path, nargs="+", help="<model>.npy per model but the baseline")
-    p.add_argument("--clusters", required=True, type=Path, nargs="+", help="<model>.parquet per model but the baseline")
-    p.add_argument("--cluster-words", required=True, type=Path, nargs="+", help="<model>_words.parquet")
+    p.add_argument("--latent", required=True, type=Path, nargs="*", help="<model>.npy per model but the baseline")
+    p.add_argument("--maps", required=True, type=Path, nargs="*", help="<model>.npy per model but the baseline")
+    p.add_argument("--clusters", required=True, type=Path, nargs="*", help="<model>.parquet per model but the baseline")
+    p.add_argument("--cluster-words", required=True, type=Path, nargs="*", help="<model>_words.parquet")
     p.add_argument("--attributions", required=True, type=Path, nargs="+", help="<model>.parquet per model")
     p.add_argument("--insights", required=True, type=Path)
     p.add_argument("--insight-texts", required=True, type=Path)
@@ -282,7 +295,8 @@ def main() -> None:
     models["temperature"] = models["model"].map(temperatures)
     mapped = registry.mapped(config)
     attributed = list(models.loc[models["attributed"], "model"])
-    latent_dim = max(summary["latent_dim"] for summary in summaries.values() if "latent_dim" in summary)
+    # The width of the latent vectors' column: the widest model's (1 where no model has them: served, LLMs alone).
+    latent_dim = max([summary["latent_dim"] for summary in summaries.values() if "latent_dim" in summary], default=1)
     texts = text_table(args.texts, args.tokens, args.metadata)
     text_id = texts["text_id"].to_numpy()
     latent, maps, clusters = by_model(args.latent), by_model(args.maps), by_model(args.clusters)
@@ -304,6 +318,7 @@ def main() -> None:
             " order by p.text_id"
             for path in args.predictions
         ],
+        "off_label_answers": [off_label_table(summaries)],
         "training_batches": [batches],
         "training_epochs": [epochs],
         **{

@@ -28,7 +28,7 @@ VOCABULARY_FILES = (("vocab.txt",), ("vocab.json", "merges.txt"))
 MAX_LENGTH = 512
 
 
-def read_config(folder: Path, name: str) -> dict:
+def read_config(folder: Path, name: str, settings: dict | None = None) -> dict:
     """The checkpoint's config.json, after the checks that need no weights: each failure is one line."""
     where = f"model {name} ({folder})"
     path = folder / "config.json"
@@ -91,15 +91,17 @@ def head_width(folder: Path, model_type: str, name: str) -> int:
     )
 
 
-def class_order(config: dict, width: int, labels: list[str], settings: dict, name: str) -> np.ndarray:
-    """order[i]: the output column of the data's class i, from the checkpoint's id2label and label_map; its head has
+def class_order(
+    config: dict, width: int, labels: list[str], settings: dict, name: str, head: str = "its classification head"
+) -> np.ndarray:
+    """order[i]: the output column of the data's class i, from the model's id2label and label_map; its head has
     `width` outputs."""
     id2label = {int(k): str(v) for k, v in (config.get("id2label") or {}).items()}
     theirs = [id2label.get(i, f"LABEL_{i}") for i in range(width)]
     if width != len(labels):
         raise PipelineError(
-            f"model {name}: its classification head has {width} outputs ({', '.join(theirs)}) but the data has "
-            f"{len(labels)} labels ({', '.join(labels)}); bring a checkpoint fine-tuned on this label set"
+            f"model {name}: {head} has {width} outputs ({', '.join(theirs)}) but the data has "
+            f"{len(labels)} labels ({', '.join(labels)}); bring a model fine-tuned on this label set"
         )
     mapping = {str(pair[0]): str(pair[1]) for pair in settings["label_map"]}
     mapped = [mapping.get(label, label) for label in theirs]

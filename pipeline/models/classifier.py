@@ -37,6 +37,7 @@ class Corpus:
         self._texts = texts  # as written in the data, or the texts file to read them from
         self.tokens = tokens  # the pipeline's encoding, which the models trained here read
         self.labels = labels  # the data's label set
+        self.made_up = False  # other texts than the data's (of_texts): changed ones, words left out
 
     @classmethod
     def read(cls, texts: Path, tokens: Path) -> Corpus:
@@ -86,6 +87,7 @@ class Corpus:
         )
         corpus = Corpus(np.array(texts, dtype=object), tokens, self.labels)
         corpus.__dict__["codes"] = codes  # the cached property, already known
+        corpus.made_up = True
         return corpus
 
     @cached_property
@@ -117,13 +119,18 @@ class Classifier:
     kind: str  # a kind of pipeline/registry.py: trained, keras, transformer, baseline
     # Why the model has no attributions, when it has none (the pages say it).
     no_attributions: str | None = None
+    # Why it gives its predicted class alone, not probabilities (no loss, no calibration), when it does.
+    no_probabilities: str | None = None
+    # Model calls per text of the heat maps it made last, when they are made without gradients (occlusion).
+    calls: np.ndarray | None = None
 
     def describe(self) -> dict:
         """kind, architecture, description and parameters, for the models table."""
         raise NotImplementedError
 
     def predict(self, corpus: Corpus) -> tuple[np.ndarray, np.ndarray | None]:
-        """Every class's probability (texts x classes, in the data's label order) and the latent vectors, if any."""
+        """Every class's probability (texts x classes, in the data's label order) and the latent vectors, if any. A
+        model of predicted classes alone (no_probabilities) gives 1 for its class and 0 for the others."""
         raise NotImplementedError
 
     def attribute(self, corpus: Corpus, steps: int, batch_size: int) -> Scores:

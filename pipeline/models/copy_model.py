@@ -1,5 +1,6 @@
 """Copy a model given with MODEL= beside the database, so that what was analysed stays with it: a file (a .keras
-model) or a folder (a transformer checkpoint), checked first by its kind's check (pipeline/registry.py).
+model) or a folder (a transformer checkpoint, an ONNX export), checked first by its kind's check
+(pipeline/registry.py); for a model called at an address (served, an LLM), its settings, which say where and how.
 
     python -m pipeline copy_model --model classifier --out build/models/classifier.keras
 """
@@ -13,6 +14,7 @@ from pathlib import Path
 from pipeline import cli, registry
 from pipeline.config import file_sha256, folder_sha256, load_config
 from pipeline.errors import PipelineError
+from pipeline.models.remote import write_endpoint
 
 
 def copy_folder(source: Path, out: Path, sha256: str) -> None:
@@ -45,7 +47,12 @@ def main() -> None:
     p.add_argument("--out", required=True, type=Path)
     args = p.parse_args()
     spec = registry.spec(load_config(args.config), args.model)
-    kind, source = registry.kind(spec.kind), Path(spec.settings["file"])
+    kind = registry.kind(spec.kind)
+    if kind.address:
+        with cli.atomic_output(args.out) as tmp:
+            write_endpoint(spec.settings, tmp)
+        return
+    source = Path(spec.settings["file"])
     if kind.check:
-        registry.call(kind.check, source, spec.name)
+        registry.call(kind.check, source, spec.name, spec.settings)
     (copy_folder if kind.folder else copy_file)(source, args.out, spec.settings["sha256"])

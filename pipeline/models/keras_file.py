@@ -18,7 +18,7 @@ from pipeline.models.keras_classifier import LENGTH_STEP, KerasClassifier, all_l
 from pipeline.registry import ModelSpec
 
 
-def check(path: Path, name: str) -> None:
+def check(path: Path, name: str, settings: dict | None = None) -> None:
     """A .keras file is a zip archive; anything else is not a saved Keras model."""
     if not zipfile.is_zipfile(path):
         raise PipelineError(f"{path}: not a Keras model; save yours with model.save('name.keras') and bring that file")

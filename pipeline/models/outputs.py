@@ -12,7 +12,7 @@ import numpy as np
 
 from pipeline import artifacts
 from pipeline.models.classifier import Classifier, Corpus
-from pipeline.models.predictions import prediction_table
+from pipeline.models.predictions import label_table, prediction_table
 
 PART = 20_000  # texts analysed at a time: a step's memory is bounded by this many texts' results, not by the data
 
@@ -30,7 +30,7 @@ def write_predictions(
     summary; with `attributions` (settings, path), its attributions too, in the same pass. Returns the seconds
     spent on attributions."""
     attributing = 0.0
-    summary = {"model": model.name, **model.describe(), **(extra or {})}
+    summary: dict = {}
     with contextlib.ExitStack() as outputs:
         write = outputs.enter_context(artifacts.prediction_chunks(predictions_path))
         write_latent = outputs.enter_context(artifacts.array_chunks(latent_path, len(corpus))) if latent_path else None
@@ -41,15 +41,22 @@ def write_predictions(
         for rows, part in corpus.parts(PART, f"{model.name}: {what}"):
             probabilities, latent = model.predict(part)
             tokens = part.tokens
-            write(prediction_table(model.name, tokens.text_id, tokens.label, probabilities, corpus.labels))
-            if write_latent is not None:
+            if model.no_probabilities:  # its classes alone
+                predicted = probabilities.argmax(axis=1)
+                write(label_table(model.name, tokens.text_id, tokens.label, predicted, corpus.labels))
+            else:
+                write(prediction_table(model.name, tokens.text_id, tokens.label, probabilities, corpus.labels))
+            if write_latent is not None and latent is None:  # none: an empty file stands for them
+                write_latent(rows, np.zeros((len(part), 0), np.float32))
+            elif write_latent is not None:
                 write_latent(rows, latent.astype(np.float32))
                 summary["latent_dim"] = int(latent.shape[1])
             if attributions is not None:
                 start = time.perf_counter()
                 write_scores(tokens.text_id, attributed(model, part, settings))
                 attributing += time.perf_counter() - start
-    artifacts.write_summary(summary_path, summary)
+    # Described last: what a model learns of itself while it predicts (an LLM's answers outside the labels) is known.
+    artifacts.write_summary(summary_path, {"model": model.name, **model.describe(), **(extra or {}), **summary})
     return attributing
 
 

@@ -39,8 +39,15 @@ def main() -> None:
     elif not of_every_text(spec.settings):
         # Too slow for every text: a set chosen by the predictions, attributed once they are known.
         outputs.write_predictions(model, corpus, *paths, extra)
-        rows = chosen_rows(args.predictions, corpus.tokens.subset, spec.settings, config["seed"])
-        cli.record_timing("attributions", outputs.write_attributions(model, corpus, settings, args.attributions, rows))
+        if model.no_attributions:  # known once it has predicted: an endpoint that gives no log-probabilities
+            outputs.write_no_attributions(corpus, args.attributions)
+        else:
+            rows = chosen_rows(args.predictions, corpus.tokens.subset, spec.settings, config["seed"])
+            seconds = outputs.write_attributions(model, corpus, settings, args.attributions, rows)
+            cli.record_timing("attributions", seconds)
     else:
         seconds = outputs.write_predictions(model, corpus, *paths, extra, attributions=(settings, args.attributions))
         cli.record_timing("attributions", seconds)
+    if model.calls is not None and len(model.calls):  # heat maps made by calling the model: calls a text took
+        found = artifacts.read_summary(args.summary)
+        artifacts.write_summary(args.summary, {**found, "calls_per_text": float(model.calls.mean())})

@@ -31,7 +31,7 @@ from scipy.stats import rankdata
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 from tqdm import tqdm
 
-from pipeline import artifacts, cli
+from pipeline import artifacts, cli, registry
 from pipeline.config import load_config
 from pipeline.data import imdb
 from pipeline.data.text import clean_all, clean_hashes
@@ -277,7 +277,7 @@ def main() -> None:
     p.add_argument("--tokens", required=True, type=Path)
     p.add_argument("--metadata", required=True, type=Path)
     p.add_argument("--predictions", required=True, type=Path, nargs="+", help="<model>.parquet per model")
-    p.add_argument("--clusters", required=True, type=Path, nargs="+", help="<model>.parquet per neural model")
+    p.add_argument("--clusters", required=True, type=Path, nargs="*", help="<model>.parquet per neural model")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--insight-texts", required=True, type=Path)
     p.add_argument("--correlations", required=True, type=Path)
@@ -293,14 +293,21 @@ def main() -> None:
     categories = [f for f in found if f.kind == "category"]
 
     texts = text_table(args.texts, args.tokens, args.metadata)
-    clusters = pd.concat([artifacts.read_clusters(path).assign(model=path.stem) for path in args.clusters])
+    clusters = pd.concat(
+        [artifacts.read_clusters(path).assign(model=path.stem) for path in args.clusters]
+        or [pd.DataFrame({"text_id": [], "model": [], "cluster": []}).astype({"text_id": np.int32, "cluster": "Int64"})]
+    )
     predictions = pd.concat([artifacts.read_predictions(path) for path in args.predictions], ignore_index=True)
     scored = (
         values(found, texts, predictions)
         .merge(predictions[["text_id", "model", "probabilities", "correct"]], on=["text_id", "model"])
         .merge(texts[["text_id", "split", "label"]], on="text_id")
     )
-    joined = scored.merge(clusters, on=["text_id", "model"])  # the models with a latent space: not the baseline
+    # The compared models (not the baseline), with their clusters where they have a latent space (a served model,
+    # an LLM have none).
+    compared = [spec.name for spec in registry.models(config) if registry.kind(spec.kind).compared]
+    joined = scored[scored["model"].isin(compared)].merge(clusters, on=["text_id", "model"], how="left")
+    joined["cluster"] = joined["cluster"].astype("Int64")
 
     # A model of predicted classes alone (made elsewhere) has no probabilities and no loss: only its errors count.
     with_loss = joined[joined["loss"].notna()]

@@ -16,7 +16,11 @@ st.caption(
     "highest mean loss first; pick one to see what is in it and the words that set it apart."
 )
 
-model = st.sidebar.selectbox("Model", models_where("mapped"), key="model")
+mapped = models_where("mapped")
+if not mapped:
+    st.info("No model here has a latent space to cluster: served models and LLMs give only their predictions.")
+    st.stop()
+model = st.sidebar.selectbox("Model", mapped, key="model")
 summary = run_query("cluster_summary", model=model)
 
 table(

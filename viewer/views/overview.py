@@ -56,8 +56,30 @@ compared = run_query("comparison").iloc[0]
 if not compared.within:
     st.caption(f"Compared with the base `{compared.base_file}`, built {compared.base_built_at}: the Compare page says "
                "what changed.")  # fmt: skip
-for row in figures[figures["given_with"].notna()].itertuples():
-    st.caption(f"**{row.model}** was brought in ({row.given_with}=): `{row.file}`, SHA-256 `{row.sha256[:16]}…`")
+for row in figures[figures["file"].notna()].itertuples():
+    if row.kind in ("served", "llm"):
+        st.caption(
+            f"**{row.model}** is {row.source}, called at `{row.file}` (its settings' checksum `{row.sha256[:16]}…`)"
+        )
+    else:
+        st.caption(f"**{row.model}** was brought in ({row.given_with}=): `{row.file}`, SHA-256 `{row.sha256[:16]}…`")
+off_label = figures[figures["off_label"].fillna(0) > 0]
+for row in off_label.itertuples():
+    st.caption(
+        f"**{row.model}** answered something that is no label for {int(row.off_label):,} texts: their "
+        "probabilities are the labels' share of its answer's first token, or equal if it gave them none."
+    )
+if len(off_label):
+    with st.expander("Answers that are no label"):
+        table(
+            run_query("off_label_answers"),
+            column_config={
+                "model": "Model",
+                "text_id": st.column_config.NumberColumn("Text"),
+                "answer": "Answer",
+                "snippet": "Text (start)",
+            },  # fmt: skip
+        )
 for row in figures[figures["no_attributions"].notna()].itertuples():
     st.caption(f"**{row.model}** has no heat maps: {row.no_attributions}.")
 texts = int(run_query("labels")["texts"].sum())

@@ -178,6 +178,16 @@ st.caption(
     "darker is stronger, relative to the model's strongest word in this text. Grey words were cut off: the "
     "model never saw them. The baseline's are exact: each word's share of its TF-IDF terms."
 )
+called = figures[figures["model"].isin(attributed) & figures["calls_per_text"].notna()]
+for row in called.itertuples():
+    how = (
+        "each word left out in turn (each phrase, in a long text); a word's score is how much the target falls "
+        "without it"
+        if row.heat_maps == "occlusion"
+        else "halves of the text left out, then halves of those; the scores add up to the whole text's push"
+    )
+    st.caption(f"**{row.model}** is called, not differentiated: {row.heat_maps}, {how}. About "
+               f"{row.calls_per_text:.0f} model calls a text.")  # fmt: skip
 for model, why in unattributed.items():
     st.info(f"{model} has no heat maps: {why}.")
 
