@@ -187,7 +187,7 @@ def request_rates(build: Path, texts: int = 2000, llm_texts: int = 300, occluded
     from tests.serving import mlflow_server, openai_server
 
     config = load_config(build / "settings" / "config.json")
-    defaults = load_config()  # the build's resolved settings were written before [served] and [llm] existed
+    defaults = load_config()  # the build's resolved settings were written before [served] and [chat] existed
     corpus = Corpus.read(build / "texts.parquet", build / "tokens.npz")
     baseline = classifier.load(registry.spec(config, "baseline"), build / "models" / "baseline.pkl", corpus)
     lock = threading.Lock()  # the baseline keeps the last texts' features on itself: one request at a time
@@ -254,13 +254,13 @@ def request_rates(build: Path, texts: int = 2000, llm_texts: int = 300, occluded
 
     with openai_server(predict_proba, corpus.labels) as server:
         settings = {
-            **defaults["llm"],
+            **defaults["chat"],
             "url": server.url,
             "model": "tiny-classifier",
             "file": server.url,
             "sha256": "bench",
         }
-        model = LLMClassifier(registry.ModelSpec("llm_bench", "llm", settings), None, corpus)
+        model = LLMClassifier(registry.ModelSpec("llm_bench", "chat", settings), None, corpus)
         few = corpus.part(rows[:llm_texts])
         start = time.perf_counter()
         found = model.predict(few)[0]
@@ -272,7 +272,7 @@ def request_rates(build: Path, texts: int = 2000, llm_texts: int = 300, occluded
         report["llm"]["settings"] = {key: settings[key] for key in ("concurrency", "top_logprobs", "max_tokens")}
         report["llm"]["settings"]["texts_per_request"] = 1
         known.update(answers)
-        model = LLMClassifier(registry.ModelSpec("llm_bench", "llm", settings), None, corpus)
+        model = LLMClassifier(registry.ModelSpec("llm_bench", "chat", settings), None, corpus)
         sent, start = server.requests, time.perf_counter()
         model.predict(few)
         report["llm_answers_known"] = rates(len(few), time.perf_counter() - start, server.requests - sent)

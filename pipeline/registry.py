@@ -59,9 +59,9 @@ def _is_address(given: str) -> bool:
 
 
 def _is_onnx_folder(given: str) -> bool:
-    """An ONNX export (a folder with a .onnx file), or a folder with no weights transformers could have written."""
+    """An ONNX export: a folder with a .onnx file."""
     folder = Path(given)
-    return folder.is_dir() and (any(folder.glob("*.onnx")) or not any(folder.glob("*.safetensors")))
+    return folder.is_dir() and any(folder.glob("*.onnx"))
 
 
 KINDS = (
@@ -117,7 +117,7 @@ KINDS = (
         no_dynamics=TRAINED_ELSEWHERE,
     ),
     Kind(
-        "llm",
+        "chat",
         "an LLM classifier",
         address=True,
         hint='give its OpenAI-compatible endpoint, e.g. url = "http://127.0.0.1:8000/v1"',

@@ -57,7 +57,7 @@ create table model_kinds (
     rank integer not null unique
 );
 comment on table model_kinds is 'The kinds of model reviewlens analyses (pipeline/registry.py): trained here, given by the user, or the baseline.';
-comment on column model_kinds.kind is 'Name of the kind: trained, served, onnx, keras, transformer, llm, predictions, baseline.';
+comment on column model_kinds.kind is 'Name of the kind: trained, served, onnx, keras, transformer, chat, predictions, baseline.';
 comment on column model_kinds.title is 'Where such a model comes from, as the pages say it.';
 comment on column model_kinds.given_with is 'The make variable that gives one (MODEL or PREDICTIONS); null for those built in or given in the settings (an LLM).';
 comment on column model_kinds.no_dynamics is 'Why a model of this kind has no training dynamics (null: trained here, it has them).';
@@ -93,7 +93,7 @@ create table models (
 comment on table models is 'The models compared: those of the models setting, trained here or given as a file (MODEL=) or as predictions (PREDICTIONS=), and the TF-IDF baseline.';
 comment on column models.model is 'Short name, as in the settings: dense, cnn, ..., a given model''s file name, and baseline.';
 comment on column models.rank is 'Order of the models on the pages: as in the models setting, then the baseline.';
-comment on column models.kind is 'Its kind (model_kinds.kind): trained (a Keras model trained here), served (a model served over HTTP), onnx (an ONNX export), keras (a Keras model file), transformer (a fine-tuned transformer checkpoint), llm (an LLM behind a chat endpoint), predictions (predictions made elsewhere) or baseline (scikit-learn).';
+comment on column models.kind is 'Its kind (model_kinds.kind): trained (a Keras model trained here), served (a model served over HTTP), onnx (an ONNX export), keras (a Keras model file), transformer (a fine-tuned transformer checkpoint), chat (an LLM classifier behind a chat endpoint), predictions (predictions made elsewhere) or baseline (scikit-learn).';
 comment on column models.architecture is 'dense, cnn or another architecture of the settings for a model trained here; null for the others.';
 comment on column models.file is 'A given model: the file (or checkpoint or ONNX folder) it was read from, or the address it was called at.';
 comment on column models.sha256 is 'A given model: the SHA-256 checksum of its file (of a folder: of its files and their names; of a model called at an address: of the address, its model, prompt and version settings).';

@@ -410,11 +410,16 @@ def comparison_section(report: Report, con: duckdb.DuckDBPyConnection, shared: S
 def highest_loss_section(report: Report, con: duckdb.DuckDBPyConnection, shared: Shared) -> None:
     """The highest-loss test texts of each model, with their heat maps."""
     report.add("h2", f"Highest-loss {shared.noun}")
+    called = shared.figures[shared.figures["calls_per_text"].notna()]
+    how = "".join(
+        f" {row.model}'s by {row.heat_maps}, calling it with words left out ({row.calls_per_text:.0f} calls a text)."
+        for row in called.itertuples()
+    )
     report.add(
         "p",
-        f"The {HIGHEST_LOSS} test {shared.noun} with the highest loss under each model. Integrated gradients: how much "
-        "each word pushed the model toward the true label (green) or away from it (red), darker is stronger; grey "
-        "words were cut off.",
+        f"The {HIGHEST_LOSS} test {shared.noun} with the highest loss under each model. Heat maps: how much each word "
+        "pushed the model toward the true label (green) or away from it (red), darker is stronger; grey words were "
+        f"cut off. By integrated gradients (the baseline's exact).{how}",
         "note",
     )
     worst = pd.concat(

@@ -47,7 +47,8 @@ def read_config(folder: Path, name: str, settings: dict | None = None) -> dict:
     if model_type not in SUPPORTED:
         raise PipelineError(
             f"{where}: architecture {model_type or 'unknown'!r} is not supported; reviewlens reads "
-            f"{', '.join(SUPPORTED)} checkpoints (keras-hub has no converter for the others)"
+            f"{', '.join(SUPPORTED)} checkpoints (keras-hub has no converter for the others): export it to ONNX "
+            "(optimum-cli export onnx --task text-classification) and give that folder"
         )
     heads = config.get("architectures") or []
     if heads and not any(head.endswith("ForSequenceClassification") for head in heads):
@@ -61,7 +62,10 @@ def read_config(folder: Path, name: str, settings: dict | None = None) -> dict:
                 f"{where}: holds its weights as pytorch_model.bin only; reviewlens reads safetensors: save the model "
                 "again with model.save_pretrained(folder, safe_serialization=True)"
             )
-        raise PipelineError(f"{where}: no model.safetensors; save the model with model.save_pretrained(folder)")
+        raise PipelineError(
+            f"{where}: no model.safetensors and no model.onnx; save the model with model.save_pretrained(folder), or "
+            "export it to ONNX (optimum-cli export onnx --task text-classification)"
+        )
     if not (folder / "tokenizer.json").is_file() and not any(
         all((folder / file).is_file() for file in files) for files in VOCABULARY_FILES
     ):

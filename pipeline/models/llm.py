@@ -1,5 +1,5 @@
 """An LLM as a classifier, through an OpenAI-compatible chat endpoint (OpenAI, vLLM, llama.cpp's server, Ollama),
-behind the one model interface: `[name] architecture = "llm"` with its url, model and prompt in the settings.
+behind the one model interface: `[name] architecture = "chat"` with its url, model and prompt in the settings.
 
 Each text is one request: the prompt template with the label list and the text, at temperature 0, asking for the
 log-probabilities of the answer's first token and its most likely alternatives. A label's probability is the sum of
@@ -34,10 +34,7 @@ def cleaned(token: str) -> str:
 
 class LLMClassifier(WithoutGradients):
     def __init__(self, spec: ModelSpec, endpoint_file: Path | None, corpus: Corpus) -> None:
-        self.name, self.kind, self.settings = spec.name, spec.kind, spec.settings
-        self.labels = corpus.labels
-        self.method, self.max_calls = self.settings["heat_maps"], self.settings["max_calls"]
-        self.heat_maps = spec.heat_maps
+        super().__init__(spec, corpus)
         if not self.settings["model"]:
             raise PipelineError(f'model {spec.name}: no model name; set [{spec.name}] model, e.g. "gpt-4o-mini"')
         for field in ("{labels}", "{text}"):

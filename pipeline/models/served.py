@@ -21,10 +21,7 @@ TOLERANCE = 1e-3  # how far an answer's probabilities may sum from 1
 
 class ServedClassifier(WithoutGradients):
     def __init__(self, spec: ModelSpec, endpoint_file: Path | None, corpus: Corpus) -> None:
-        self.name, self.kind, self.settings = spec.name, spec.kind, spec.settings
-        self.labels = corpus.labels
-        self.method, self.max_calls = self.settings["heat_maps"], self.settings["max_calls"]
-        self.heat_maps = spec.heat_maps
+        super().__init__(spec, corpus)
         self.endpoint = Endpoint(
             spec.name, self.settings, self.settings["url"], endpoint_file and answers_file(endpoint_file, spec.name)
         )
@@ -61,9 +58,15 @@ class ServedClassifier(WithoutGradients):
         where = self.endpoint.where
         if not isinstance(rows, list) or len(rows) != len(texts):
             got = f"{len(rows)} rows" if isinstance(rows, list) else f"no list of predictions ({str(answer)[:60]})"
+            # MLflow's sklearn flavour hands a pipeline the data frame, which a bare TfidfVectorizer reads as one text.
+            hint = (
+                "; a scikit-learn pipeline served by MLflow must pick the text column (e.g. a ColumnTransformer)"
+                if isinstance(rows, list) and len(rows) == 1 < len(texts)
+                else ""
+            )
             raise PipelineError(
                 f"{where}: answered {got} for {len(texts)} texts; it must answer one row of class probabilities per "
-                'text, {"predictions": [[...], ...]}'
+                f'text, {{"predictions": [[...], ...]}}{hint}'
             )
         found = []
         for row in rows:

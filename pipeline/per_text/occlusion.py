@@ -28,6 +28,7 @@ import pandas as pd
 
 from pipeline.data.text import tokenize_all
 from pipeline.models.classifier import Classifier, Corpus, Scores, align
+from pipeline.registry import ModelSpec
 
 WORD = re.compile(r"\S+")
 TAG = re.compile(r"<[^>]*>")  # HTML residue (IMDB's <br />): a space, as the pipeline's cleaning makes it
@@ -161,8 +162,10 @@ def attribute(model: Classifier, corpus: Corpus, method: str, max_calls: int) ->
 class WithoutGradients(Classifier):
     """A model whose heat maps are made by calling it (its settings say how: heat_maps, max_calls)."""
 
-    method: str
-    max_calls: int
+    def __init__(self, spec: ModelSpec, corpus: Corpus) -> None:
+        self.name, self.kind, self.settings, self.labels = spec.name, spec.kind, spec.settings, corpus.labels
+        self.method, self.max_calls = self.settings["heat_maps"], self.settings["max_calls"]
+        self.heat_maps = spec.heat_maps  # as the pages say it
 
     def attribute(self, corpus: Corpus, steps: int, batch_size: int) -> Scores:
         scores, calls = attribute(self, corpus, self.method, self.max_calls)

@@ -38,7 +38,7 @@ label_column = "category"
 id_column = "ticket_no"
 
 [bot]
-architecture = "llm"
+architecture = "chat"
 url = "{openai}"
 model = "tiny-classifier"
 attribute_errors = 6
@@ -98,7 +98,7 @@ def test_served_and_llm_models_are_analysed_like_any_other(served, model, ticket
     build, name = served["build"], f"served_{served['mlflow'].port}"
     models = query(build, "select * from models order by rank").set_index("model")
     assert list(models.index) == ["bot", name, "baseline"]
-    assert models.loc[name, "kind"] == "served" and models.loc["bot", "kind"] == "llm"
+    assert models.loc[name, "kind"] == "served" and models.loc["bot", "kind"] == "chat"
     assert models.loc[name, "file"] == served["mlflow"].url
     assert models.loc[[name, "bot"], "tested"].all() and models.loc[[name, "bot"], "attributed"].all()
     assert models.loc[name, "heat_maps"] == "partition SHAP" and models.loc["bot", "heat_maps"] == "occlusion"
@@ -177,14 +177,16 @@ def test_an_endpoint_that_refuses_stops_the_build_and_keeps_the_database(served,
     build = copy_build(served["build"], tmp_path / "build")
     database = build / "reviewlens.duckdb"
     stamp = database.stat().st_mtime_ns
-    address = f"http://127.0.0.1:{closed_port()}/invocations"
+    port = closed_port()
+    address = f"http://127.0.0.1:{port}/invocations"
+    settings = SETTINGS.split("[served_")[0].format(openai=served["openai"].url)
     config = tiny_settings_with(
-        tmp_path / "settings.toml", SETTINGS.split("[served_")[0].format(openai=served["openai"].url)
+        tmp_path / "settings.toml", f"{settings}\n[served_{port}]\nretries = 1\nbackoff = 0.1\n"
     )
     result = make(build, "all", data=served["data"], config=config, models=[address])
     assert result.returncode != 0
     line = last_error_line(result)
-    assert address in line and "cannot connect" in line and "after 4 tries" in line, result.stderr[-2000:]
+    assert address in line and "cannot connect" in line and "after 2 tries" in line, result.stderr[-2000:]
     assert database.stat().st_mtime_ns == stamp
 
 
@@ -223,8 +225,8 @@ def served_model(url: str, **settings) -> ServedClassifier:
 
 def llm_model(url: str, **settings) -> LLMClassifier:
     config = load_config()
-    table = {**config["llm"], "url": url, "model": "tiny", "sha256": "x", **FAST, **settings}
-    return LLMClassifier(registry.ModelSpec("bot", "llm", table), None, _corpus(["a"]))
+    table = {**config["chat"], "url": url, "model": "tiny", "sha256": "x", **FAST, **settings}
+    return LLMClassifier(registry.ModelSpec("bot", "chat", table), None, _corpus(["a"]))
 
 
 @pytest.mark.parametrize(
@@ -279,13 +281,13 @@ def test_a_refused_connection_and_a_missing_or_wrong_secret(model, corpus, monke
 def test_a_heat_map_method_and_a_secret_are_checked_settings(tmp_path):
     config = tmp_path / "method.toml"
     config.write_text(
-        'models = ["bot"]\n[bot]\narchitecture = "llm"\nurl = "http://127.0.0.1:1/v1"\nheat_maps = "shap"\n'
+        'models = ["bot"]\n[bot]\narchitecture = "chat"\nurl = "http://127.0.0.1:1/v1"\nheat_maps = "shap"\n'
     )
     with pytest.raises(PipelineError, match=r"\[bot\] heat_maps = 'shap'; use one of 'occlusion', 'partition'"):
         load_config(config)
     config = tmp_path / "leak.toml"
     config.write_text(
-        'models = ["bot"]\n[bot]\narchitecture = "llm"\nurl = "http://127.0.0.1:1/v1"\ntoken_env = "sk-abc 123"\n'
+        'models = ["bot"]\n[bot]\narchitecture = "chat"\nurl = "http://127.0.0.1:1/v1"\ntoken_env = "sk-abc 123"\n'
     )
     with pytest.raises(PipelineError, match="token_env must name an environment variable"):
         load_config(config)

@@ -92,23 +92,25 @@ attribute_sample = 3
 
 
 def test_bad_onnx_folders_say_what_to_do(tmp_path, tickets_csv):
+    # An export whose graph has another name than the settings say, and a folder with neither weights nor a graph.
+    quantized = shutil.copytree(FOLDERS / "bert", tmp_path / "quantized")
+    (quantized / "model.onnx").rename(quantized / "model_quantized.onnx")
     empty = tmp_path / "nothing_here"
     empty.mkdir()
-    (empty / "config.json").write_text("{}")
+    (empty / "config.json").write_text('{"model_type": "bert"}')
     config = tiny_settings_with(tmp_path / "settings.toml", '[data]\ntext_column = "body"\nlabel_column = "category"\n')
-    result = make(tmp_path / "build", "all", data=tickets_csv, config=config, models=[empty])
-    line = last_error_line(result)
-    assert (
-        result.returncode != 0
-        and "no model.onnx and no model.safetensors" in line
-        and "optimum-cli export onnx" in line
-    )
+    for folder, said in (
+        (quantized, "no model.onnx (it has model_quantized.onnx: name one in [quantized] onnx_file); export one with"),
+        (empty, "no model.safetensors and no model.onnx; save the model with model.save_pretrained(folder), or export"),
+    ):
+        result = make(tmp_path / "build", "all", data=tickets_csv, config=config, models=[folder])
+        line = last_error_line(result)
+        assert result.returncode != 0 and said in line and "\n" not in line, result.stderr[-2000:]
     # A graph of three classes against data of two.
+    config = load_config(None, {"MODEL": [str(FOLDERS / "bert")]})
+    corpus = _corpus(["a"])
+    corpus.labels = ["billing", "login"]
     with pytest.raises(PipelineError, match=r"the graph's logits output has 3 outputs .* but the data has 2 labels"):
-        config = load_config(None, {"MODEL": [str(FOLDERS / "bert")]})
-        spec = registry.ModelSpec("bert", "onnx", config["bert"])
-        corpus = _corpus(["a"])
-        corpus.labels = ["billing", "login"]
-        OnnxClassifier(spec, FOLDERS / "bert", corpus)
+        OnnxClassifier(registry.ModelSpec("bert", "onnx", config["bert"]), FOLDERS / "bert", corpus)
     with pytest.raises(PipelineError, match=r"no output 'hidden'; set \[bert\] latent_output to one of logits"):
         opened(FOLDERS / "bert", latent_output="hidden")

@@ -174,9 +174,9 @@ first_prediction = verdicts.loc[(compared or list(verdicts.index))[0], "predicte
 default = [opened.label] if len(classes) == 2 else list(dict.fromkeys([opened.label, first_prediction]))
 chosen = st.multiselect("Toward the class", classes, default=default, key="toward")
 st.caption(
-    "Integrated gradients: how much each word pushed the model toward the class (green) or away from it (red); "
-    "darker is stronger, relative to the model's strongest word in this text. Grey words were cut off: the "
-    "model never saw them. The baseline's are exact: each word's share of its TF-IDF terms."
+    "How much each word pushed the model toward the class (green) or away from it (red); darker is stronger, "
+    "relative to the model's strongest word in this text. Grey words were cut off: the model never saw them. By "
+    "integrated gradients, unless said below; the baseline's are exact: each word's share of its TF-IDF terms."
 )
 called = figures[figures["model"].isin(attributed) & figures["calls_per_text"].notna()]
 for row in called.itertuples():
