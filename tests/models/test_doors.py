@@ -256,6 +256,16 @@ def test_a_flaky_endpoint_is_tried_again(model, corpus):
     np.testing.assert_allclose(got, model.predict_proba(list(corpus.texts)), atol=1e-6)
 
 
+def test_a_served_model_in_another_label_order(model, corpus):
+    """Its probabilities come in its own order ([name] labels); they are laid in the data's."""
+    reverse = LABELS[::-1]
+    with mlflow_server(lambda texts: model.predict_proba(texts)[:, ::-1]) as server:
+        got = served_model(server.url, labels=reverse).predict(corpus)[0]
+    np.testing.assert_allclose(got, model.predict_proba(list(corpus.texts)), atol=1e-6)
+    with pytest.raises(PipelineError, match=r"labels \(a, b, c\) are not the data's \(billing, delivery, login\)"):
+        served_model("http://127.0.0.1:1/invocations", labels=["a", "b", "c"])
+
+
 def test_batches_and_the_request_cap(model, corpus):
     with mlflow_server(model.predict_proba) as server:
         served_model(server.url, batch_size=3, concurrency=2).predict(corpus)
