@@ -30,7 +30,7 @@ from viewer.pages import PAGES
 LABELS = list(TICKETS)
 SECRET = "s3cr3t-t0ken-never-stored"
 SETTINGS = """
-models = ["bot"]
+models = ["bot", "plain"]
 
 [data]
 text_column = "body"
@@ -43,6 +43,12 @@ url = "{openai}"
 model = "tiny-classifier"
 attribute_errors = 6
 attribute_sample = 4
+
+[plain]
+architecture = "chat"
+url = "{openai}"
+model = "tiny-classifier"
+logprobs = false
 
 [served_{port}]
 token_env = "REVIEWLENS_TEST_TOKEN"
@@ -97,7 +103,7 @@ def query(build, sql: str, *args) -> pd.DataFrame:
 def test_served_and_llm_models_are_analysed_like_any_other(served, model, tickets, off_label):
     build, name = served["build"], f"served_{served['mlflow'].port}"
     models = query(build, "select * from models order by rank").set_index("model")
-    assert list(models.index) == ["bot", name, "baseline"]
+    assert list(models.index) == ["bot", "plain", name, "baseline"]
     assert models.loc[name, "kind"] == "served" and models.loc["bot", "kind"] == "chat"
     assert models.loc[name, "file"] == served["mlflow"].url
     assert models.loc[[name, "bot"], "tested"].all() and models.loc[[name, "bot"], "attributed"].all()
@@ -115,7 +121,7 @@ def test_served_and_llm_models_are_analysed_like_any_other(served, model, ticket
         got = np.stack(mine["probabilities"].to_numpy())
         answered = ~mine["text"].isin(off_label).to_numpy() if which == "bot" else np.ones(len(mine), bool)
         np.testing.assert_allclose(got[answered], theirs[answered], atol=1e-5)
-    off = query(build, "select * from off_label_answers")
+    off = query(build, "select * from off_label_answers where model = 'bot'")
     texts = query(build, "select text_id, text from texts")
     assert models.loc["bot", "off_label"] == texts["text"].isin(off_label).sum() == len(off) > 0
     assert set(off["answer"]) == {"I cannot tell."}
@@ -129,7 +135,17 @@ def test_served_and_llm_models_are_analysed_like_any_other(served, model, ticket
     assert heat.loc[name, "texts"] == models.loc[name, "attributed_texts"] >= 4
     assert heat.loc[name, "gap"] < 1e-4
     assert models.loc[name, "calls_per_text"] > 1 and models.loc["bot", "calls_per_text"] > 1
+    # Without log-probabilities, its classes alone: no loss and no heat maps, but behavioural tests on its classes.
+    assert not models.loc["plain", "has_probabilities"] and not models.loc["plain", "attributed"]
+    assert "logprobs = false" in models.loc["plain", "no_probabilities"] and pd.isna(models.loc["plain", "heat_maps"])
+    assert models.loc["plain", "off_label"] == models.loc["bot", "off_label"]
+    plain = predictions[predictions["model"] == "plain"]
+    assert plain["probabilities"].isna().all() and plain["loss"].isna().all()
+    answered = ~plain["text"].isin(off_label).to_numpy()
+    expected = np.array(LABELS)[model.predict_proba(plain["text"]).argmax(axis=1)]
+    assert (plain["predicted_label"].to_numpy()[answered] == expected[answered]).all()
     results = query(build, "select model, count(*) as cases from behaviour_results group by model").set_index("model")
+    assert results.loc["plain", "cases"] == results.loc["bot", "cases"]
     assert (
         results.loc[name, "cases"] == results.loc["bot", "cases"] == len(query(build, "select * from behaviour_cases"))
     )

@@ -10,6 +10,8 @@ probabilities the model's predictions already hold. A case fails when
 - invariance: the predicted class changes;
 - direction: the probability of the case's class moves against the expectation by more than the tolerance;
 - template: the predicted class is not the case's label.
+A model that gives its class alone (an LLM without log-probabilities) has probability 1 for its class and 0 for the
+others, so its direction cases fail when the class turns the wrong way.
 """
 
 from __future__ import annotations
@@ -45,6 +47,16 @@ def verdicts(
     )
 
 
+def before_probabilities(predictions: pd.DataFrame, labels: list[str]) -> pd.Series:
+    """Each text's probabilities by text_id; for a model of predicted classes alone (an LLM without log-probabilities),
+    1 for its class and 0 for the others, as it answers the changed texts."""
+    found = predictions.set_index("text_id")
+    if not found["probabilities"].isna().any():
+        return found["probabilities"]
+    classes = found["predicted_label"].map({label: i for i, label in enumerate(labels)}).to_numpy()
+    return pd.Series(list(np.eye(len(labels))[classes]), index=found.index)
+
+
 def main() -> None:
     p = cli.parser(__doc__)
     p.add_argument("--models", required=True, nargs="+", help="names from the models setting, the baseline too")
@@ -64,7 +76,7 @@ def main() -> None:
     for name, weights, predictions_path, out in zip(args.models, args.weights, args.predictions, args.out, strict=True):
         model = load(registry.spec(config, name), weights, corpus)
         after = model.predict(changed)[0] if len(cases) else np.zeros((0, k))
-        predictions = artifacts.read_predictions(predictions_path).set_index("text_id")["probabilities"]
+        predictions = before_probabilities(artifacts.read_predictions(predictions_path), corpus.labels)
         before = np.full((len(cases), k), np.nan)
         if known.any():
             before[known] = np.stack(predictions.loc[cases.loc[known, "text_id"].astype(int)].to_numpy())
