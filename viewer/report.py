@@ -422,6 +422,10 @@ def highest_loss_section(report: Report, con: duckdb.DuckDBPyConnection, shared:
         f"cut off. By integrated gradients (the baseline's exact).{how}",
         "note",
     )
+    with_loss = shared.models_where("compared", "has_probabilities")
+    if not with_loss:
+        report.add("p", "No model here gives probabilities, so none has a loss to rank its texts by.", "note")
+        return
     worst = pd.concat(
         read(
             con,
@@ -436,7 +440,7 @@ def highest_loss_section(report: Report, con: duckdb.DuckDBPyConnection, shared:
             limit=HIGHEST_LOSS,
             **ALL_LOSSES,
         ).assign(model=model)
-        for model in shared.models_where("compared", "has_probabilities")
+        for model in with_loss
     )
     for text_id, among in worst.groupby("text_id", sort=False)["model"]:
         shown = read(con, "text", text_id=int(text_id)).iloc[0]

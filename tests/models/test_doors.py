@@ -6,6 +6,8 @@ bad endpoint, answer and secret."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -21,7 +23,7 @@ from pipeline.models.classifier import Classifier, Corpus
 from pipeline.models.llm import LLMClassifier
 from pipeline.models.served import ServedClassifier
 from pipeline.per_text import occlusion
-from tests.conftest import copy_build, make, run_page, tiny_settings_with
+from tests.conftest import ROOT, copy_build, make, run_page, tiny_settings_with
 from tests.own_data import TICKETS
 from tests.serving import closed_port, mlflow_server, openai_server
 from viewer.database import open_database
@@ -394,3 +396,17 @@ def test_the_settings_name_a_served_model_after_its_endpoint():
     config = load_config(None, {"MODEL": ["https://x.cloud.databricks.com/serving-endpoints/tickets-v2/invocations"]})
     assert config["models"][-1] == "tickets_v2" and config["tickets_v2"]["architecture"] == "served"
     assert json.loads(json.dumps(config["tickets_v2"]))["file"].endswith("/invocations")
+
+
+def test_the_report_says_how_each_models_heat_maps_were_made(served, tmp_path):
+    out = tmp_path / "report.html"
+    result = subprocess.run(
+        [sys.executable, "-m", "viewer.report", "--db", str(served["build"] / "reviewlens.duckdb"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    page = out.read_text()
+    assert "bot&#x27;s by occlusion, calling it with words left out" in page
+    assert f"served_{served['mlflow'].port}&#x27;s by partition SHAP" in page
