@@ -154,14 +154,14 @@ def _given_address(name: str, kind: registry.Kind, table: dict[str, Any]) -> dic
     return {**table, "file": url, "sha256": checksum}
 
 
-def given_name(given: str) -> str:
-    """The name of a model given by a make variable: its file's name without the suffix; a served model's, the last
-    part of its address's path before /invocations (Databricks and SageMaker name the endpoint there), else served_
-    and its port."""
-    if registry.kind("served").recognise(given):
+def given_name(given: str, kind: registry.Kind) -> str:
+    """The name of a model given by a make variable: its file's name without the suffix; a model called at an address,
+    the last part of its path before /invocations (Databricks and SageMaker name the endpoint there), else the kind's
+    name and the port."""
+    if kind.address:
         parts = urllib.parse.urlsplit(given)
         named = [part for part in parts.path.split("/") if part and part != "invocations"]
-        stem = named[-1] if named else f"served_{parts.port or parts.hostname}"
+        stem = named[-1] if named else f"{kind.name}_{parts.port or parts.hostname}"
     else:
         stem = Path(given).name.split(".")[0]
     return re.sub(r"[^a-z0-9_]+", "_", stem.lower()).strip("_") or "model"
@@ -175,12 +175,12 @@ def with_given(override: dict[str, Any], given: dict[str, list[str]], defaults: 
     models = list(override.get("models", defaults["models"]))
     for variable, files in given.items():
         for file in files:
-            name = given_name(file)
-            table = override.get(name, {})
             kind = registry.given_kind(file, variable)
+            name = given_name(file, kind)
+            table = override.get(name, {})
             if name in defaults or name in models or name == "config" or not isinstance(table, dict):
                 rename = (
-                    f'name it in CONFIG= instead: [my_{name}] architecture = "served", url = "{file}"'
+                    f'name it in CONFIG= instead: [my_{name}] architecture = "{kind.name}", url = "{file}"'
                     if kind.address
                     else f"rename the file, e.g. my_{Path(file).name}"
                 )

@@ -46,7 +46,7 @@ class Kind:
     why_not_run: str = ""  # why it has no behavioural tests, when it cannot be run (and no heat maps, when it has none)
     compared: bool = True  # compared with the other models (the baseline is the reference they are held against)
     no_dynamics: str = ""  # why it has no training dynamics; empty: trained here, it has them
-    heat_maps: str = "integrated gradients"  # how its heat maps are made: another way in its settings (heat_maps)
+    heat_maps: str = "integrated gradients"  # how its heat maps are made, unless its settings say (heat_maps)
 
     @property
     def runnable(self) -> bool:
@@ -77,7 +77,6 @@ KINDS = (
         opener="pipeline.models.served:load",
         latent=False,
         no_dynamics=TRAINED_ELSEWHERE,
-        heat_maps="occlusion",
     ),
     Kind(
         "onnx",
@@ -91,7 +90,6 @@ KINDS = (
         check="pipeline.models.onnx:check",
         inspect="pipeline.models.onnx:inspect",
         no_dynamics=TRAINED_ELSEWHERE,
-        heat_maps="occlusion",
     ),
     Kind(
         "keras",
@@ -125,7 +123,6 @@ KINDS = (
         opener="pipeline.models.llm:load",
         latent=False,
         no_dynamics=TRAINED_ELSEWHERE,
-        heat_maps="occlusion",
     ),
     Kind(
         "predictions",
@@ -217,6 +214,11 @@ def models(config: dict[str, Any]) -> list[ModelSpec]:
     """Every model of the run: those of the models setting in its order, then the baseline."""
     specs = [ModelSpec(name, _kind_of(config[name]), config[name]) for name in config["models"]]
     return specs + [ModelSpec(BASELINE, "baseline", config[BASELINE])]
+
+
+def compared(config: dict[str, Any]) -> list[str]:
+    """The models compared with each other: all but the baseline, the reference they are held against."""
+    return [model.name for model in models(config) if kind(model.kind).compared]
 
 
 def mapped(config: dict[str, Any]) -> list[str]:

@@ -53,6 +53,7 @@ create table model_kinds (
     kind varchar primary key,
     title varchar not null,
     given_with varchar check (given_with in ('MODEL', 'PREDICTIONS')),
+    address boolean not null,
     no_dynamics varchar,
     rank integer not null unique
 );
@@ -60,6 +61,7 @@ comment on table model_kinds is 'The kinds of model reviewlens analyses (pipelin
 comment on column model_kinds.kind is 'Name of the kind: trained, served, onnx, keras, transformer, chat, predictions, baseline.';
 comment on column model_kinds.title is 'Where such a model comes from, as the pages say it.';
 comment on column model_kinds.given_with is 'The make variable that gives one (MODEL or PREDICTIONS); null for those built in or given in the settings (an LLM).';
+comment on column model_kinds.address is 'Whether such a model is called at an address (a served model, an LLM): models.file is that address.';
 comment on column model_kinds.no_dynamics is 'Why a model of this kind has no training dynamics (null: trained here, it has them).';
 comment on column model_kinds.rank is 'Order of the kinds.';
 

@@ -87,6 +87,7 @@ def kinds_table() -> pd.DataFrame:
                 "kind": kind.name,
                 "title": kind.title,
                 "given_with": kind.given_with or None,
+                "address": kind.address,
                 "no_dynamics": kind.no_dynamics or None,
                 "rank": rank,
             }

@@ -57,18 +57,14 @@ class LLMClassifier(WithoutGradients):
         self.answered = 0
         self.without_logprobs = 0
 
+    def what(self) -> str:
+        return f"{self.settings['model']} at {self.settings['url']}, prompted with the {len(self.labels)} labels"
+
     def describe(self) -> dict:
         return {
-            "kind": self.kind,
-            "architecture": None,
-            "description": f"{self.settings['model']} at {self.settings['url']}, prompted with the {len(self.labels)} "
-            f"labels; heat maps by {self.heat_maps}",
-            "parameters": None,
-            "no_attributions": self.no_attributions,
-            "no_probabilities": self.no_probabilities,
+            **super().describe(),
             "off_label": [{"row": row, "answer": answer} for row, answer in self.off_label[:SHOWN_ANSWERS]],
             "off_label_count": len(self.off_label),
-            "answered": self.answered,
         }
 
     @property

@@ -102,19 +102,12 @@ class OnnxClassifier(WithoutGradients):
             width = self._run(["a"])[0].shape[-1]
         self.order = class_order(self.config, width, self.labels, self.settings, spec.name, "the graph's logits output")
 
-    def describe(self) -> dict:
+    def what(self) -> str:
         config = self.config
         layers = config.get("num_hidden_layers", config.get("n_layers"))
         width = config.get("hidden_size", config.get("dim"))
         shape = f"{layers} layers, {width} wide, " if layers and width else ""
-        return {
-            "kind": self.kind,
-            "architecture": None,
-            "description": f"ONNX {config.get('model_type', 'model')}: {shape}{self.length} tokens at most; "
-            f"heat maps by {self.heat_maps}",
-            "parameters": None,
-            "no_attributions": None,
-        }
+        return f"ONNX {config.get('model_type', 'model')}: {shape}{self.length} tokens at most"
 
     def _run(self, texts: list[str]) -> list[np.ndarray]:
         encodings = self.tokenizer.encode_batch([str(text) for text in texts])
@@ -155,8 +148,6 @@ class OnnxClassifier(WithoutGradients):
                 if latent is None:
                     latent = np.zeros((len(texts), vectors.shape[1]), np.float32)
                 latent[rows] = vectors
-        if latent is None and len(self.wanted) > 1:
-            latent = np.zeros((0, 1), np.float32)
         return probabilities, latent
 
 

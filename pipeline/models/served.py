@@ -34,14 +34,8 @@ class ServedClassifier(WithoutGradients):
         self.theirs = theirs
         self.order = np.array([theirs.index(label) for label in self.labels])
 
-    def describe(self) -> dict:
-        return {
-            "kind": self.kind,
-            "architecture": None,
-            "description": f"served at {self.settings['url']} (MLflow scoring protocol); heat maps by {self.heat_maps}",
-            "parameters": None,
-            "no_attributions": None,
-        }
+    def what(self) -> str:
+        return f"served at {self.settings['url']} (MLflow scoring protocol)"
 
     def predict(self, corpus: Corpus) -> tuple[np.ndarray, None]:
         texts = [str(text) for text in corpus.texts]

@@ -167,6 +167,20 @@ class WithoutGradients(Classifier):
         self.method, self.max_calls = self.settings["heat_maps"], self.settings["max_calls"]
         self.heat_maps = spec.heat_maps  # as the pages say it
 
+    def what(self) -> str:
+        """The model in a few words, for its description."""
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        return {
+            "kind": self.kind,
+            "architecture": None,
+            "description": f"{self.what()}; heat maps by {self.heat_maps}",
+            "parameters": None,
+            "no_attributions": self.no_attributions,
+            "no_probabilities": self.no_probabilities,
+        }
+
     def attribute(self, corpus: Corpus, steps: int, batch_size: int) -> Scores:
         scores, calls = attribute(self, corpus, self.method, self.max_calls)
         self.calls = calls if self.calls is None else np.concatenate([self.calls, calls])

@@ -305,8 +305,9 @@ def main() -> None:
     )
     # The compared models (not the baseline), with their clusters where they have a latent space (a served model,
     # an LLM have none).
-    compared = [spec.name for spec in registry.models(config) if registry.kind(spec.kind).compared]
-    joined = scored[scored["model"].isin(compared)].merge(clusters, on=["text_id", "model"], how="left")
+    joined = scored[scored["model"].isin(registry.compared(config))].merge(
+        clusters, on=["text_id", "model"], how="left"
+    )
     joined["cluster"] = joined["cluster"].astype("Int64")
 
     # A model of predicted classes alone (made elsewhere) has no probabilities and no loss: only its errors count.

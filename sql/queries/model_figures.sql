@@ -20,6 +20,7 @@ final as (
         models.kind,
         kinds.title as source,
         kinds.given_with,
+        kinds.address,
         models.architecture,
         models.description,
         models.file,

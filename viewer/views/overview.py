@@ -57,7 +57,7 @@ if not compared.within:
     st.caption(f"Compared with the base `{compared.base_file}`, built {compared.base_built_at}: the Compare page says "
                "what changed.")  # fmt: skip
 for row in figures[figures["file"].notna()].itertuples():
-    if row.kind in ("served", "chat"):
+    if row.address:
         st.caption(
             f"**{row.model}** is {row.source}, called at `{row.file}` (its settings' checksum `{row.sha256[:16]}…`)"
         )
