@@ -78,7 +78,7 @@ report: $(BUILD)/report.html
 
 ## Run the test suite (builds its own small data; installs Chromium for the browser tests if missing)
 # These run make themselves, each with its own jobs (MAKEFLAGS= keeps this make's job slots, which they cannot use).
-test: $(VENV)/.test $(CHROMIUM)
+test: $(VENV)/.test $(VENV)/.cluster $(CHROMIUM)
 	MAKEFLAGS= $(PY) -m pytest
 
 ## Run the full pipeline on the real data from scratch and write build/bench.json (ONLY=label_noise,...: those figures)
@@ -131,11 +131,20 @@ $(VENV)/.pipeline: $(LOCK) pyproject.toml | $(VENV)/bin/python
 $(VENV)/.test: $(LOCK) pyproject.toml $(VENV)/.pipeline
 	touch $@
 
+# Ray, for the per-text steps on a cluster: installed from its own lock only when RAY_ADDRESS is set, and for the
+# tests; a build without it neither installs nor imports Ray.
+CLUSTER_LOCK := requirements-cluster.lock
+$(VENV)/.cluster: $(CLUSTER_LOCK) $(VENV)/.pipeline
+	$(PY) -m pip install --quiet --no-deps -r $(CLUSTER_LOCK)
+	touch $@
+
 ## Refresh requirements.lock from pyproject.toml, keeping the current pins that still fit (UPGRADE=1: newest releases)
 lock: | $(VENV)/bin/python
 	$(PY) -m pip install --quiet uv==$(UV_VERSION)
 	$(VENV)/bin/uv pip compile pyproject.toml --extra pipeline --extra test --universal --quiet \
 		--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade) --output-file $(LOCK)
+	$(VENV)/bin/uv pip compile pyproject.toml --extra cluster --constraint $(LOCK) --universal --quiet \
+		--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade) --output-file $(CLUSTER_LOCK)
 
 .PHONY: lock
 
@@ -149,7 +158,7 @@ $(CHROMIUM):
 
 # One file per settings table, rewritten only when its content changes, so a new CNN setting
 # retrains the CNN and nothing else; config.json, all of them; and models.mk, the models these rules follow.
-$(BUILD)/settings/models.mk $(RESOLVED) $(SETTINGS) &: FORCE $(VENV)/.pipeline
+$(BUILD)/settings/models.mk $(RESOLVED) $(SETTINGS) &: FORCE $(VENV)/.pipeline $(if $(RAY_ADDRESS),$(VENV)/.cluster)
 	@$(STEP) settings --config $(CONFIG) --given MODEL="$(MODEL)" PREDICTIONS="$(PREDICTIONS)" --base "$(BASE)" \
 		--db $(DB) --out-dir $(BUILD)/settings
 
@@ -284,7 +293,7 @@ $(DB): $(call each,maps,npy,$(MAPPED)) $(call each,attributions,parquet,$(RUN)) 
 		$(call each,clusters,parquet,$(MAPPED:%=%_words)) $(call each,latent,npy,$(MAPPED)) \
 		$(call each,models,json,$(MODELS)) $(call each,predictions,parquet,$(MODELS)) $(BUILD)/metadata.parquet \
 		$(BUILD)/texts.parquet $(BUILD)/dataset.json $(BUILD)/tokens.npz $(BUILD)/settings/models.json \
-		$(BUILD)/settings/compare.json $(DYNAMICS)
+		$(BUILD)/settings/compare.json $(BUILD)/settings/database.json $(DYNAMICS)
 	$(STEP) build_db --config $(RESOLVED) --texts $(BUILD)/texts.parquet --dataset-info $(BUILD)/dataset.json \
 		--tokens $(BUILD)/tokens.npz --metadata $(BUILD)/metadata.parquet \
 		--models $(call each,models,json,$(MODELS)) --predictions $(call each,predictions,parquet,$(MODELS)) \

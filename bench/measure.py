@@ -40,8 +40,10 @@ def make(
     model: Path | None = None,
     predictions: Path | None = None,
     base: Path | None = None,
+    env: dict | None = None,
 ) -> float:
-    """Run a make target on the real data as a user would; return its wall time."""
+    """Run a make target on the real data as a user would (`env`: variables beside this process's); return its wall
+    time."""
     args = ["make", "-C", str(ROOT), target, f"BUILD={build}", f"DATA={data.resolve()}"]
     if base:
         args.append(f"BASE={base.resolve()}")
@@ -51,7 +53,7 @@ def make(
         args.append(f"MODEL={model.resolve()}")
     if predictions:
         args.append(f"PREDICTIONS={predictions.resolve()}")
-    env = {**os.environ, cli.TIMINGS_ENV: str(timings)} if timings else dict(os.environ)
+    env = {**os.environ, **(env or {}), **({cli.TIMINGS_ENV: str(timings)} if timings else {})}
     start = time.perf_counter()
     if subprocess.run(args, env=env).returncode != 0:
         raise PipelineError(f"make {target} on {data} failed; see the lines above")

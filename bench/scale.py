@@ -20,14 +20,17 @@ N must be at least 200, and the pipeline must fit in memory: N is refused when t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -362,12 +365,66 @@ def measure_size(n: int, args, root: Path) -> dict:
         figures["page_seconds"] = measure.page_timings(database)
     except Exception as error:  # the pages are measured elsewhere too: a failure here must not lose the run
         figures["page_seconds"] = {"error": f"{type(error).__name__}: {error}"[:2000]}
-    say(f"{n:,} texts: pages {figures['page_seconds']}")
+    say(f"{n:,} texts: pages {figures['page_seconds']}; the per-text steps again, here and on a local Ray cluster")
+    figures["cluster"] = cluster_overhead(build, data, args.config)
+    say(f"{n:,} texts: per-text steps here {figures['cluster']['here_seconds']} s, on Ray "
+        f"{figures['cluster']['ray_seconds']} s (overhead {figures['cluster']['overhead']:.0%})")  # fmt: skip
     (build / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
     if not args.keep:
         for path in build.iterdir():
             if path.name not in ("timings.jsonl", "figures.json"):
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return figures
+
+
+# What the per-text steps write (pipeline/parts.py runs them on a cluster): removed from a copy of a build, they are
+# made again, and what follows them. The tokens stay, so that the models are not trained again.
+PER_TEXT_OUTPUTS = ["metadata.parquet", "predictions", "latent", "attributions", "maps", "behaviour/*.parquet",
+                    "models/baseline.*"]  # fmt: skip
+
+
+def without_per_text(build: Path, copy: Path) -> Path:
+    """A copy of a build, its times kept, without the per-text steps' outputs."""
+    shutil.copytree(build, copy, symlinks=True)
+    for pattern in PER_TEXT_OUTPUTS:
+        for path in copy.glob(pattern):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return copy
+
+
+@contextlib.contextmanager
+def local_cluster() -> Iterator[str]:
+    """A Ray head on this machine with every core (`ray start`), stopped after; its address."""
+    ray = str(Path(sys.executable).with_name("ray"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    head = ["--head", "--node-ip-address", "127.0.0.1", "--port", str(port), "--include-dashboard", "false"]
+    started = subprocess.run([ray, "start", *head, "--disable-usage-stats"], env=env, capture_output=True)
+    if started.returncode != 0:
+        raise PipelineError(f"ray start failed: {started.stderr.decode()[-500:]}")
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([ray, "stop", "--force"], env=env, capture_output=True)
+
+
+def cluster_overhead(build: Path, data: Path, config: str | None) -> dict:
+    """The per-text steps (and what follows them) made again from two copies of the build: here, and through a Ray
+    cluster on this machine. Each rebuild's wall time and the per-text steps' seconds; the overhead is Ray's wall time
+    over the local one, less 1."""
+    from bench import measure
+
+    figures = {}
+    with local_cluster() as address:
+        for route, env in (("here", {}), ("ray", {"RAY_ADDRESS": address})):
+            copy = without_per_text(build, build.with_name(f"{build.name}-{route}"))
+            timings = copy / "timings-again.jsonl"
+            figures[f"{route}_seconds"] = measure.make("all", copy, data, config, timings, env=env)
+            figures[f"{route}_steps"] = step_figures(read_timings(timings))
+            shutil.rmtree(copy)
+    figures["overhead"] = round(figures["ray_seconds"] / figures["here_seconds"] - 1, 3)
     return figures
 
 

@@ -17,6 +17,8 @@ from pipeline.errors import PipelineError
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = ROOT / "pipeline" / "config.toml"
 SCHEMA_VERSION = 10
+# Where the per-text tables go ([database] per_text): the one DuckDB file, or Parquet parts beside it.
+PER_TEXT_STORAGE = ("file", "parquet")
 # The files of the project other than modules that this process has read (sql_file): with its modules, what a
 # step's dependency file lists (pipeline/cli.py).
 SOURCES: set[Path] = set()
@@ -104,6 +106,14 @@ def load_config(path: Path | str | None = None, given: dict[str, list[str]] | No
             )
     if not config["models"]:
         raise PipelineError(f'{where}: models is empty; name at least one, e.g. models = ["dense"]')
+    database = config["database"]
+    if database["per_text"] not in PER_TEXT_STORAGE:
+        raise PipelineError(
+            f"{where}: [database] per_text = {database['per_text']!r}; use one of "
+            f"{', '.join(map(repr, PER_TEXT_STORAGE))}"
+        )
+    if database["part_rows"] < 1:
+        raise PipelineError(f"{where}: [database] part_rows = {database['part_rows']}; give a number of rows above 0")
     for spec in registry.models(config):
         if spec.settings.get("heat_maps", "occlusion") not in registry.HEAT_MAPS:
             raise PipelineError(

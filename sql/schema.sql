@@ -14,7 +14,7 @@ create table meta (
     value varchar not null
 );
 comment on table meta is 'How this file was built: schema version, dataset checksum, settings, library versions, build time.';
-comment on column meta.key is 'Name of the fact: schema_version, dataset_file, dataset_sha256, dataset_kind (imdb or table), split_source (given or made), config, config_digest, versions, built_at.';
+comment on column meta.key is 'Name of the fact: schema_version, dataset_file, dataset_sha256, dataset_kind (imdb or table), split_source (given or made), config, config_digest, versions, built_at, storage (file: every table in this file; parquet: texts, predictions, latent_space and attributions are views of Parquet parts) and, with parquet, parts (their folder, relative to this file''s).';
 comment on column meta.value is 'The fact as text; config and versions are JSON.';
 
 create table labels (

@@ -1,6 +1,7 @@
-"""requirements.lock pins every package the project needs, and the project's venv holds exactly those versions.
+"""requirements.lock pins every package the project needs, and the project's venv holds exactly those versions;
+requirements-cluster.lock pins the optional extra for a Ray cluster at the same versions.
 
-The Makefile installs from the lock alone (`make lock` rewrites it), so a new machine gets the versions the tests
+The Makefile installs from the locks alone (`make lock` rewrites them), so a new machine gets the versions the tests
 passed with. These checks read files and installed metadata only: no network.
 """
 
@@ -17,13 +18,15 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements.lock"
+CLUSTER_LOCK = ROOT / "requirements-cluster.lock"
 PYPROJECT = ROOT / "pyproject.toml"
+CLUSTER = "cluster"  # the extra with a lock of its own, installed only for a cluster and the tests
 
 
-def lock_entries() -> list[tuple[int, str, Requirement]]:
+def lock_entries(lock: Path = LOCK) -> list[tuple[int, str, Requirement]]:
     """Every requirement line of the lock, as (line number, raw line, parsed requirement)."""
     entries = []
-    for number, raw in enumerate(LOCK.read_text().splitlines(), start=1):
+    for number, raw in enumerate(lock.read_text().splitlines(), start=1):
         line = raw.split(" #", 1)[0].strip()
         if not line or line.startswith("#"):
             continue
@@ -32,20 +35,22 @@ def lock_entries() -> list[tuple[int, str, Requirement]]:
     return entries
 
 
-def pins() -> dict[str, str]:
+def pins(lock: Path = LOCK) -> dict[str, str]:
     """Package name to pinned version, for the entries whose marker holds in this interpreter."""
     return {
         canonicalize_name(req.name): next(iter(req.specifier)).version
-        for _, _, req in lock_entries()
+        for _, _, req in lock_entries(lock)
         if req.marker is None or req.marker.evaluate()
     }
 
 
-def project_requirements() -> list[Requirement]:
+def project_requirements(cluster: bool = False) -> list[Requirement]:
+    """The project's requirements in the main lock, or (cluster) those of the cluster's extra."""
     project = tomllib.loads(PYPROJECT.read_text())["project"]
-    names = list(project.get("dependencies", []))
-    for extra in project.get("optional-dependencies", {}).values():
-        names.extend(extra)
+    names = [] if cluster else list(project.get("dependencies", []))
+    for name, extra in project.get("optional-dependencies", {}).items():
+        if (name == CLUSTER) == cluster:
+            names.extend(extra)
     return [Requirement(name) for name in names]
 
 
@@ -67,15 +72,24 @@ def test_each_package_appears_once_per_environment():
         seen[key] = number
 
 
-def test_every_dependency_of_pyproject_is_locked_at_a_version_it_allows():
-    locked = {canonicalize_name(req.name): req for _, _, req in lock_entries()}
-    for wanted in project_requirements():
+@pytest.mark.parametrize("lock", [LOCK, CLUSTER_LOCK], ids=["main", "cluster"])
+def test_every_dependency_of_pyproject_is_locked_at_a_version_it_allows(lock):
+    locked = {canonicalize_name(req.name): req for _, _, req in lock_entries(lock)}
+    for wanted in project_requirements(cluster=lock == CLUSTER_LOCK):
         name = canonicalize_name(wanted.name)
-        assert name in locked, f"{wanted.name} is in pyproject.toml but not in requirements.lock: run make lock"
+        assert name in locked, f"{wanted.name} is in pyproject.toml but not in {lock.name}: run make lock"
         version = next(iter(locked[name].specifier)).version
         assert wanted.specifier.contains(version, prereleases=True), (
-            f"requirements.lock pins {wanted.name}=={version}, outside pyproject.toml's {wanted}: run make lock"
+            f"{lock.name} pins {wanted.name}=={version}, outside pyproject.toml's {wanted}: run make lock"
         )
+
+
+def test_the_cluster_lock_agrees_with_the_main_one():
+    # Both are installed in one venv for the cluster's tests: a package in both has one version.
+    main, cluster = pins(), pins(CLUSTER_LOCK)
+    differ = {name: (main[name], cluster[name]) for name in main.keys() & cluster.keys() if main[name] != cluster[name]}
+    assert not differ, f"requirements-cluster.lock pins other versions than requirements.lock: {differ}; run make lock"
+    assert "ray" in cluster and "ray" not in main, "Ray belongs in requirements-cluster.lock alone"
 
 
 def test_no_torch():

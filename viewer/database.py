@@ -6,6 +6,7 @@ guarded runner. Nothing here needs Streamlit.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,7 +15,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipeline.config import ROOT, SCHEMA_VERSION, sql_file
+from pipeline.config import ROOT, SCHEMA_VERSION, sql_file, sql_literal
+from pipeline.database.parquet_parts import parts_folder
 from pipeline.errors import first_line
 
 QUERIES = ROOT / "sql" / "queries"
@@ -31,17 +33,41 @@ LOCKED_DOWN = {
     "temp_directory": "",
     "lock_configuration": True,
 }
+# A file whose per-text tables are Parquet parts ([database] per_text = "parquet") is opened with files within reach,
+# then given its parts folder alone and locked: DuckDB sets allowed_directories only while files are within reach.
+UNLOCKED = {**LOCKED_DOWN, "enable_external_access": True, "lock_configuration": False}
+_opening = threading.Lock()
 
 ROW_CAP = 10_000
 TIME_LIMIT = 5.0  # seconds
 OUT_OF_REACH = "Files, extensions and settings are out of reach here; query the tables in the database."
 TOO_BIG = "The query needs more memory than the console allows. Narrow it with a where clause."
 READING_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+# What comes before the statement that EXPLAIN [ANALYZE] explains (and runs, with ANALYZE); comments within it are not
+# followed, and such a statement is refused.
+EXPLAIN = re.compile(r"\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*explain\s+(?:analy[sz]e\s+|\([^()]*\)\s*)?", re.I | re.S)
 
 
 def open_database(path: Path | str) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to a reviewlens file that can reach nothing beyond it."""
-    return duckdb.connect(str(path), config=LOCKED_DOWN)
+    """A read-only connection to a reviewlens file that can reach nothing beyond it and its parts folder, if it has
+    one (where it can read, not write: the console runs reading statements only)."""
+    parts = parts_folder(Path(path).absolute())
+    if not parts.is_dir():
+        return duckdb.connect(str(path), config=LOCKED_DOWN)
+    with _opening:
+        con = duckdb.connect(str(path), config=UNLOCKED)
+        # DuckDB keeps one instance per file and process: a second connection shares the first one's settings.
+        if con.execute("select current_setting('lock_configuration')").fetchone()[0]:
+            return con
+        # The views name their parts relative to the file's folder. DuckDB checks such a path as it stands, against
+        # the current directory (as it is now: the viewer never changes it), before it finds it in file_search_path:
+        # the folder's name is allowed in both.
+        allowed = [f"{parts.resolve()}/", f"{Path.cwd() / parts.name}/"]
+        con.execute(f"set allowed_directories = [{', '.join(sql_literal(folder) for folder in allowed)}]")
+        con.execute(f"set global file_search_path = {sql_literal(parts.resolve().parent)}")
+        con.execute("set enable_external_access = false")
+        con.execute("set lock_configuration = true")
+    return con
 
 
 def query(con: duckdb.DuckDBPyConnection, name: str, **params) -> pd.DataFrame:
@@ -49,10 +75,11 @@ def query(con: duckdb.DuckDBPyConnection, name: str, **params) -> pd.DataFrame:
     return con.execute(sql_file(f"queries/{name}.sql").read_text(), params).df()
 
 
-def file_version(path: Path) -> tuple[int, int]:
-    # A rebuilt database is a new file renamed into place: a new inode and change time.
+def file_version(path: Path) -> tuple[int, int, bool]:
+    # A rebuilt database is a new file renamed into place: a new inode and change time. A parts folder put beside it
+    # later is read by a connection opened afresh.
     stat = path.stat()
-    return stat.st_ino, stat.st_mtime_ns
+    return stat.st_ino, stat.st_mtime_ns, parts_folder(path.absolute()).is_dir()
 
 
 # --- one shared connection per file ---------------------------------------------------------------
@@ -130,6 +157,7 @@ def check_database(path: Path) -> str | None:
                 version = con.execute("select value from meta where key = 'schema_version'").fetchone()
             except duckdb.Error:
                 return f"`{path}` is not a reviewlens database (it has no `meta` table)."
+            parts = con.execute("select value from meta where key = 'parts'").fetchone()
     except duckdb.Error as error:
         reason = first_line(error)
         if "could not set lock" in reason.lower():
@@ -145,6 +173,22 @@ def check_database(path: Path) -> str | None:
         return (
             f"`{path}` has schema version {found}; this viewer reads version {SCHEMA_VERSION}{renamed}. "
             "Rebuild it with `make all`."
+        )
+    return missing_parts(path, parts[0]) if parts else None
+
+
+def missing_parts(path: Path, parts: str) -> str | None:
+    """Why a file whose per-text tables are Parquet parts cannot read them, or None when it can."""
+    folder = parts.split("/")[0]
+    if folder != parts_folder(path).name:
+        return (
+            f"`{path}` reads its per-text tables from `{parts}` beside it, named after the file it was built as: "
+            f"name it `{folder.removesuffix('.parts')}` again."
+        )
+    if not (path.parent / parts).is_dir():
+        return (
+            f"`{path}` keeps its per-text tables as Parquet parts in `{parts}` beside it, which is not there. "
+            "Copy that folder with the file."
         )
     return None
 
@@ -173,9 +217,13 @@ def run_sql(
     if len(statements) > 1:
         raise Refused("One statement at a time.")
     kind = statements[0].type
+    if kind == duckdb.StatementType.EXPLAIN:
+        # EXPLAIN ANALYZE runs what it explains: a COPY would write into the parts folder, which is within reach.
+        kind = _explained(statements[0].query)
     if kind not in READING_STATEMENTS:
         # DuckDB parses INSTALL and LOAD alike.
-        name = "INSTALL or LOAD" if kind == duckdb.StatementType.LOAD else kind.name.replace("_", " ")
+        names = {duckdb.StatementType.LOAD: "INSTALL or LOAD", duckdb.StatementType.INVALID: "EXPLAIN of that"}
+        name = names.get(kind, kind.name.replace("_", " "))
         raise Refused(
             "Only queries that read run here (select, with, from, describe, summarize, explain), "
             f"not {name}. The database cannot be changed, and files, extensions and settings "
@@ -202,6 +250,18 @@ def run_sql(
             timer.cancel()
     frame = pd.DataFrame.from_records(rows[:row_cap], columns=columns)
     return frame, len(rows) > row_cap
+
+
+def _explained(sql: str) -> duckdb.StatementType:
+    """The type of the statement an EXPLAIN explains; INVALID where it cannot be told."""
+    found = EXPLAIN.match(sql)
+    try:
+        inner = duckdb.extract_statements(sql[found.end() :]) if found else []
+    except duckdb.Error:
+        inner = []
+    if len(inner) != 1 or inner[0].type == duckdb.StatementType.EXPLAIN:
+        return duckdb.StatementType.INVALID
+    return inner[0].type
 
 
 def _unique(names: list[str]) -> list[str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.config import SCHEMA_VERSION, file_sha256, sql_literal
+from pipeline.database.parquet_parts import search_beside
 from pipeline.errors import PipelineError, first_line
 
 BASE = "base"  # the base file's catalog, beside this build's
@@ -45,3 +46,18 @@ def attach(con: duckdb.DuckDBPyConnection, path: Path | str, alias: str = BASE, 
             f"{what}{path}: schema version {version}, this version reads {SCHEMA_VERSION}; rebuild it with this "
             "version (make all BUILD=its-folder) and compare again"
         )
+    parts = con.execute(f"select value from {alias}.meta where key = 'parts'").fetchone()
+    if parts:  # its per-text tables are views of Parquet parts, named relative to its folder
+        folder = Path(path).resolve().parent
+        if not (folder / parts[0]).is_dir():
+            raise PipelineError(
+                f"{what}{path}: its per-text tables are in {parts[0]} beside it, which is missing; copy that folder "
+                "with the file"
+            )
+        # DuckDB reads a relative path in every folder of file_search_path that has it: a copy would count twice.
+        searched = con.execute("select current_setting('file_search_path')").fetchone()[0].split(",")
+        if any(other and Path(other) != folder and (Path(other) / parts[0]).exists() for other in searched):
+            raise PipelineError(
+                f"{what}{path}: a copy of the other file (both read {parts[0]}); compare builds made apart"
+            )
+        search_beside(con, folder)

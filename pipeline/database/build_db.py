@@ -1,4 +1,5 @@
-"""Write every result into one DuckDB file, built aside and renamed into place only when complete.
+"""Write every result into one DuckDB file, built aside and renamed into place only when complete ([database]
+per_text = "parquet": the per-text tables as Parquet parts beside it, pipeline/database/parquet_parts.py).
 
     python -m pipeline build_db --texts build/texts.parquet --dataset-info build/dataset.json \
         --tokens build/tokens.npz --models build/models/dense.json ... \
@@ -10,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import platform
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -24,6 +26,7 @@ from pipeline import artifacts, cli, registry
 from pipeline.config import SCHEMA_VERSION, config_digest, load_config, sql_file, sql_literal
 from pipeline.data import imdb
 from pipeline.data.text import MACROS
+from pipeline.database import parquet_parts
 from pipeline.database.base_file import BASE
 from pipeline.errors import PipelineError, first_line
 from pipeline.whole_set import compare
@@ -47,7 +50,7 @@ def connect_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), config={"storage_compatibility_version": STORAGE_VERSION})
 
 
-def meta_table(config: dict, info: artifacts.DatasetInfo, summaries: list[dict]) -> pd.DataFrame:
+def meta_table(config: dict, info: artifacts.DatasetInfo, summaries: list[dict], parts: str | None) -> pd.DataFrame:
     versions = {name: version(name) for name in LIBRARIES} | {"python": platform.python_version()}
     facts = {
         "schema_version": str(SCHEMA_VERSION),
@@ -59,7 +62,10 @@ def meta_table(config: dict, info: artifacts.DatasetInfo, summaries: list[dict])
         "config_digest": config_digest(config),
         "versions": json.dumps(versions, sort_keys=True),
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "storage": "parquet" if parts else "file",
     }
+    if parts:  # the folder of its per-text tables, relative to its own
+        facts["parts"] = parts
     for summary in summaries:
         if summary.get("sha256"):  # a model brought in: which file it was
             facts[f"model_{summary['model']}_file"] = summary["file"]
@@ -225,9 +231,27 @@ def insert(con: duckdb.DuckDBPyConnection, table: str, source: Source) -> None:
     con.unregister("frame")
 
 
-def build(out: Path, tables: dict[str, list[Source]], latent_dim: int, before_insert, views: str, config: dict) -> None:
-    with cli.atomic_output(out) as tmp:
-        con = connect_for_writing(tmp)
+def build(
+    out: Path, tables: dict[str, list[Source]], latent_dim: int, before_insert, views: str, config: dict, parts
+) -> None:
+    """Fill a new file and rename it into place. With `parts`, the per-text tables go there as Parquet files, the rest
+    is copied into the new file, and the earlier builds' parts are deleted once it is in place."""
+    try:
+        with cli.atomic_output(out) as tmp:
+            fill(tmp, out, tables, latent_dim, before_insert, views, config, parts)
+    except BaseException:
+        if parts:
+            shutil.rmtree(parts, ignore_errors=True)
+        raise
+    if parts or parquet_parts.parts_folder(out).exists():
+        parquet_parts.remove_earlier(out, keep=parts)
+
+
+def fill(tmp: Path, out: Path, tables, latent_dim: int, before_insert, views: str, config: dict, parts) -> None:
+    # With parts, the tables are built in a file of their own first: dropped tables leave their space in a file.
+    full = tmp.with_name(tmp.name + ".full") if parts else tmp
+    try:
+        con = connect_for_writing(full)
         try:
             con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
             con.execute(MACROS.read_text())
@@ -244,15 +268,23 @@ def build(out: Path, tables: dict[str, list[Source]], latent_dim: int, before_in
                 for source in sources:
                     insert(con, table, source)
             con.execute(f"detach database if exists {BASE}")
-            con.execute("checkpoint")
-        except duckdb.Error as e:
-            problem = first_line(e)
-            raise PipelineError(
-                f"{out}: not written, the previous file is unchanged ({problem}); run make clean all to rebuild"
-            ) from None
+            if parts:
+                parquet_parts.to_parts(con, out, parts, parquet_parts.storage(config)[1])
+                parquet_parts.copy_into(con, tmp, STORAGE_VERSION)
+            else:
+                con.execute("checkpoint")
         finally:
             con.close()
-            tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+    except duckdb.Error as e:
+        problem = first_line(e)
+        raise PipelineError(
+            f"{out}: not written, the previous file is unchanged ({problem}); run make clean all to rebuild"
+        ) from None
+    finally:
+        for written in {tmp, full}:
+            written.with_name(written.name + ".wal").unlink(missing_ok=True)
+        if full != tmp:
+            full.unlink(missing_ok=True)
 
 
 def by_model(paths: list[Path]) -> dict[str, Path]:
@@ -285,6 +317,7 @@ def main() -> None:
     args = p.parse_args()
     config = load_config(args.config)
     info = artifacts.read_dataset_info(args.dataset_info)
+    parts = parquet_parts.new_build_folder(args.out) if parquet_parts.storage(config)[0] == "parquet" else None
 
     specs = registry.models(config)
     summaries = {summary["model"]: summary for summary in map(artifacts.read_summary, args.models)}
@@ -308,7 +341,7 @@ def main() -> None:
         columns=["finding", "statement", "feature", "expected_sign"],
     )
     tables = {
-        "meta": [meta_table(config, info, list(summaries.values()))],
+        "meta": [meta_table(config, info, list(summaries.values()), parts and parts_path(args.out, parts))],
         "labels": [labels_table(texts, info.labels)],
         "texts": [texts],
         "model_kinds": [kinds_table()],
@@ -348,9 +381,15 @@ def main() -> None:
         **dict(zip(("slices", "slice_texts"), slice_tables(artifacts.read_table(args.slices)), strict=True)),
         "cluster_words": [artifacts.read_cluster_words(words[model]).assign(model=model) for model in mapped],
     }
-    build(args.out, tables, latent_dim, lambda con: add_data_columns(con, texts, info), views_sql(found), config)
-    print(f"{args.out}: {out_size(args.out)}")
+    build(args.out, tables, latent_dim, lambda con: add_data_columns(con, texts, info), views_sql(found), config, parts)
+    print(f"{args.out}: {out_size(args.out)}" + (f", its parts {out_size(parts)}" if parts else ""))
+
+
+def parts_path(out: Path, parts: Path) -> str:
+    """The parts folder as the file's views and meta name it: relative to the file's own folder."""
+    return parts.relative_to(out.parent).as_posix()
 
 
 def out_size(path: Path) -> str:
-    return f"{path.stat().st_size / 2**20:.1f} MiB"
+    size = path.stat().st_size if path.is_file() else sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return f"{size / 2**20:.1f} MiB"

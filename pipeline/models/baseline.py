@@ -145,8 +145,7 @@ def main() -> None:
     cli.record_timing("baseline_fit", time.perf_counter() - start)
     save(classifier, args.fitted)
     # One pass over the texts for both: each part is tokenized and its features computed once.
-    attributions = (config["attributions"], args.attributions)
-    seconds = outputs.write_predictions(
-        classifier, corpus, args.summary, args.predictions, None, attributions=attributions
-    )
+    scoring = outputs.Scoring(classifier, corpus, args.config, args.fitted, args.texts, args.tokens,
+                              attributions=config["attributions"], step="baseline")  # fmt: skip
+    seconds = outputs.write_predictions(scoring, args.summary, args.predictions, None, attributions=args.attributions)
     cli.record_timing("baseline_attributions", seconds)

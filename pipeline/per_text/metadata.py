@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline import artifacts, cli
+from pipeline import artifacts, cli, parts
+from pipeline.config import load_config
 from pipeline.data.text import word_counts
 from pipeline.per_text.sentiment import lexicon, sentiment
 
@@ -45,18 +46,30 @@ def sentiment_all(texts: pd.Series, jobs: int) -> np.ndarray:
     return np.concatenate(results).astype(np.float32) if results else np.empty((0, 2), dtype=np.float32)
 
 
+COLUMNS = ("polarity", "subjectivity", "n_negations", "n_contrasts")
+
+
+def described(texts: pd.Series, jobs: int) -> dict[str, np.ndarray]:
+    """Each text's polarity and subjectivity, and its counts of negation and contrast words."""
+    scores = sentiment_all(texts, jobs)
+    counts = word_counts(texts, {"negations": NEGATIONS, "contrasts": CONTRASTS})
+    return dict(zip(COLUMNS, (scores[:, 0], scores[:, 1], counts["negations"], counts["contrasts"]), strict=True))
+
+
 def metadata_table(texts: pd.DataFrame, jobs: int) -> pd.DataFrame:
-    scores = sentiment_all(texts["text"], jobs)
-    counts = word_counts(texts["text"], {"negations": NEGATIONS, "contrasts": CONTRASTS})
-    return pd.DataFrame(
-        {
-            "text_id": texts["text_id"].to_numpy(np.int32),
-            "polarity": scores[:, 0],
-            "subjectivity": scores[:, 1],
-            "n_negations": counts["negations"],
-            "n_contrasts": counts["contrasts"],
-        }
-    )
+    return pd.DataFrame({"text_id": texts["text_id"].to_numpy(np.int32), **described(texts["text"], jobs)})
+
+
+class Describing(parts.Work):
+    """What each text is like, a part of the texts at a time."""
+
+    step = "metadata"
+
+    def __init__(self, texts: Path, jobs: int) -> None:
+        self.texts, self.jobs = Path(texts).resolve(), jobs
+
+    def __call__(self, rows: slice | np.ndarray) -> dict[str, np.ndarray]:
+        return described(pd.Series(artifacts.read_text_rows(self.texts, rows), dtype=object), self.jobs)
 
 
 def main() -> None:
@@ -65,5 +78,9 @@ def main() -> None:
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--jobs", type=int, default=2, help="processes for the sentiment pass")
     args = p.parse_args()
-    table = metadata_table(artifacts.read_texts(args.texts, columns=["text_id", "text"]), args.jobs)
-    artifacts.write_table(args.out, table)
+    config = load_config(args.config)
+    text_id = artifacts.read_texts(args.texts, columns=["text_id"])["text_id"].to_numpy(np.int32)
+    rows = parts.rows_of(len(text_id), config["cluster"]["part_size"])
+    found = list(parts.run(Describing(args.texts, args.jobs), rows, "metadata", config))
+    columns = {name: np.concatenate([part[name] for part in found]) for name in COLUMNS}
+    artifacts.write_table(args.out, pd.DataFrame({"text_id": text_id, **columns}))

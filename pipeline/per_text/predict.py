@@ -32,22 +32,20 @@ def main() -> None:
         extra = {"file": spec.settings["file"], "sha256": spec.settings["sha256"]}
     paths = (args.summary, args.predictions, args.latent)
     settings = config["attributions"]
-    if model.no_attributions:
-        # The model is analysed without them; the database and the pages say why.
-        outputs.write_predictions(model, corpus, *paths, extra)
-        outputs.write_no_attributions(corpus, args.attributions)
-    elif not of_every_text(spec.settings):
-        # Too slow for every text: a set chosen by the predictions, attributed once they are known.
-        outputs.write_predictions(model, corpus, *paths, extra)
-        if model.no_attributions:  # known once it has predicted: an endpoint that gives no log-probabilities
+    opened = (model, corpus, args.config, args.weights, args.texts, args.tokens)
+    if model.no_attributions or not of_every_text(spec.settings):
+        # Without attributions (the database and the pages say why), or too slow for every text: a set chosen by the
+        # predictions, attributed once they are known.
+        outputs.write_predictions(outputs.Scoring(*opened), *paths, extra)
+        if model.no_attributions:  # known once it has predicted, too: an endpoint that gives no log-probabilities
             outputs.write_no_attributions(corpus, args.attributions)
         else:
             rows = chosen_rows(args.predictions, corpus.tokens.subset, spec.settings, config["seed"])
-            seconds = outputs.write_attributions(model, corpus, settings, args.attributions, rows)
-            cli.record_timing("attributions", seconds)
+            scoring = outputs.Scoring(*opened, attributions=settings, predict=False)
+            cli.record_timing("attributions", outputs.write_attributions(scoring, args.attributions, rows))
     else:
-        seconds = outputs.write_predictions(model, corpus, *paths, extra, attributions=(settings, args.attributions))
-        cli.record_timing("attributions", seconds)
+        scoring = outputs.Scoring(*opened, attributions=settings)
+        cli.record_timing("attributions", outputs.write_predictions(scoring, *paths, extra, args.attributions))
     if model.calls is not None and len(model.calls):  # heat maps made by calling the model: calls a text took
         found = artifacts.read_summary(args.summary)
         artifacts.write_summary(args.summary, {**found, "calls_per_text": float(model.calls.mean())})

@@ -3,7 +3,8 @@
 python -m pipeline maps --latent build/latent/dense.npy --out build/maps/dense.npy
 
 Up to `fit_sample` texts (all of IMDB's 50,000) are mapped by t-SNE itself; past that, t-SNE is fitted on a seeded
-sample and every other text is placed on that map with openTSNE's `transform`, a chunk at a time.
+sample and every other text is placed on that map with openTSNE's `transform`, a part at a time ([cluster]
+part_size texts), on a Ray cluster where RAY_ADDRESS is set.
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ import numpy as np
 from openTSNE import TSNE
 from tqdm import tqdm
 
-from pipeline import artifacts, cli
+from pipeline import artifacts, cli, parts
 from pipeline.config import load_config
 from pipeline.sampling import seeded_sample
 
 PERPLEXITY = 30.0
-PLACE_CHUNK = 50_000  # texts placed at a time: memory bounded by the chunk, not by the data
 REPORT_EVERY = 25  # iterations between two updates of the progress bar
 
 
@@ -37,7 +37,12 @@ def progressed(bar: tqdm) -> bool:
     return False
 
 
-def tsne_map(latent: np.ndarray, settings: dict, seed: int) -> np.ndarray:
+def tsne_map(
+    latent: np.ndarray, settings: dict, seed: int, config: dict | None = None, path: Path | None = None
+) -> np.ndarray:
+    """Every text's point: t-SNE of a seeded sample, the other texts placed on its map, a part at a time (`config`:
+    the whole settings, for [cluster]; `path`: the latent vectors' file, which a cluster's workers read)."""
+    config = config or load_config()
     rows = seeded_sample(len(latent), settings["fit_sample"], seed)  # the texts t-SNE is fitted on
     iterations = settings["early_exaggeration_iter"] + settings["iterations"]
     with tqdm(total=iterations, desc=f"t-SNE of {len(rows):,} texts", unit=" iterations", leave=False) as bar:
@@ -58,13 +63,39 @@ def tsne_map(latent: np.ndarray, settings: dict, seed: int) -> np.ndarray:
             callbacks_every_iters=REPORT_EVERY,
         )
         embedding = tsne.fit(latent[rows])
+    embedding.gradient_descent_params["callbacks"] = (
+        None  # the bar's: placing the others has none, and is sent as it is
+    )
     points = np.empty((len(latent), 2), dtype=np.float32)
     points[rows] = embedding
     rest = np.setdiff1d(np.arange(len(latent)), rows)
-    for start in tqdm(range(0, len(rest), PLACE_CHUNK), desc="placing the other texts", unit=" chunks", leave=False):
-        chunk = rest[start : start + PLACE_CHUNK]
-        points[chunk] = embedding.transform(latent[chunk], n_iter=settings["place_iterations"])
+    placing = Placing(embedding, path, settings["place_iterations"], latent)
+    chunks = [rest[where] for where in parts.rows_of(len(rest), config["cluster"]["part_size"])]
+    for chunk, found in zip(chunks, parts.run(placing, chunks, "placing the other texts", config), strict=True):
+        points[chunk] = found["points"]
     return points
+
+
+class Placing(parts.Work):
+    """Texts placed on a fitted map (openTSNE's transform), a part at a time: each by its neighbours among the texts
+    the map was fitted on, independently of the others."""
+
+    step = "maps"
+
+    def __init__(self, embedding, path: Path | None, iterations: int, latent: np.ndarray) -> None:
+        self.embedding, self.path, self.iterations = embedding, path and Path(path).resolve(), iterations
+        self._latent = latent
+
+    def open(self) -> None:
+        if getattr(self, "_latent", None) is None:
+            self._latent = artifacts.read_array(self.path)
+
+    def __call__(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        return {
+            "points": np.asarray(
+                self.embedding.transform(self._latent[rows].astype(np.float64), n_iter=self.iterations)
+            )
+        }
 
 
 def main() -> None:
@@ -73,4 +104,5 @@ def main() -> None:
     p.add_argument("--out", required=True, type=Path)
     args = p.parse_args()
     config = load_config(args.config)
-    artifacts.write_array(args.out, tsne_map(artifacts.read_array(args.latent), config["maps"], config["seed"]))
+    points = tsne_map(artifacts.read_array(args.latent), config["maps"], config["seed"], config, args.latent)
+    artifacts.write_array(args.out, points)

@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import artifacts, cli, registry
+from pipeline import artifacts, cli, parts, registry
 from pipeline.config import load_config
-from pipeline.models.classifier import Corpus, load
+from pipeline.models import outputs
+from pipeline.models.classifier import Classifier, Corpus, load
 
 
 def verdicts(
@@ -57,6 +58,20 @@ def before_probabilities(predictions: pd.DataFrame, labels: list[str]) -> pd.Ser
     return pd.Series(list(np.eye(len(labels))[classes]), index=found.index)
 
 
+class Changed(outputs.Scoring):
+    """A model run on the cases' changed texts, a part at a time."""
+
+    def __init__(self, model: Classifier, changed: Corpus, config: Path, weights: Path, texts: Path, tokens: Path,
+                 cases: Path) -> None:  # fmt: skip
+        super().__init__(model, changed, config, weights, texts, tokens, step="verdicts")
+        self.cases = Path(cases).resolve()
+
+    def open(self) -> None:
+        if getattr(self, "_model", None) is None:
+            super().open()  # the model, opened on the data's texts
+            self._corpus = self._corpus.of_texts(list(artifacts.read_table(self.cases)["after"]))
+
+
 def main() -> None:
     p = cli.parser(__doc__)
     p.add_argument("--models", required=True, nargs="+", help="names from the models setting, the baseline too")
@@ -73,9 +88,12 @@ def main() -> None:
     changed = corpus.of_texts(list(cases["after"]))  # encoded once, read by every model
     k = len(corpus.labels)
     known = cases["text_id"].notna().to_numpy()
+    rows = outputs.part_rows(config, len(cases))
     for name, weights, predictions_path, out in zip(args.models, args.weights, args.predictions, args.out, strict=True):
         model = load(registry.spec(config, name), weights, corpus)
-        after = model.predict(changed)[0] if len(cases) else np.zeros((0, k))
+        scoring = Changed(model, changed, args.config, weights, args.texts, args.tokens, args.cases)
+        found = [part["probabilities"] for part in parts.run(scoring, rows, f"{name}: changed texts", config)]
+        after = np.concatenate(found) if found else np.zeros((0, k))
         predictions = before_probabilities(artifacts.read_predictions(predictions_path), corpus.labels)
         before = np.full((len(cases), k), np.nan)
         if known.any():
