@@ -11,8 +11,8 @@ part_size` texts), so each is computed exactly as here.
 
 Parts already written by an earlier run of the step on the same inputs and code are kept: a build stopped by a lost
 cluster resumes where it stopped. Ray itself retries the parts of a worker that dies. Ray is imported only in a
-child process (`python -m pipeline.parts JOB`), started for the cluster's work alone: a build without RAY_ADDRESS
-never imports it, and the step's own process never loads it.
+child process (`python -m pipeline.parts STORAGE JOB`), started for the cluster's work alone: a build without
+RAY_ADDRESS never imports it, and the step's own process never loads it.
 """
 
 from __future__ import annotations
@@ -74,8 +74,9 @@ class Work:
 
 
 def run(work: Work, parts: Sequence[slice | np.ndarray], what: str, config: dict[str, Any]) -> Iterator[dict]:
-    """Each part's arrays, in order: computed here, or on the cluster at RAY_ADDRESS."""
-    if not address() or work.here:
+    """Each part's arrays, in order: computed here, or on the cluster at RAY_ADDRESS (but for work on fewer texts
+    than [cluster] here_below, whose actors would take longer to start than the work)."""
+    if not address() or work.here or _texts(parts) < config["cluster"]["here_below"]:
         work.open()
         with tqdm(total=_texts(parts), desc=what, unit=" texts", leave=False, mininterval=1) as bar:
             for rows in parts:

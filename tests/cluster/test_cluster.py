@@ -25,17 +25,21 @@ from tests.conftest import ROOT, copy_build, last_error_line, make, tiny_setting
 
 TREC = ROOT.parent / "shared" / "data" / "trec.csv"
 RAY = str(Path(sys.executable).with_name("ray"))
-# Several parts of TREC's 5,952 texts, and a map fitted on a sample, so that placing the others runs on the cluster.
+# Several parts of TREC's 5,952 texts, every step on the cluster however few its texts, and a map fitted on a sample,
+# so that placing the others runs on the cluster.
 CLUSTER_SETTINGS = """
 [cluster]
 part_size = 1500
+here_below = 0
 [maps]
 fit_sample = 2000
 """
 # The outputs of the per-text steps: deleted from a copy of the local build, so that the cluster makes them again.
 PER_TEXT = ["tokens.npz", "metadata.parquet", "predictions", "latent", "attributions", "maps", "behaviour/*.parquet",
             "models/baseline.*"]  # fmt: skip
-NOT_COMPARED = {"built_at", "base_file", "base_sha256", "base_built_at", "config_sha256"}  # when and from where
+# When and from where it was built, and the settings' digest (a cluster's settings are not the local build's).
+NOT_COMPARED = {"built_at", "base_file", "base_sha256", "base_built_at"}
+NOT_COMPARED_META = ("built_at", "config", "config_digest")
 
 
 def free_port() -> int:
@@ -108,7 +112,7 @@ def differences(a: Path, b: Path) -> dict[str, float | str]:
         names = [name for name, _ in columns if name not in NOT_COMPARED]
         select = "select " + ", ".join(f'"{name}"' for name in names) + " from {}." + table
         if table == "meta":
-            select += " where key not in ('built_at', 'config_sha256')"
+            select += f" where key not in {NOT_COMPARED_META}"
         differ = con.execute(f"select count(*) from ({select.format('a')} except all {select.format('b')})").fetchone()[
             0
         ]
@@ -200,7 +204,8 @@ def test_trec_on_the_cluster_is_the_same_database(trec, trec_on_cluster):
 
 def test_small_imdb_on_the_cluster_is_the_same_database(build_dir, database, tarball, cluster, tmp_path):
     build = per_text_removed(copy_build(build_dir, tmp_path / "build"))
-    result = make(build, "all", data=tarball, env=on(cluster))
+    config = tiny_settings_with(tmp_path / "settings.toml", "[cluster]\nhere_below = 0\n")
+    result = make(build, "all", data=tarball, config=config, env=on(cluster))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "predictions and attributions on 127.0.0.1:" in result.stderr
     found = differences(database, build / "reviewlens.duckdb")
@@ -216,6 +221,24 @@ def test_a_cluster_that_cannot_be_reached_is_one_line(trec, tmp_path):
     assert result.returncode != 0
     assert "could not be reached for metadata" in last_error_line(result) and "unset RAY_ADDRESS" in result.stderr
     assert (build / "reviewlens.duckdb").stat().st_mtime_ns == before.st_mtime_ns
+
+
+def test_a_step_of_few_texts_runs_here(trec, tmp_path):
+    """Below [cluster] here_below texts, starting the cluster's actors would cost more than the work: the step runs
+    where make runs, so an address that nothing answers does not matter."""
+    local, _ = trec
+    config = json.loads((local / "settings" / "config.json").read_text())
+    config["cluster"]["here_below"] = 10_000
+    settings = tmp_path / "config.json"
+    settings.write_text(json.dumps(config))
+    out = tmp_path / "metadata.parquet"
+    command = [sys.executable, "-m", "pipeline", "metadata", "--config", str(settings), "--texts",
+               str(local / "texts.parquet"), "--out", str(out)]  # fmt: skip
+    env = {**os.environ, "RAY_ADDRESS": f"127.0.0.1:{free_port()}", "REVIEWLENS_BUILD": str(tmp_path)}
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert " on 127.0.0.1" not in result.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(local / "metadata.parquet"))
 
 
 def test_a_lost_cluster_stops_the_build_and_the_next_resumes(trec, trec_on_cluster, cluster, tmp_path):
