@@ -46,9 +46,12 @@ def address() -> str | None:
     return os.environ.get(ADDRESS_ENV) or None
 
 
-def rows_of(n: int, size: int) -> list[slice]:
-    """n texts in parts of `size`, in order."""
-    return [slice(start, min(start + size, n)) for start in range(0, n, max(1, size))]
+def split(config: dict[str, Any], texts: int | np.ndarray) -> list[slice | np.ndarray]:
+    """`texts` (a number of texts, or row numbers) in parts of [cluster] part_size, in order: the same parts here and
+    on a cluster, so that each part is computed the same way."""
+    size, n = max(1, config["cluster"]["part_size"]), texts if isinstance(texts, int) else len(texts)
+    where = [slice(start, min(start + size, n)) for start in range(0, n, size)]
+    return where if isinstance(texts, int) else [texts[part] for part in where]
 
 
 class Work:

@@ -69,7 +69,7 @@ def main() -> None:
     subset = texts["subset"].to_numpy()
     # Memory holds a part's texts, not every text: DuckDB tokenizes and Arrow encodes each part; the vocabulary needs
     # every training text's words, so the texts are encoded in a second pass.
-    rows = parts.rows_of(len(texts), config["cluster"]["part_size"])
+    rows = parts.split(config, len(texts))
     work, counts = Tokenizing(args.texts), Counter()
     found = list(parts.run(work, rows, "tokenizing", config))
     for part in found:

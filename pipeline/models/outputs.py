@@ -56,13 +56,6 @@ class Scoring(parts.Work):
         return found
 
 
-def part_rows(config: dict, n: int, rows: np.ndarray | None = None) -> list[slice | np.ndarray]:
-    """The parts a model's texts are run in (of `rows` only, when given): [cluster] part_size texts each."""
-    if rows is None:
-        return parts.rows_of(n, config["cluster"]["part_size"])
-    return [rows[where] for where in parts.rows_of(len(rows), config["cluster"]["part_size"])]
-
-
 def write_predictions(
     scoring: Scoring,
     summary_path: Path,
@@ -83,7 +76,7 @@ def write_predictions(
         if attributions is not None:
             write_scores = outputs.enter_context(artifacts.attribution_chunks(attributions))
         what = f"{model.name}: predictions" + (" and attributions" if attributions else "")
-        rows_each = part_rows(config, len(corpus))
+        rows_each = parts.split(config, len(corpus))
         for rows, found in zip(rows_each, parts.run(scoring, rows_each, what, config), strict=True):
             text_id, label = corpus.tokens.text_id[rows], corpus.tokens.label[rows]
             probabilities = found["probabilities"]
@@ -130,7 +123,7 @@ def write_attributions(scoring: Scoring, path: Path, rows: np.ndarray) -> float:
     config = load_config(scoring.config)
     start, calls = time.perf_counter(), []
     with artifacts.attribution_chunks(path) as write:
-        rows_each = part_rows(config, len(corpus), rows)
+        rows_each = parts.split(config, rows)
         for part, found in zip(rows_each, parts.run(scoring, rows_each, f"{model.name}: attributions", config),
                                strict=True):  # fmt: skip
             write(corpus.tokens.text_id[part], scored(found))

@@ -80,7 +80,7 @@ def main() -> None:
     args = p.parse_args()
     config = load_config(args.config)
     text_id = artifacts.read_texts(args.texts, columns=["text_id"])["text_id"].to_numpy(np.int32)
-    rows = parts.rows_of(len(text_id), config["cluster"]["part_size"])
+    rows = parts.split(config, len(text_id))
     found = list(parts.run(Describing(args.texts, args.jobs), rows, "metadata", config))
     columns = {name: np.concatenate([part[name] for part in found]) for name in COLUMNS}
     artifacts.write_table(args.out, pd.DataFrame({"text_id": text_id, **columns}))

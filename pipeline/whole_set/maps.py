@@ -70,7 +70,7 @@ def tsne_map(
     points[rows] = embedding
     rest = np.setdiff1d(np.arange(len(latent)), rows)
     placing = Placing(embedding, path, settings["place_iterations"], latent)
-    chunks = [rest[where] for where in parts.rows_of(len(rest), config["cluster"]["part_size"])]
+    chunks = parts.split(config, rest)
     for chunk, found in zip(chunks, parts.run(placing, chunks, "placing the other texts", config), strict=True):
         points[chunk] = found["points"]
     return points

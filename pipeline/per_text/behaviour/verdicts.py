@@ -88,7 +88,7 @@ def main() -> None:
     changed = corpus.of_texts(list(cases["after"]))  # encoded once, read by every model
     k = len(corpus.labels)
     known = cases["text_id"].notna().to_numpy()
-    rows = outputs.part_rows(config, len(cases))
+    rows = parts.split(config, len(cases))
     for name, weights, predictions_path, out in zip(args.models, args.weights, args.predictions, args.out, strict=True):
         model = load(registry.spec(config, name), weights, corpus)
         scoring = Changed(model, changed, args.config, weights, args.texts, args.tokens, args.cases)
